@@ -1,0 +1,56 @@
+"""Patient accounts (WeChat users) and the visit persons (就诊人) they book for."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, Index, String, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yiyue.core.db import Base, BigId, UtcDateTime
+
+
+class Relationship(StrEnum):
+    SELF = "self"  # 本人
+    PARENT = "parent"  # 父母
+    CHILD = "child"  # 子女
+    SPOUSE = "spouse"  # 配偶
+    OTHER = "other"  # 其他
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    openid: Mapped[str] = mapped_column(String(64), unique=True)
+    unionid: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_login_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class VisitPerson(Base):
+    __tablename__ = "visit_persons"
+    __table_args__ = (
+        # One ID number belongs to one account at a time; a removed visit person frees it.
+        Index(
+            "uq_visit_persons_id_number_index",
+            "id_number_index",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    name: Mapped[str] = mapped_column(String(30))
+    relationship: Mapped[str] = mapped_column(String(10))
+    id_number_encrypted: Mapped[str] = mapped_column(String(200))
+    id_number_index: Mapped[str] = mapped_column(String(64))
+    phone_encrypted: Mapped[str] = mapped_column(String(200))
+    birth_date: Mapped[date] = mapped_column(Date)
+    sex: Mapped[str] = mapped_column(String(2))  # 男 / 女, derived from the ID number
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -1,0 +1,93 @@
+"""Appointments (预约), their status history, and idempotency records for booking retries."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yiyue.core.db import Base, BigId, UtcDateTime
+
+
+class AppointmentStatus(StrEnum):
+    PENDING_PAYMENT = "pending_payment"
+    BOOKED = "booked"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+    SUSPENDED = "suspended"
+    NO_SHOW = "no_show"
+
+
+# Not yet visited: counts against the account's limit and can still be cancelled.
+ACTIVE = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+# Occupies its slot and its visit person's place with the doctor that day, for good.
+OCCUPYING = (*ACTIVE, AppointmentStatus.COMPLETED, AppointmentStatus.NO_SHOW)
+
+_OCCUPYING_SQL = text("status IN ({})".format(", ".join(f"'{s.value}'" for s in OCCUPYING)))
+
+
+class Appointment(Base):
+    __tablename__ = "appointments"
+    __table_args__ = (
+        # The last line of defence against overselling and double booking, whatever the code does.
+        Index("uq_appointments_slot", "slot_id", unique=True, sqlite_where=_OCCUPYING_SQL, postgresql_where=_OCCUPYING_SQL),
+        Index(
+            "uq_appointments_person_doctor_day",
+            "visit_person_id",
+            "doctor_id",
+            "visit_date",
+            unique=True,
+            sqlite_where=_OCCUPYING_SQL,
+            postgresql_where=_OCCUPYING_SQL,
+        ),
+        Index("ix_appointments_account_status", "account_id", "status"),
+        Index("ix_appointments_schedule", "schedule_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    visit_person_id: Mapped[int] = mapped_column(ForeignKey("visit_persons.id"))
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    queue_number: Mapped[int] = mapped_column(Integer)
+    fee_fen: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20))
+    check_in_code: Mapped[str] = mapped_column(String(12))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class AppointmentEvent(Base):
+    """Every status change of an appointment, for support and audit."""
+
+    __tablename__ = "appointment_events"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), index=True)
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class IdempotencyRecord(Base):
+    """A booking made under an ``Idempotency-Key``: the same key replayed answers with the same booking."""
+
+    __tablename__ = "idempotency_records"
+    __table_args__ = (UniqueConstraint("account_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    key: Mapped[str] = mapped_column(String(100))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)

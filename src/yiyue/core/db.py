@@ -1,0 +1,163 @@
+"""Engine, sessions and the unit of work.
+
+One transaction per request or job: ``Database.session()`` commits when the block ends without error,
+rolls back otherwise, and only then runs the callbacks registered with ``after_commit``. Services and
+repositories never commit; they ``flush()`` when they need an id.
+
+SQLite (the embedded default) allows one writer at a time. A transaction that reads first and writes
+later can fail to upgrade its lock under contention, so a service that is going to write says so up
+front with ``begin_write``: on SQLite that queues the request on an in-process lock and opens the
+transaction with ``BEGIN IMMEDIATE``; on PostgreSQL it does nothing, row locks do the work there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.types import TypeDecorator
+
+log = logging.getLogger("yiyue.db")
+
+AfterCommit = Callable[[], Awaitable[None] | None]
+
+# Integer ids that are BIGINT on PostgreSQL and the rowid alias on SQLite.
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Stores instants in UTC and always hands back aware datetimes, on SQLite as on PostgreSQL."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given where an aware one is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Database:
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30}
+            kwargs["pool_size"] = 8
+            kwargs["max_overflow"] = 8
+        else:
+            kwargs["pool_size"] = 20
+            kwargs["max_overflow"] = 30
+            kwargs["pool_pre_ping"] = True
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._write_lock: asyncio.Lock | None = None
+
+    @property
+    def write_lock(self) -> asyncio.Lock:
+        if self._write_lock is None:
+            self._write_lock = asyncio.Lock()
+        return self._write_lock
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """The unit of work: commit on success, roll back on error, then run after-commit callbacks."""
+        session = self.sessionmaker()
+        session.info["db"] = self
+        session.info["after_commit"] = []
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+        finally:
+            await session.close()
+            lock: asyncio.Lock | None = session.info.pop("write_lock", None)
+            if lock is not None:
+                lock.release()
+        await _run_after_commit(session.info["after_commit"])
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def begin_write(session: AsyncSession) -> None:
+    """Declare that this unit of work will write. Call it before the first write of a use case.
+
+    On SQLite a read-only transaction already open is ended first (``expire_on_commit`` is off, so
+    loaded objects stay usable), then the writer waits its turn and begins ``IMMEDIATE``.
+    """
+    db: Database | None = session.info.get("db")
+    if db is None or not db.is_sqlite or "write_lock" in session.info:
+        return
+    if session.new or session.dirty or session.deleted:
+        raise RuntimeError("begin_write() must come before the first write of the unit of work")
+    if session.in_transaction():
+        await session.commit()
+    await db.write_lock.acquire()
+    session.info["write_lock"] = db.write_lock
+    await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+
+
+def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
+    """Run ``callback`` once this unit of work has committed (never if it rolls back)."""
+    session.info.setdefault("after_commit", []).append(callback)
+
+
+async def _run_after_commit(callbacks: list[AfterCommit]) -> None:
+    for callback in callbacks:
+        try:
+            result = callback()
+            if result is not None:
+                await result
+        except Exception:  # the commit stands; a failed follow-up must not turn it into an error
+            log.exception("after-commit callback failed")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Let SQLAlchemy emit BEGIN itself (below), so the begin mode can be chosen per transaction.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=30000"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        mode = connection.get_execution_options().get("sqlite_begin", "")
+        connection.exec_driver_sql(f"BEGIN {mode}".strip())

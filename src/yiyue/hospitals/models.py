@@ -1,0 +1,75 @@
+"""Hospitals, their two-level departments (大科室 > 科室) and doctors."""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+from enum import StrEnum
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Time
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yiyue.core.db import Base, BigId, UtcDateTime
+
+
+class DoctorTitle(StrEnum):
+    CHIEF = "主任医师"
+    ASSOCIATE_CHIEF = "副主任医师"
+    ATTENDING = "主治医师"
+    RESIDENT = "住院医师"
+
+
+class Hospital(Base):
+    __tablename__ = "hospitals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    name_initials: Mapped[str] = mapped_column(String(100), index=True)
+    level: Mapped[str] = mapped_column(String(20))  # 三级甲等, 二级甲等, ...
+    city: Mapped[str] = mapped_column(String(30), index=True)
+    district: Mapped[str] = mapped_column(String(30))
+    address: Mapped[str] = mapped_column(String(200))
+    phone: Mapped[str] = mapped_column(String(40))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    # Booking rules (预约规则), one set per hospital.
+    release_days: Mapped[int] = mapped_column(Integer, default=7)
+    """Slots for day D open on D - release_days at release_time (放号周期)."""
+    release_time: Mapped[time] = mapped_column(Time, default=time(8, 0))
+    stop_minutes_before: Mapped[int] = mapped_column(Integer, default=0)
+    """Booking closes this many minutes before a session starts (停止挂号时间)."""
+    cancel_minutes_before: Mapped[int] = mapped_column(Integer, default=120)
+    """Cancellation is allowed until this many minutes before the session starts (退号截止)."""
+    max_active_appointments: Mapped[int] = mapped_column(Integer, default=5)
+    """Active (unvisited) appointments one account may hold at this hospital."""
+    payment_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Department(Base):
+    __tablename__ = "departments"
+    __table_args__ = (Index("ix_departments_hospital_parent", "hospital_id", "parent_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    """None for a top-level department (大科室); a clinic (科室) points to its parent."""
+    name: Mapped[str] = mapped_column(String(60))
+    name_initials: Mapped[str] = mapped_column(String(60), index=True)
+    location: Mapped[str] = mapped_column(String(100), default="")
+    intro: Mapped[str] = mapped_column(Text, default="")
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Doctor(Base):
+    __tablename__ = "doctors"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
+    name: Mapped[str] = mapped_column(String(30))
+    name_initials: Mapped[str] = mapped_column(String(30), index=True)
+    gender: Mapped[str] = mapped_column(String(2))  # 男 / 女
+    title: Mapped[str] = mapped_column(String(10))  # DoctorTitle
+    specialty: Mapped[str] = mapped_column(String(200))
+    intro: Mapped[str] = mapped_column(Text, default="")
+    fee_fen: Mapped[int] = mapped_column(Integer)
+    """Registration fee (挂号费) in fen."""

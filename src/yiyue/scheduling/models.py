@@ -1,0 +1,70 @@
+"""Schedules (排班): one doctor, one date, one period; each owns numbered slots (号源) 1..capacity."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yiyue.core.db import Base, BigId, UtcDateTime
+
+
+class Period(StrEnum):
+    MORNING = "morning"  # 上午
+    AFTERNOON = "afternoon"  # 下午
+    EVENING = "evening"  # 晚上
+
+
+PERIOD_LABELS = {Period.MORNING: "上午", Period.AFTERNOON: "下午", Period.EVENING: "晚上"}
+
+
+class ScheduleStatus(StrEnum):
+    OPEN = "open"
+    SUSPENDED = "suspended"  # 停诊
+
+
+class SlotStatus(StrEnum):
+    AVAILABLE = "available"
+    HELD = "held"  # claimed by an appointment awaiting payment
+    BOOKED = "booked"
+
+
+class Schedule(Base):
+    __tablename__ = "schedules"
+    __table_args__ = (
+        UniqueConstraint("doctor_id", "visit_date", "period"),
+        Index("ix_schedules_department_date", "department_id", "visit_date"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    period: Mapped[str] = mapped_column(String(10))
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    capacity: Mapped[int] = mapped_column(Integer)
+    fee_fen: Mapped[int] = mapped_column(Integer)
+    """The registration fee for this session, fixed when the schedule is made."""
+    release_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    """When its slots open for booking (放号时间)."""
+    status: Mapped[str] = mapped_column(String(12), default=ScheduleStatus.OPEN)
+
+
+class Slot(Base):
+    __tablename__ = "slots"
+    __table_args__ = (
+        UniqueConstraint("schedule_id", "number"),
+        Index("ix_slots_schedule_status_number", "schedule_id", "status", "number"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    """The queue number (就诊序号) a patient holding this slot gets."""
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(10), default=SlotStatus.AVAILABLE)

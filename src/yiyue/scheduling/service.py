@@ -1,0 +1,175 @@
+"""Schedules (排班) and slots (号源): making them, reading them, claiming and returning slots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import and_, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.core.errors import Conflict, NotFound
+from yiyue.hospitals.models import Doctor, Hospital
+from yiyue.scheduling import rules
+from yiyue.scheduling.models import Period, Schedule, ScheduleStatus, Slot, SlotStatus
+
+
+class ScheduleNotFound(NotFound):
+    code = "SCHEDULE_NOT_FOUND"
+    message = "排班不存在"
+
+
+class ScheduleExists(Conflict):
+    code = "SCHEDULE_EXISTS"
+    message = "该医生在此时段已有排班"
+
+
+async def create_schedule(
+    session: AsyncSession, *, hospital: Hospital, doctor: Doctor, visit_date: date, period: Period, capacity: int
+) -> Schedule:
+    """Makes a schedule with slots 1..capacity; it opens at the hospital's release time."""
+    existing = await session.scalar(
+        select(Schedule.id).where(
+            Schedule.doctor_id == doctor.id, Schedule.visit_date == visit_date, Schedule.period == period
+        )
+    )
+    if existing is not None:
+        raise ScheduleExists()
+    starts_at, ends_at = rules.session_bounds(visit_date, period)
+    schedule = Schedule(
+        hospital_id=hospital.id,
+        department_id=doctor.department_id,
+        doctor_id=doctor.id,
+        visit_date=visit_date,
+        period=period,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        capacity=capacity,
+        fee_fen=doctor.fee_fen,
+        release_at=rules.release_at(
+            visit_date, release_days=hospital.release_days, release_time=hospital.release_time
+        ),
+        status=ScheduleStatus.OPEN,
+    )
+    session.add(schedule)
+    await session.flush()
+    session.add_all(
+        Slot(schedule_id=schedule.id, number=w.number, starts_at=w.starts_at, ends_at=w.ends_at)
+        for w in rules.slot_windows(starts_at, ends_at, capacity)
+    )
+    await session.flush()
+    return schedule
+
+
+async def get(session: AsyncSession, schedule_id: int) -> Schedule:
+    schedule = await session.get(Schedule, schedule_id)
+    if schedule is None:
+        raise ScheduleNotFound()
+    return schedule
+
+
+async def get_for_update(session: AsyncSession, schedule_id: int) -> Schedule:
+    """The schedule row, locked on PostgreSQL so a suspension (停诊) and a booking cannot interleave."""
+    schedule = await session.scalar(
+        select(Schedule).where(Schedule.id == schedule_id).with_for_update(read=True)
+    )
+    if schedule is None:
+        raise ScheduleNotFound()
+    return schedule
+
+
+async def list_slots(session: AsyncSession, schedule_id: int) -> list[Slot]:
+    await get(session, schedule_id)
+    return list(await session.scalars(select(Slot).where(Slot.schedule_id == schedule_id).order_by(Slot.number)))
+
+
+@dataclass(frozen=True)
+class ScheduleAvailability:
+    schedule: Schedule
+    remaining: int
+
+
+async def doctor_schedules(
+    session: AsyncSession, *, doctor_id: int, start: date, end: date
+) -> list[ScheduleAvailability]:
+    rows = await session.execute(
+        select(Schedule, _remaining_subquery())
+        .where(Schedule.doctor_id == doctor_id, Schedule.visit_date >= start, Schedule.visit_date <= end)
+        .order_by(Schedule.visit_date, Schedule.starts_at)
+    )
+    return [ScheduleAvailability(schedule, remaining) for schedule, remaining in rows.tuples()]
+
+
+async def department_schedules_on(
+    session: AsyncSession, *, department_id: int, visit_date: date
+) -> list[ScheduleAvailability]:
+    """Every schedule of a clinic (科室) on one day, with remaining slots, for the doctor list."""
+    rows = await session.execute(
+        select(Schedule, _remaining_subquery())
+        .where(Schedule.department_id == department_id, Schedule.visit_date == visit_date)
+        .order_by(Schedule.starts_at)
+    )
+    return [ScheduleAvailability(schedule, remaining) for schedule, remaining in rows.tuples()]
+
+
+async def remaining(session: AsyncSession, schedule_id: int) -> int:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(Slot)
+        .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE)
+    )
+    return int(count or 0)
+
+
+async def claim_slot(
+    session: AsyncSession, *, schedule_id: int, slot_id: int | None, hold: bool
+) -> Slot | None:
+    """Takes one available slot in a single atomic UPDATE; None when there is none to take.
+
+    With ``slot_id`` that slot, else the lowest free number. On PostgreSQL concurrent claimers skip rows
+    another transaction has locked, so they spread over free slots instead of queueing on one; the outer
+    ``status = 'available'`` re-check makes the statement safe on its own under any isolation level.
+    """
+    new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
+    if slot_id is not None:
+        target = select(Slot.id).where(
+            Slot.id == slot_id, Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE
+        )
+    else:
+        target = (
+            select(Slot.id)
+            .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE)
+            .order_by(Slot.number)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    claimed = await session.scalar(
+        update(Slot)
+        .where(and_(Slot.id == target.scalar_subquery(), Slot.status == SlotStatus.AVAILABLE))
+        .values(status=new_status)
+        .returning(Slot)
+        .execution_options(synchronize_session=False)
+    )
+    return claimed
+
+
+async def confirm_slot(session: AsyncSession, slot_id: int) -> None:
+    """A held slot (awaiting payment) becomes booked."""
+    await session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.status == SlotStatus.HELD).values(status=SlotStatus.BOOKED)
+    )
+
+
+async def release_slot(session: AsyncSession, slot_id: int) -> None:
+    """Returns a slot to the pool: it is bookable again as soon as the transaction commits."""
+    await session.execute(update(Slot).where(Slot.id == slot_id).values(status=SlotStatus.AVAILABLE))
+
+
+def _remaining_subquery():  # type: ignore[no-untyped-def]
+    return (
+        select(func.count())
+        .where(Slot.schedule_id == Schedule.id, Slot.status == SlotStatus.AVAILABLE)
+        .correlate(Schedule)
+        .scalar_subquery()
+        .label("remaining")
+    )
