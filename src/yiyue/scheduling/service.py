@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.hospitals.models import Doctor, Hospital
@@ -132,20 +133,25 @@ async def claim_slot(
     """
     new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
     if slot_id is not None:
-        target = select(Slot.id).where(
-            Slot.id == slot_id, Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE
-        )
+        target = select(literal(slot_id))
     else:
+        free = aliased(Slot)  # not the UPDATE's own table, or SQLAlchemy would correlate the two
         target = (
-            select(Slot.id)
-            .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE)
-            .order_by(Slot.number)
+            select(free.id)
+            .where(free.schedule_id == schedule_id, free.status == SlotStatus.AVAILABLE)
+            .order_by(free.number)
             .limit(1)
             .with_for_update(skip_locked=True)
         )
     claimed = await session.scalar(
         update(Slot)
-        .where(and_(Slot.id == target.scalar_subquery(), Slot.status == SlotStatus.AVAILABLE))
+        .where(
+            and_(
+                Slot.id == target.scalar_subquery(),
+                Slot.schedule_id == schedule_id,
+                Slot.status == SlotStatus.AVAILABLE,
+            )
+        )
         .values(status=new_status)
         .returning(Slot)
         .execution_options(synchronize_session=False)
