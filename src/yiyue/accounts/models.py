@@ -49,6 +49,9 @@ class VisitPerson(Base):
     id_number_encrypted: Mapped[str] = mapped_column(String(200))
     id_number_index: Mapped[str] = mapped_column(String(64))
     phone_encrypted: Mapped[str] = mapped_column(String(200))
+    # Masked forms are what every screen shows; keeping them avoids decrypting on each read.
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    phone_masked: Mapped[str] = mapped_column(String(11))
     birth_date: Mapped[date] = mapped_column(Date)
     sex: Mapped[str] = mapped_column(String(2))  # 男 / 女, derived from the ID number
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     wechat_appid: str = "wx0000000000000000"
     wechat_secret: str = ""
 
+    subscribe_templates: dict[str, str] = Field(
+        default_factory=lambda: {
+            "booking_confirmed": "yiyue-booking-confirmed",
+            "visit_reminder": "yiyue-visit-reminder",
+            "cancelled": "yiyue-booking-cancelled",
+        }
+    )
+    """Subscribe-message template ids by purpose; the defaults are the ones the fake WeChat knows."""
+
     access_token_minutes: int = 120
     refresh_token_days: int = 30
     hospital_timezone: str = "Asia/Shanghai"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, literal, select, update
+from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -25,6 +25,14 @@ class ScheduleExists(Conflict):
     message = "该医生在此时段已有排班"
 
 
+@dataclass(frozen=True)
+class ScheduleSpec:
+    doctor: Doctor
+    visit_date: date
+    period: Period
+    capacity: int
+
+
 async def create_schedule(
     session: AsyncSession, *, hospital: Hospital, doctor: Doctor, visit_date: date, period: Period, capacity: int
 ) -> Schedule:
@@ -36,30 +44,45 @@ async def create_schedule(
     )
     if existing is not None:
         raise ScheduleExists()
-    starts_at, ends_at = rules.session_bounds(visit_date, period)
-    schedule = Schedule(
+    [schedule] = await create_schedules(session, hospital=hospital, specs=[ScheduleSpec(doctor, visit_date, period, capacity)])
+    return schedule
+
+
+async def create_schedules(session: AsyncSession, *, hospital: Hospital, specs: list[ScheduleSpec]) -> list[Schedule]:
+    """Makes many schedules of one hospital at once: one batch of schedules, one batch of slots.
+
+    A clash with an existing schedule surfaces as the unique constraint's IntegrityError.
+    """
+    schedules = [_new_schedule(hospital, spec) for spec in specs]
+    session.add_all(schedules)
+    await session.flush()
+    slot_rows = [
+        {"schedule_id": s.id, "number": w.number, "starts_at": w.starts_at, "ends_at": w.ends_at, "status": SlotStatus.AVAILABLE}
+        for s in schedules
+        for w in rules.slot_windows(s.starts_at, s.ends_at, s.capacity)
+    ]
+    if slot_rows:
+        await session.execute(insert(Slot), slot_rows)
+    return schedules
+
+
+def _new_schedule(hospital: Hospital, spec: ScheduleSpec) -> Schedule:
+    if spec.doctor.hospital_id != hospital.id:
+        raise ValueError("a schedule's doctor must work at its hospital")
+    starts_at, ends_at = rules.session_bounds(spec.visit_date, spec.period)
+    return Schedule(
         hospital_id=hospital.id,
-        department_id=doctor.department_id,
-        doctor_id=doctor.id,
-        visit_date=visit_date,
-        period=period,
+        department_id=spec.doctor.department_id,
+        doctor_id=spec.doctor.id,
+        visit_date=spec.visit_date,
+        period=spec.period,
         starts_at=starts_at,
         ends_at=ends_at,
-        capacity=capacity,
-        fee_fen=doctor.fee_fen,
-        release_at=rules.release_at(
-            visit_date, release_days=hospital.release_days, release_time=hospital.release_time
-        ),
+        capacity=spec.capacity,
+        fee_fen=spec.doctor.fee_fen,
+        release_at=rules.release_at(spec.visit_date, release_days=hospital.release_days, release_time=hospital.release_time),
         status=ScheduleStatus.OPEN,
     )
-    session.add(schedule)
-    await session.flush()
-    session.add_all(
-        Slot(schedule_id=schedule.id, number=w.number, starts_at=w.starts_at, ends_at=w.ends_at)
-        for w in rules.slot_windows(starts_at, ends_at, capacity)
-    )
-    await session.flush()
-    return schedule
 
 
 async def get(session: AsyncSession, schedule_id: int) -> Schedule:
@@ -123,12 +146,13 @@ async def remaining(session: AsyncSession, schedule_id: int) -> int:
 
 
 async def claim_slot(
-    session: AsyncSession, *, schedule_id: int, slot_id: int | None, hold: bool
+    session: AsyncSession, *, schedule_id: int, slot_id: int | None, hold: bool, wait: bool = False
 ) -> Slot | None:
     """Takes one available slot in a single atomic UPDATE; None when there is none to take.
 
     With ``slot_id`` that slot, else the lowest free number. On PostgreSQL concurrent claimers skip rows
-    another transaction has locked, so they spread over free slots instead of queueing on one; the outer
+    another transaction has locked (unless ``wait``), so they spread over free slots instead of queueing
+    on one; the outer
     ``status = 'available'`` re-check makes the statement safe on its own under any isolation level.
     """
     new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
@@ -141,7 +165,7 @@ async def claim_slot(
             .where(free.schedule_id == schedule_id, free.status == SlotStatus.AVAILABLE)
             .order_by(free.number)
             .limit(1)
-            .with_for_update(skip_locked=True)
+            .with_for_update(skip_locked=not wait)
         )
     claimed = await session.scalar(
         update(Slot)
@@ -179,3 +203,38 @@ def _remaining_subquery():  # type: ignore[no-untyped-def]
         .scalar_subquery()
         .label("remaining")
     )
+
+
+@dataclass(frozen=True)
+class DayTotals:
+    visit_date: date
+    capacity: int
+    remaining: int
+    release_at: datetime
+
+
+async def department_days(
+    session: AsyncSession, *, department_id: int, start: date, end: date
+) -> list[DayTotals]:
+    """Capacity and free slots per day for a clinic (科室), for the date strip."""
+    per_schedule = (
+        select(Schedule.visit_date, Schedule.capacity, _remaining_subquery(), Schedule.release_at)
+        .where(
+            Schedule.department_id == department_id,
+            Schedule.visit_date >= start,
+            Schedule.visit_date <= end,
+            Schedule.status == ScheduleStatus.OPEN,
+        )
+        .subquery()
+    )
+    rows = await session.execute(
+        select(
+            per_schedule.c.visit_date,
+            func.sum(per_schedule.c.capacity),
+            func.sum(per_schedule.c.remaining),
+            func.min(per_schedule.c.release_at),
+        )
+        .group_by(per_schedule.c.visit_date)
+        .order_by(per_schedule.c.visit_date)
+    )
+    return [DayTotals(d, int(cap), int(rem), rel) for d, cap, rem, rel in rows.tuples()]

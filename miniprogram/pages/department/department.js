@@ -1,0 +1,109 @@
+/**
+ * 科室: a date strip over the release window (今天 .. 今天 + release_days) with what is left each day,
+ * and the doctors working on the chosen day with their sessions (余N / 约满 / 未放号 / 停诊).
+ */
+const api = require('../../utils/api')
+const format = require('../../utils/format')
+const booking = require('../../utils/booking')
+const page = require('../../behaviors/page')
+
+function dayNotice(date, state, item) {
+  if (state === 'unreleased') return `${date} 的号源将于 ${format.dateTime(item.release_at)} 放出，请届时再来预约`
+  if (state === 'full') return `${date} 的号源已约满，请选择其他日期`
+  return ''
+}
+
+Component({
+  behaviors: [page],
+  data: {
+    department: null,
+    hospital: null,
+    days: [],
+    selected: '',
+    selectedDay: null,
+    doctors: [],
+    doctorsLoading: false,
+    doctorsError: '',
+  },
+  methods: {
+    onLoad(query) {
+      this.departmentId = query.id
+      this.hospitalId = query.hospitalId
+      this.wantedDate = query.date
+      this.reload()
+    },
+    onShow() {
+      this.syncElder()
+    },
+    onPullDownRefresh() {
+      this.reload()
+    },
+
+    reload() {
+      return this.withLoading(async () => {
+        const department = await api.department(this.departmentId)
+        const hospital = await api.hospital(department.hospital_id || this.hospitalId)
+        const today = format.today()
+        const releaseDays = hospital.booking_rules ? hospital.booking_rules.release_days : 7
+        const end = format.addDays(today, releaseDays)
+        const availability = await api.departmentAvailability(this.departmentId, today, end)
+        const byDate = {}
+        availability.items.forEach((item) => {
+          byDate[item.date] = item
+        })
+        const days = []
+        for (let d = today; d <= end; d = format.addDays(d, 1)) {
+          const state = booking.dayState(byDate[d])
+          days.push({
+            date: d,
+            label: format.dayLabel(d, today),
+            short: format.shortDate(d),
+            state: state.key,
+            stateText: state.label,
+            notice: dayNotice(d, state.key, byDate[d]),
+            item: byDate[d] || null,
+          })
+        }
+        const keep = days.find((d) => d.date === (this.data.selected || this.wantedDate))
+        const chosen = keep || days.find((d) => d.state === 'open') || days.find((d) => d.item) || days[0]
+        this.setData({ department, hospital, days })
+        wx.setNavigationBarTitle({ title: department.name })
+        await this.selectDate(chosen.date)
+      })
+    },
+
+    async selectDate(date) {
+      const day = this.data.days.find((d) => d.date === date) || null
+      this.setData({ selected: date, selectedDay: day, doctors: [], doctorsLoading: true, doctorsError: '' })
+      const seq = (this.seq = (this.seq || 0) + 1)
+      try {
+        const res = await api.departmentDoctors(this.departmentId, date, 1, 50)
+        if (seq !== this.seq) return
+        const doctors = res.items.map((doc) =>
+          Object.assign({}, doc, {
+            feeText: format.money(doc.fee_fen, '免费'),
+            sessions: (doc.schedules || []).map((s) => {
+              const st = booking.scheduleState(s)
+              return { id: s.id, period: s.period_label, state: st.key, stateText: st.label }
+            }),
+          })
+        )
+        this.setData({ doctors })
+      } catch (err) {
+        if (seq === this.seq) this.setData({ doctorsError: api.errorMessage(err) })
+      } finally {
+        if (seq === this.seq) this.setData({ doctorsLoading: false })
+      }
+    },
+
+    onPickDate(e) {
+      this.selectDate(e.currentTarget.dataset.date)
+    },
+    retryDoctors() {
+      this.selectDate(this.data.selected)
+    },
+    openDoctor(e) {
+      wx.navigateTo({ url: `/pages/doctor/doctor?id=${e.currentTarget.dataset.id}&date=${this.data.selected}` })
+    },
+  },
+})

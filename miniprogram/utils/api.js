@@ -1,0 +1,301 @@
+/**
+ * The only door to the server. Wraps wx.request with:
+ * - the base URL from ../config.js;
+ * - login: wx.login -> POST /api/v1/auth/wechat-login, tokens kept in storage;
+ * - on a 401 (UNAUTHENTICATED / TOKEN_EXPIRED / INVALID_TOKEN): one refresh with the refresh token,
+ *   or a fresh wx.login when that fails, then one retry of the original request;
+ * - errors as ApiError {status, code, message, detail}: the server's {code, message} as is (message is
+ *   Chinese, for the user), network failures as code NETWORK_ERROR with a message that says so.
+ *
+ * Every path the mini-program calls is listed in ROUTES; tests/contract checks them against the
+ * server's /openapi.json.
+ */
+const config = require('../config')
+const store = require('./store')
+const wechat = require('./wechat')
+
+const ROUTES = {
+  login: ['POST', '/api/v1/auth/wechat-login'],
+  refresh: ['POST', '/api/v1/auth/refresh'],
+  config: ['GET', '/api/v1/config'],
+  hospitals: ['GET', '/api/v1/hospitals'],
+  hospital: ['GET', '/api/v1/hospitals/{id}'],
+  hospitalDepartments: ['GET', '/api/v1/hospitals/{id}/departments'],
+  department: ['GET', '/api/v1/departments/{id}'],
+  departmentAvailability: ['GET', '/api/v1/departments/{id}/availability'],
+  departmentDoctors: ['GET', '/api/v1/departments/{id}/doctors'],
+  doctor: ['GET', '/api/v1/doctors/{id}'],
+  doctorSchedules: ['GET', '/api/v1/doctors/{id}/schedules'],
+  scheduleSlots: ['GET', '/api/v1/schedules/{id}/slots'],
+  patients: ['GET', '/api/v1/me/patients'],
+  createPatient: ['POST', '/api/v1/me/patients'],
+  updatePatient: ['PATCH', '/api/v1/me/patients/{id}'],
+  deletePatient: ['DELETE', '/api/v1/me/patients/{id}'],
+  book: ['POST', '/api/v1/appointments'],
+  myAppointments: ['GET', '/api/v1/me/appointments'],
+  appointment: ['GET', '/api/v1/appointments/{id}'],
+  cancelAppointment: ['POST', '/api/v1/appointments/{id}/cancel'],
+  payAppointment: ['POST', '/api/v1/appointments/{id}/pay'],
+  notifications: ['GET', '/api/v1/me/notifications'],
+  readNotification: ['POST', '/api/v1/me/notifications/{id}/read'],
+}
+
+const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN']
+const NETWORK_ERROR = 'NETWORK_ERROR'
+
+class ApiError extends Error {
+  constructor({ status = 0, code, message, detail = null }) {
+    super(message)
+    this.name = 'ApiError'
+    this.status = status
+    this.code = code
+    this.detail = detail
+  }
+
+  get isNetwork() {
+    return this.code === NETWORK_ERROR
+  }
+}
+
+function networkError(err) {
+  const text = (err && err.errMsg) || ''
+  const timedOut = /timeout|超时/i.test(text)
+  return new ApiError({
+    code: NETWORK_ERROR,
+    message: timedOut ? '网络请求超时，请检查网络后重试' : '网络连接失败，请检查网络后重试',
+    detail: text,
+  })
+}
+
+/** Turns a non-2xx wx.request response into an ApiError carrying the server's own words. */
+function responseError(res) {
+  const body = res.data
+  if (body && typeof body === 'object' && typeof body.code === 'string') {
+    return new ApiError({
+      status: res.statusCode,
+      code: body.code,
+      message: body.message || '操作失败，请稍后再试',
+      detail: body.detail === undefined ? null : body.detail,
+    })
+  }
+  return new ApiError({
+    status: res.statusCode,
+    code: `HTTP_${res.statusCode}`,
+    message: res.statusCode >= 500 ? `服务器开小差了（${res.statusCode}），请稍后再试` : `请求失败（${res.statusCode}）`,
+  })
+}
+
+function queryString(query) {
+  if (!query) return ''
+  const parts = []
+  Object.keys(query).forEach((key) => {
+    const value = query[key]
+    if (value === undefined || value === null || value === '') return
+    parts.push(`${encodeURIComponent(key)}=${encodeURIComponent(value)}`)
+  })
+  return parts.length ? `?${parts.join('&')}` : ''
+}
+
+function fillPath(template, params) {
+  return template.replace(/\{(\w+)\}/g, (_, name) => {
+    if (!params || params[name] === undefined || params[name] === null) throw new Error(`missing path parameter ${name}`)
+    return encodeURIComponent(params[name])
+  })
+}
+
+/** One wx.request; resolves with the raw response whatever its status, rejects only on network failure. */
+function send(method, url, data, header) {
+  return new Promise((resolve, reject) => {
+    wx.request({
+      url: config.baseUrl + url,
+      method,
+      data: data === undefined ? undefined : data,
+      header: Object.assign({ 'content-type': 'application/json' }, header),
+      timeout: config.timeout,
+      dataType: 'json',
+      success: resolve,
+      fail: (err) => reject(networkError(err)),
+    })
+  })
+}
+
+function isOk(res) {
+  return res.statusCode >= 200 && res.statusCode < 300
+}
+
+let loginInFlight = null
+let refreshInFlight = null
+
+/** wx.login -> our tokens. Concurrent callers share one login. */
+function login() {
+  if (!loginInFlight) {
+    loginInFlight = (async () => {
+      const code = await wechat.login()
+      const res = await send(ROUTES.login[0], ROUTES.login[1], { code })
+      if (!isOk(res)) throw responseError(res)
+      return store.setTokens(res.data)
+    })()
+    const clear = () => {
+      loginInFlight = null
+    }
+    loginInFlight.then(clear, clear)
+  }
+  return loginInFlight
+}
+
+/** Exchanges the refresh token for a new pair. Concurrent callers share one refresh. */
+function refresh() {
+  if (!refreshInFlight) {
+    refreshInFlight = (async () => {
+      const tokens = store.getTokens()
+      if (!tokens || !tokens.refreshToken) throw new ApiError({ status: 401, code: 'UNAUTHENTICATED', message: '请先登录' })
+      const res = await send(ROUTES.refresh[0], ROUTES.refresh[1], { refresh_token: tokens.refreshToken })
+      if (!isOk(res)) throw responseError(res)
+      return store.updateTokens(res.data)
+    })()
+    const clear = () => {
+      refreshInFlight = null
+    }
+    refreshInFlight.then(clear, clear)
+  }
+  return refreshInFlight
+}
+
+async function ensureLogin() {
+  return store.getTokens() || login()
+}
+
+/** After a 401: refresh, or log in again if the refresh token is no good. Network errors propagate. */
+async function renewAuth(usedToken) {
+  const current = store.getTokens()
+  if (current && current.accessToken && current.accessToken !== usedToken) return current // someone already renewed
+  try {
+    return await refresh()
+  } catch (err) {
+    if (err.isNetwork) throw err
+    store.clearTokens()
+    return login()
+  }
+}
+
+/**
+ * Calls a route by name. `params` fills {id}; `query` becomes the query string; `body` is JSON.
+ * Resolves with the response body (null for 204); rejects with ApiError.
+ */
+async function call(name, { params, query, body, header, auth = true } = {}) {
+  const route = ROUTES[name]
+  if (!route) throw new Error(`unknown route ${name}`)
+  const method = route[0]
+  const url = fillPath(route[1], params) + queryString(query)
+
+  const attempt = async () => {
+    const headers = Object.assign({}, header)
+    let token = null
+    if (auth) {
+      token = (await ensureLogin()).accessToken
+      headers.Authorization = `Bearer ${token}`
+    }
+    return { res: await send(method, url, body, headers), token }
+  }
+
+  let { res, token } = await attempt()
+  if (auth && res.statusCode === 401 && res.data && AUTH_ERROR_CODES.indexOf(res.data.code) >= 0) {
+    await renewAuth(token)
+    res = (await attempt()).res
+  }
+  if (!isOk(res)) throw responseError(res)
+  return res.statusCode === 204 ? null : res.data
+}
+
+/** A fresh UUID v4 for the Idempotency-Key of one booking attempt. */
+function idempotencyKey() {
+  // Math.random is enough here: the key only has to be unique among one account's booking attempts.
+  const bytes = []
+  for (let i = 0; i < 16; i++) bytes.push(Math.floor(Math.random() * 256))
+  bytes[6] = (bytes[6] & 0x0f) | 0x40
+  bytes[8] = (bytes[8] & 0x3f) | 0x80
+  const hex = Array.prototype.map.call(bytes, (b) => (b < 16 ? '0' : '') + b.toString(16)).join('')
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`
+}
+
+let configCache = null
+
+/** Server-side settings (subscribe template ids, limits); fetched once per launch. */
+function getConfig() {
+  if (!configCache) {
+    configCache = call('config', { auth: false }).catch((err) => {
+      configCache = null
+      throw err
+    })
+  }
+  return configCache
+}
+
+function errorMessage(err) {
+  return (err && err.message) || '操作失败，请稍后再试'
+}
+
+/** Shows an error in the server's words (a toast, or a modal when `modal` is set). */
+function showError(err, { modal = false, title = '提示' } = {}) {
+  const message = errorMessage(err)
+  if (!modal) {
+    wx.showToast({ title: message, icon: 'none', duration: 3000 })
+    return Promise.resolve()
+  }
+  return new Promise((resolve) => {
+    wx.showModal({ title, content: message, showCancel: false, confirmText: '知道了', complete: resolve })
+  })
+}
+
+const api = {
+  ROUTES,
+  ApiError,
+  NETWORK_ERROR,
+  call,
+  login,
+  refresh,
+  ensureLogin,
+  logout: () => store.clearTokens(),
+  idempotencyKey,
+  getConfig,
+  showError,
+  errorMessage,
+  _reset() {
+    loginInFlight = null
+    refreshInFlight = null
+    configCache = null
+  },
+
+  // Hospitals, departments, doctors, schedules. Sent logged in like everything else: wx.login is silent.
+  hospitals: (query) => call('hospitals', { query }),
+  hospital: (id) => call('hospital', { params: { id } }),
+  hospitalDepartments: (id, q) => call('hospitalDepartments', { params: { id }, query: { q } }),
+  department: (id) => call('department', { params: { id } }),
+  departmentAvailability: (id, start, end) =>
+    call('departmentAvailability', { params: { id }, query: { start, end } }),
+  departmentDoctors: (id, date, page, pageSize) =>
+    call('departmentDoctors', { params: { id }, query: { date, page, page_size: pageSize } }),
+  doctor: (id) => call('doctor', { params: { id } }),
+  doctorSchedules: (id, start, end) => call('doctorSchedules', { params: { id }, query: { start, end } }),
+  scheduleSlots: (id) => call('scheduleSlots', { params: { id } }),
+
+  // 就诊人
+  patients: () => call('patients'),
+  createPatient: (body) => call('createPatient', { body }),
+  updatePatient: (id, body) => call('updatePatient', { params: { id }, body }),
+  deletePatient: (id) => call('deletePatient', { params: { id } }),
+
+  // Appointments
+  book: (body, key) => call('book', { body, header: { 'Idempotency-Key': key } }),
+  myAppointments: (status, page, pageSize) =>
+    call('myAppointments', { query: { status, page, page_size: pageSize } }),
+  appointment: (id) => call('appointment', { params: { id } }),
+  cancelAppointment: (id, reason) => call('cancelAppointment', { params: { id }, body: reason ? { reason } : {} }),
+  payAppointment: (id) => call('payAppointment', { params: { id }, body: {} }),
+
+  // Messages
+  notifications: (page) => call('notifications', { query: { page } }),
+  readNotification: (id) => call('readNotification', { params: { id }, body: {} }),
+}
+
+module.exports = api

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from yiyue.accounts import service
+from yiyue.accounts.idcard import age_on
+from yiyue.accounts.models import Relationship, VisitPerson
+from yiyue.accounts.schemas import (
+    RELATIONSHIP_LABELS,
+    AccountBrief,
+    RefreshIn,
+    TokenOut,
+    VisitPersonIn,
+    VisitPersonList,
+    VisitPersonOut,
+    VisitPersonPatch,
+    WeChatLoginIn,
+)
+from yiyue.core.clock import local_today
+from yiyue.core.deps import CipherDep, ClockDep, CurrentPatient, SessionDep, SettingsDep
+from yiyue.core.params import IdPath
+from yiyue.wechat.client import WeChatClient
+
+router = APIRouter(prefix="/api/v1", tags=["账号与就诊人"])
+
+
+def _wechat(request: Request) -> WeChatClient:
+    client: WeChatClient = request.app.state.wechat
+    return client
+
+
+WeChatDep = Annotated[WeChatClient, Depends(_wechat)]
+
+
+def _token_out(login: service.Login) -> TokenOut:
+    return TokenOut(
+        access_token=login.tokens.access_token,
+        refresh_token=login.tokens.refresh_token,
+        expires_in=login.tokens.expires_in,
+        refresh_expires_in=login.tokens.refresh_expires_in,
+        account=AccountBrief(id=login.account.id, is_new=login.is_new),
+    )
+
+
+def visit_person_out(person: VisitPerson, today: date) -> VisitPersonOut:
+    relationship = Relationship(person.relationship)
+    return VisitPersonOut(
+        id=person.id,
+        name=person.name,
+        relationship=relationship,
+        relationship_label=RELATIONSHIP_LABELS[relationship],
+        id_number_masked=person.id_number_masked,
+        phone_masked=person.phone_masked,
+        birth_date=person.birth_date,
+        sex=person.sex,
+        age=age_on(person.birth_date, today),
+    )
+
+
+@router.post("/auth/wechat-login", summary="微信小程序登录（wx.login 的 code 换取令牌）")
+async def wechat_login(
+    body: WeChatLoginIn, session: SessionDep, wechat: WeChatDep, settings: SettingsDep, clock: ClockDep
+) -> TokenOut:
+    login = await service.login_with_wechat(session, wechat=wechat, code=body.code, settings=settings, now=clock.now())
+    return _token_out(login)
+
+
+@router.post("/auth/refresh", summary="刷新令牌")
+async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> TokenOut:
+    login = await service.refresh(session, refresh_token=body.refresh_token, settings=settings, now=clock.now())
+    return _token_out(login)
+
+
+@router.get("/me/patients", summary="我的就诊人")
+async def list_patients(session: SessionDep, patient: CurrentPatient, clock: ClockDep) -> VisitPersonList:
+    people = await service.list_visit_persons(session, account_id=patient.subject_id)
+    today = local_today(clock.now())
+    return VisitPersonList(items=[visit_person_out(p, today) for p in people], total=len(people))
+
+
+@router.post("/me/patients", status_code=201, summary="添加就诊人")
+async def add_patient(
+    body: VisitPersonIn,
+    session: SessionDep,
+    patient: CurrentPatient,
+    cipher: CipherDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+) -> VisitPersonOut:
+    now = clock.now()
+    person = await service.add_visit_person(
+        session, account_id=patient.subject_id, data=body, cipher=cipher, settings=settings, now=now
+    )
+    return visit_person_out(person, local_today(now))
+
+
+@router.patch("/me/patients/{patient_id}", summary="修改就诊人")
+async def update_patient(
+    patient_id: IdPath,
+    body: VisitPersonPatch,
+    session: SessionDep,
+    patient: CurrentPatient,
+    cipher: CipherDep,
+    clock: ClockDep,
+) -> VisitPersonOut:
+    now = clock.now()
+    person = await service.update_visit_person(
+        session, account_id=patient.subject_id, visit_person_id=patient_id, patch=body, cipher=cipher, now=now
+    )
+    return visit_person_out(person, local_today(now))

@@ -1,0 +1,221 @@
+"""Patient accounts (WeChat login, tokens) and visit persons (就诊人)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.accounts.idcard import is_mobile, parse_id_number
+from yiyue.accounts.models import Account, Relationship, VisitPerson
+from yiyue.accounts.schemas import VisitPersonIn, VisitPersonPatch
+from yiyue.core.clock import local_today
+from yiyue.core.config import Settings
+from yiyue.core.crypto import FieldCipher, mask_id_number, mask_phone
+from yiyue.core.db import begin_write
+from yiyue.core.errors import Conflict, InvalidInput, NotFound
+from yiyue.core.security import TokenPair, issue_pair, verify
+from yiyue.wechat.client import WeChatClient
+
+ID_NUMBER = "visit_persons.id_number"
+PHONE = "visit_persons.phone"
+
+
+class AccountNotFound(NotFound):
+    status = 401
+    code = "ACCOUNT_NOT_FOUND"
+    message = "账号不存在，请重新登录"
+
+
+class VisitPersonNotFound(NotFound):
+    code = "VISIT_PERSON_NOT_FOUND"
+    message = "就诊人不存在"
+
+
+class InvalidIdNumber(InvalidInput):
+    code = "INVALID_ID_NUMBER"
+    message = "身份证号码无效"
+
+
+class InvalidPhone(InvalidInput):
+    code = "INVALID_PHONE"
+    message = "手机号码无效，请输入11位大陆手机号"
+
+
+class IdNumberTaken(Conflict):
+    code = "ID_NUMBER_TAKEN"
+    message = "该身份证号已被添加为就诊人"
+
+
+class TooManyVisitPersons(Conflict):
+    code = "TOO_MANY_VISIT_PERSONS"
+    message = "就诊人数量已达上限"
+
+
+class SelfAlreadyExists(Conflict):
+    code = "SELF_ALREADY_EXISTS"
+    message = "已添加过“本人”就诊人"
+
+
+@dataclass(frozen=True)
+class Login:
+    account: Account
+    is_new: bool
+    tokens: TokenPair
+
+
+async def login_with_wechat(
+    session: AsyncSession, *, wechat: WeChatClient, code: str, settings: Settings, now: datetime
+) -> Login:
+    """Exchanges a wx.login code for our tokens; the first login of an openid creates its account."""
+    identity = await wechat.code2session(code)
+    await begin_write(session)
+    account = await session.scalar(select(Account).where(Account.openid == identity.openid))
+    is_new = account is None
+    if account is None:
+        account = Account(openid=identity.openid, unionid=identity.unionid, created_at=now, last_login_at=now)
+        try:
+            async with session.begin_nested():
+                session.add(account)
+        except IntegrityError:  # the same user logging in twice at once: the other request created it
+            account = await session.scalar(select(Account).where(Account.openid == identity.openid))
+            is_new = False
+            assert account is not None
+    account.last_login_at = now
+    if identity.unionid and not account.unionid:
+        account.unionid = identity.unionid
+    await session.flush()
+    return Login(account=account, is_new=is_new, tokens=_tokens(account.id, settings, now))
+
+
+async def refresh(session: AsyncSession, *, refresh_token: str, settings: Settings, now: datetime) -> Login:
+    principal = verify(refresh_token, secret=settings.secret_key, kind="refresh", now=now)
+    account = await session.get(Account, principal.subject_id)
+    if account is None or principal.role != "patient":
+        raise AccountNotFound()
+    return Login(account=account, is_new=False, tokens=_tokens(account.id, settings, now))
+
+
+def _tokens(account_id: int, settings: Settings, now: datetime) -> TokenPair:
+    return issue_pair(
+        secret=settings.secret_key,
+        subject_id=account_id,
+        role="patient",
+        now=now,
+        access_ttl=timedelta(minutes=settings.access_token_minutes),
+        refresh_ttl=timedelta(days=settings.refresh_token_days),
+    )
+
+
+async def lock_account(session: AsyncSession, account_id: int) -> Account:
+    """The caller's account row, locked: one account's bookings are decided one at a time."""
+    account = await session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    if account is None:
+        raise AccountNotFound()
+    return account
+
+
+async def list_visit_persons(session: AsyncSession, *, account_id: int) -> list[VisitPerson]:
+    return list(
+        await session.scalars(
+            select(VisitPerson)
+            .where(VisitPerson.account_id == account_id, VisitPerson.deleted_at.is_(None))
+            .order_by(VisitPerson.id)
+        )
+    )
+
+
+async def get_visit_person(session: AsyncSession, *, account_id: int, visit_person_id: int) -> VisitPerson:
+    """A visit person of this account; another account's is reported as not found, never shown."""
+    person = await session.get(VisitPerson, visit_person_id)
+    if person is None or person.account_id != account_id or person.deleted_at is not None:
+        raise VisitPersonNotFound()
+    return person
+
+
+async def add_visit_person(
+    session: AsyncSession, *, account_id: int, data: VisitPersonIn, cipher: FieldCipher, settings: Settings, now: datetime
+) -> VisitPerson:
+    """Adds a 就诊人: a valid ID number not used by any account, a mainland mobile, at most N per account."""
+    try:
+        id_number = parse_id_number(data.id_number, today=local_today(now))
+    except ValueError as exc:
+        raise InvalidIdNumber(f"身份证号码无效：{exc}") from None
+    _check_phone(data.phone)
+    await begin_write(session)
+    await lock_account(session, account_id)
+    existing = await list_visit_persons(session, account_id=account_id)
+    if len(existing) >= settings.max_visit_persons:
+        raise TooManyVisitPersons(f"每个账号最多添加{settings.max_visit_persons}位就诊人")
+    if data.relationship == Relationship.SELF and any(p.relationship == Relationship.SELF for p in existing):
+        raise SelfAlreadyExists()
+    index = cipher.blind_index(id_number.value, context=ID_NUMBER)
+    if await _id_number_in_use(session, index):
+        raise IdNumberTaken()
+    person = VisitPerson(
+        account_id=account_id,
+        name=data.name,
+        relationship=data.relationship,
+        id_number_encrypted=cipher.encrypt(id_number.value, context=ID_NUMBER),
+        id_number_index=index,
+        id_number_masked=mask_id_number(id_number.value),
+        phone_encrypted=cipher.encrypt(data.phone, context=PHONE),
+        phone_masked=mask_phone(data.phone),
+        birth_date=id_number.birth_date,
+        sex=id_number.sex,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(person)
+    try:
+        await session.flush()
+    except IntegrityError:  # added by another account at the same instant
+        raise IdNumberTaken() from None
+    return person
+
+
+async def update_visit_person(
+    session: AsyncSession, *, account_id: int, visit_person_id: int, patch: VisitPersonPatch, cipher: FieldCipher, now: datetime
+) -> VisitPerson:
+    """Name, phone and relationship can change; the ID number cannot (remove and add again instead)."""
+    if patch.phone is not None:
+        _check_phone(patch.phone)
+    await begin_write(session)
+    person = await get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
+    if patch.relationship == Relationship.SELF and person.relationship != Relationship.SELF:
+        others = await list_visit_persons(session, account_id=account_id)
+        if any(p.relationship == Relationship.SELF for p in others):
+            raise SelfAlreadyExists()
+    if patch.name is not None:
+        person.name = patch.name
+    if patch.relationship is not None:
+        person.relationship = patch.relationship
+    if patch.phone is not None:
+        person.phone_encrypted = cipher.encrypt(patch.phone, context=PHONE)
+        person.phone_masked = mask_phone(patch.phone)
+    person.updated_at = now
+    await session.flush()
+    return person
+
+
+async def remove_visit_person(session: AsyncSession, *, person: VisitPerson, now: datetime) -> None:
+    """Soft removal: past appointments keep pointing at the person, and the ID number is free again."""
+    person.deleted_at = now
+    await session.flush()
+
+
+async def _id_number_in_use(session: AsyncSession, index: str) -> bool:
+    count = await session.scalar(
+        select(func.count())
+        .select_from(VisitPerson)
+        .where(VisitPerson.id_number_index == index, VisitPerson.deleted_at.is_(None))
+    )
+    return bool(count)
+
+
+def _check_phone(phone: str) -> None:
+    if not is_mobile(phone):
+        raise InvalidPhone()

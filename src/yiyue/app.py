@@ -1,0 +1,127 @@
+"""The API application: routers, error rendering, and the parts every request shares."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from yiyue.accounts.endpoints import router as accounts_router
+from yiyue.booking.endpoints import router as booking_router
+from yiyue.booking.gate import InventoryGate
+from yiyue.core.clock import Clock
+from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
+from yiyue.core.crypto import FieldCipher
+from yiyue.core.db import Database
+from yiyue.core.errors import DomainError
+from yiyue.hospitals.endpoints import router as hospitals_router
+from yiyue.scheduling.endpoints import router as scheduling_router
+from yiyue.wechat.client import WeChatClient
+from yiyue.wechat.fake import create_fake_wechat_app
+
+log = logging.getLogger("yiyue.app")
+
+FAKE_WECHAT_MOUNT = "/__wechat__"
+
+
+class PublicConfig(BaseModel):
+    subscribe_templates: dict[str, str]
+    hospital_timezone: str
+    max_visit_persons: int
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    clock = clock or Clock()
+    db = Database(settings.database_url)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await app.state.wechat.aclose()
+        await db.dispose()
+
+    app = FastAPI(
+        title="医约 YiYue API",
+        version="0.1.0",
+        description="医院预约挂号服务：医院/科室/医生目录、排班号源、就诊人、预约与退号。",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.clock = clock
+    app.state.db = db
+    app.state.cipher = FieldCipher(settings.data_keys, settings.data_key_id)
+    app.state.gate = InventoryGate(recheck_seconds=settings.gate_recheck_seconds)
+    app.state.wechat = _wechat_client(app, settings, clock)
+
+    for router in (accounts_router, hospitals_router, scheduling_router, booking_router):
+        app.include_router(router)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["运维"], summary="存活检查")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/api/v1/config", tags=["运维"], summary="小程序公共配置")
+    async def public_config() -> PublicConfig:
+        return PublicConfig(
+            subscribe_templates=settings.subscribe_templates,
+            hospital_timezone=settings.hospital_timezone,
+            max_visit_persons=settings.max_visit_persons,
+        )
+
+    return app
+
+
+def _wechat_client(app: FastAPI, settings: Settings, clock: Clock) -> WeChatClient:
+    """The real WeChat in production; by default the fake, mounted on this app and called in-process."""
+    if settings.wechat_api_base != FAKE_WECHAT_IN_PROCESS:
+        return WeChatClient(api_base=settings.wechat_api_base, appid=settings.wechat_appid, secret=settings.wechat_secret)
+    fake = create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret, clock=clock)
+    app.mount(FAKE_WECHAT_MOUNT, fake)
+    app.state.fake_wechat = fake
+    return WeChatClient(
+        api_base="http://fake-wechat.invalid",
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret,
+        transport=httpx.ASGITransport(app=fake),
+    )
+
+
+def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"code": code, "message": message, "detail": detail})
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
+        return _error(exc.status, exc.code, exc.text, exc.detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()
+        ]
+        if any(e["type"] == "json_invalid" for e in errors):
+            return _error(400, "MALFORMED_JSON", "请求体不是合法的 JSON", errors)
+        fields = "、".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors[:3])
+        return _error(422, "VALIDATION_ERROR", f"请求参数有误：{fields}", errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        known = {404: ("NOT_FOUND", "接口不存在"), 405: ("METHOD_NOT_ALLOWED", "不支持该请求方法")}
+        code, message = known.get(exc.status_code, ("HTTP_ERROR", "请求无法处理"))
+        return _error(exc.status_code, code, message)
+
+    @app.exception_handler(Exception)
+    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return _error(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")

@@ -1,0 +1,122 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from yiyue.booking import service
+from yiyue.booking.gate import InventoryGate
+from yiyue.booking.models import AppointmentStatus
+from yiyue.booking.schemas import AppointmentOut, BookingRequest, CancelRequest
+from yiyue.booking.views import appointment_views
+from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep
+from yiyue.core.errors import InvalidInput
+from yiyue.core.pagination import Page, PageDep
+from yiyue.core.params import IdPath
+
+router = APIRouter(prefix="/api/v1", tags=["预约"])
+
+
+class IdempotencyKeyRequired(InvalidInput):
+    status = 400
+    code = "IDEMPOTENCY_KEY_REQUIRED"
+    message = "缺少 Idempotency-Key 请求头（每次预约尝试一个唯一值，重试时沿用）"
+
+
+class InvalidStatusFilter(InvalidInput):
+    code = "INVALID_STATUS_FILTER"
+    message = "预约状态筛选值无效"
+
+
+def _gate(request: Request) -> InventoryGate:
+    gate: InventoryGate = request.app.state.gate
+    return gate
+
+
+def _idempotency_key(
+    key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=100, description="每次预约尝试唯一，重试时沿用")
+    ] = None,
+) -> str:
+    if not key or not key.strip():
+        raise IdempotencyKeyRequired()
+    return key.strip()
+
+
+GateDep = Annotated[InventoryGate, Depends(_gate)]
+IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
+
+
+def _statuses(status: str | None) -> list[AppointmentStatus] | None:
+    if not status:
+        return None
+    try:
+        return [AppointmentStatus(s.strip()) for s in status.split(",") if s.strip()]
+    except ValueError:
+        raise InvalidStatusFilter(detail={"allowed": [s.value for s in AppointmentStatus]}) from None
+
+
+@router.post("/appointments", status_code=201, summary="预约挂号")
+async def book(
+    body: BookingRequest,
+    session: SessionDep,
+    patient: CurrentPatient,
+    idempotency_key: IdempotencyKey,
+    gate: GateDep,
+    clock: ClockDep,
+) -> AppointmentOut:
+    now = clock.now()
+    appointment = await service.book(
+        session, account_id=patient.subject_id, request=body, idempotency_key=idempotency_key, gate=gate, now=now
+    )
+    return (await appointment_views(session, [appointment], now=now))[0]
+
+
+@router.get("/me/appointments", summary="我的预约")
+async def my_appointments(
+    session: SessionDep,
+    patient: CurrentPatient,
+    clock: ClockDep,
+    page: PageDep,
+    status: Annotated[str | None, Query(max_length=200, description="状态，可用逗号分隔多个")] = None,
+) -> Page[AppointmentOut]:
+    items, total = await service.list_own(
+        session, account_id=patient.subject_id, statuses=_statuses(status), offset=page.offset, limit=page.page_size
+    )
+    return Page.of(await appointment_views(session, items, now=clock.now()), total, page)
+
+
+@router.get("/appointments/{appointment_id}", summary="预约详情")
+async def get_appointment(
+    appointment_id: IdPath, session: SessionDep, patient: CurrentPatient, clock: ClockDep
+) -> AppointmentOut:
+    appointment = await service.get_own(session, account_id=patient.subject_id, appointment_id=appointment_id)
+    return (await appointment_views(session, [appointment], now=clock.now()))[0]
+
+
+@router.post("/appointments/{appointment_id}/cancel", summary="取消预约（退号）")
+async def cancel(
+    appointment_id: IdPath,
+    session: SessionDep,
+    patient: CurrentPatient,
+    gate: GateDep,
+    clock: ClockDep,
+    body: CancelRequest | None = None,
+) -> AppointmentOut:
+    now = clock.now()
+    appointment = await service.cancel(
+        session,
+        account_id=patient.subject_id,
+        appointment_id=appointment_id,
+        reason=body.reason if body else "",
+        gate=gate,
+        now=now,
+    )
+    return (await appointment_views(session, [appointment], now=now))[0]
+
+
+@router.delete("/me/patients/{patient_id}", status_code=204, summary="删除就诊人（无待就诊预约时）")
+async def remove_patient(patient_id: IdPath, session: SessionDep, patient: CurrentPatient, clock: ClockDep) -> Response:
+    # Lives here, not in accounts: whether a visit person may go depends on their appointments.
+    await service.remove_visit_person(session, account_id=patient.subject_id, visit_person_id=patient_id, now=clock.now())
+    return Response(status_code=204)

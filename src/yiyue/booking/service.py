@@ -1,0 +1,317 @@
+"""Booking (预约) and cancellation: the hot path.
+
+Every rule lives here; the database decides the races. A slot is claimed by one atomic UPDATE and the
+appointment is guarded by partial unique indexes, so two requests can never end with the same slot or
+the same visit person twice with one doctor on one day, whatever order they run in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.accounts import service as accounts
+from yiyue.booking import rules
+from yiyue.booking.gate import InventoryGate
+from yiyue.booking.models import (
+    ACTIVE,
+    OCCUPYING,
+    Appointment,
+    AppointmentEvent,
+    AppointmentStatus,
+    IdempotencyRecord,
+)
+from yiyue.booking.schemas import BookingRequest
+from yiyue.core.db import after_commit, begin_write
+from yiyue.core.errors import Conflict, InvalidInput, NotFound
+from yiyue.hospitals.models import Hospital
+from yiyue.scheduling import service as scheduling
+from yiyue.scheduling.models import Slot
+
+
+class SoldOut(Conflict):
+    code = "SOLD_OUT"
+    message = "该时段号源已约满"
+
+
+class SlotTaken(Conflict):
+    code = "SLOT_TAKEN"
+    message = "该号源已被预约，请选择其他号源"
+
+
+class SlotNotFound(NotFound):
+    code = "SLOT_NOT_FOUND"
+    message = "号源不存在"
+
+
+class DuplicateBooking(Conflict):
+    code = "DUPLICATE_BOOKING"
+    message = "该就诊人当天已预约过这位医生，请勿重复预约"
+
+
+class BookingLimit(Conflict):
+    code = "BOOKING_LIMIT"
+    message = "您在该医院的待就诊预约已达上限"
+
+
+class AppointmentNotFound(NotFound):
+    code = "APPOINTMENT_NOT_FOUND"
+    message = "预约不存在"
+
+
+class NotCancellable(Conflict):
+    code = "NOT_CANCELLABLE"
+    message = "该预约当前状态不能取消"
+
+
+class IdempotencyKeyReused(InvalidInput):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    message = "该幂等键已用于另一笔不同的预约请求"
+
+
+class VisitPersonHasAppointments(Conflict):
+    code = "VISIT_PERSON_HAS_APPOINTMENTS"
+    message = "该就诊人还有待就诊的预约，请先取消后再删除"
+
+
+CANCELLABLE = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.BOOKED)
+
+
+async def book(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    request: BookingRequest,
+    idempotency_key: str,
+    gate: InventoryGate,
+    now: datetime,
+) -> Appointment:
+    """Books a slot for one of the caller's visit persons.
+
+    Rules: the schedule is open, released and before its cut-off; the visit person is the caller's and
+    has no other appointment with this doctor that day; the account is under the hospital's limit of
+    active appointments. A key already used for the same request answers with the booking it made.
+    """
+    fingerprint = _fingerprint(request)
+    replay = await _replay(session, account_id=account_id, key=idempotency_key, fingerprint=fingerprint)
+    if replay is not None:
+        return replay
+    if gate.is_sold_out(request.schedule_id):
+        raise SoldOut()
+
+    await begin_write(session)
+    # Queued writers re-check: the one before may just have taken the last slot.
+    if gate.is_sold_out(request.schedule_id):
+        raise SoldOut()
+    record = await _claim_key(session, account_id=account_id, key=idempotency_key, fingerprint=fingerprint, now=now)
+    if isinstance(record, Appointment):
+        return record
+
+    await accounts.lock_account(session, account_id)
+    person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=request.patient_id)
+    schedule = await scheduling.get_for_update(session, request.schedule_id)
+    hospital = await session.get_one(Hospital, schedule.hospital_id)
+    rules.check_bookable(schedule, hospital, now=now)
+    await _check_not_duplicate(session, visit_person_id=person.id, doctor_id=schedule.doctor_id, day=schedule.visit_date)
+    await _check_active_limit(session, account_id=account_id, hospital=hospital)
+
+    slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, hold=False)
+    if slot is None and request.slot_id is None:
+        # Every free slot was locked by a booking still in flight: wait for them, one of them may roll back.
+        slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=None, hold=False, wait=True)
+    if slot is None:
+        raise await _why_no_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, gate=gate)
+
+    appointment = Appointment(
+        account_id=account_id,
+        visit_person_id=person.id,
+        hospital_id=schedule.hospital_id,
+        department_id=schedule.department_id,
+        doctor_id=schedule.doctor_id,
+        schedule_id=schedule.id,
+        slot_id=slot.id,
+        visit_date=schedule.visit_date,
+        queue_number=slot.number,
+        fee_fen=schedule.fee_fen,
+        # Payment arrives with the payments domain; until then every booking is confirmed at once.
+        status=AppointmentStatus.BOOKED,
+        check_in_code=_check_in_code(),
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(appointment)
+    try:
+        await session.flush()
+    except IntegrityError:  # the unique indexes caught what the checks above could not see
+        raise DuplicateBooking() from None
+    record.appointment_id = appointment.id
+    session.add(AppointmentEvent(appointment_id=appointment.id, from_status=None, to_status=appointment.status, at=now))
+    if await scheduling.remaining(session, schedule.id) == 0:
+        after_commit(session, lambda: gate.mark_sold_out(schedule.id))
+    return appointment
+
+
+async def cancel(
+    session: AsyncSession, *, account_id: int, appointment_id: int, reason: str, gate: InventoryGate, now: datetime
+) -> Appointment:
+    """Cancels before the hospital's deadline (退号截止); the slot is bookable again once this commits."""
+    await begin_write(session)
+    appointment = await _own_for_update(session, account_id=account_id, appointment_id=appointment_id)
+    if appointment.status not in CANCELLABLE:
+        raise NotCancellable()
+    schedule = await scheduling.get(session, appointment.schedule_id)
+    hospital = await session.get_one(Hospital, appointment.hospital_id)
+    if appointment.status == AppointmentStatus.BOOKED:
+        rules.check_cancellable_in_time(schedule, hospital, now=now)
+    _transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
+    appointment.cancelled_at = now
+    await scheduling.release_slot(session, appointment.slot_id)
+    after_commit(session, lambda: gate.mark_available(schedule.id))
+    await session.flush()
+    return appointment
+
+
+async def get_own(session: AsyncSession, *, account_id: int, appointment_id: int) -> Appointment:
+    """One of the caller's appointments; anyone else's is reported as not found."""
+    appointment = await session.get(Appointment, appointment_id)
+    if appointment is None or appointment.account_id != account_id:
+        raise AppointmentNotFound()
+    return appointment
+
+
+async def list_own(
+    session: AsyncSession, *, account_id: int, statuses: list[AppointmentStatus] | None, offset: int, limit: int
+) -> tuple[list[Appointment], int]:
+    query = select(Appointment).where(Appointment.account_id == account_id)
+    if statuses:
+        query = query.where(Appointment.status.in_(statuses))
+    total = await session.scalar(select(func.count()).select_from(query.subquery()))
+    items = await session.scalars(
+        query.order_by(Appointment.visit_date.desc(), Appointment.id.desc()).offset(offset).limit(limit)
+    )
+    return list(items), int(total or 0)
+
+
+async def remove_visit_person(session: AsyncSession, *, account_id: int, visit_person_id: int, now: datetime) -> None:
+    """A 就诊人 with appointments still to come cannot be removed; cancel those first."""
+    await begin_write(session)
+    person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
+    pending = await session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(Appointment.visit_person_id == person.id, Appointment.status.in_(ACTIVE))
+    )
+    if pending:
+        raise VisitPersonHasAppointments()
+    await accounts.remove_visit_person(session, person=person, now=now)
+
+
+def is_cancellable(appointment: Appointment, deadline: datetime, now: datetime) -> bool:
+    if appointment.status == AppointmentStatus.PENDING_PAYMENT:
+        return True
+    return appointment.status == AppointmentStatus.BOOKED and now <= deadline
+
+
+def _transition(
+    session: AsyncSession, appointment: Appointment, to: AppointmentStatus, *, now: datetime, reason: str
+) -> None:
+    session.add(
+        AppointmentEvent(appointment_id=appointment.id, from_status=appointment.status, to_status=to, reason=reason, at=now)
+    )
+    appointment.status = to
+    appointment.updated_at = now
+
+
+def _fingerprint(request: BookingRequest) -> str:
+    return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
+
+
+def _check_in_code() -> str:
+    """Eight digits the patient shows at the hospital (取号码); not guessable, not an id."""
+    return f"{secrets.randbelow(10**8):08d}"
+
+
+async def _replay(session: AsyncSession, *, account_id: int, key: str, fingerprint: str) -> Appointment | None:
+    record = await session.scalar(
+        select(IdempotencyRecord).where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
+    )
+    if record is None:
+        return None
+    if record.fingerprint != fingerprint:
+        raise IdempotencyKeyReused()
+    if record.appointment_id is None:  # only committed with its appointment; defensive
+        return None
+    return await session.get(Appointment, record.appointment_id)
+
+
+async def _claim_key(
+    session: AsyncSession, *, account_id: int, key: str, fingerprint: str, now: datetime
+) -> IdempotencyRecord | Appointment:
+    """Writes the key first: a concurrent twin of this request waits on it, then replays our answer."""
+    record = IdempotencyRecord(account_id=account_id, key=key, fingerprint=fingerprint, created_at=now)
+    try:
+        async with session.begin_nested():
+            session.add(record)
+    except IntegrityError:
+        replay = await _replay(session, account_id=account_id, key=key, fingerprint=fingerprint)
+        if replay is None:
+            raise
+        return replay
+    return record
+
+
+async def _check_not_duplicate(session: AsyncSession, *, visit_person_id: int, doctor_id: int, day: object) -> None:
+    existing = await session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.visit_person_id == visit_person_id,
+            Appointment.doctor_id == doctor_id,
+            Appointment.visit_date == day,
+            Appointment.status.in_(OCCUPYING),
+        )
+    )
+    if existing:
+        raise DuplicateBooking()
+
+
+async def _check_active_limit(session: AsyncSession, *, account_id: int, hospital: Hospital) -> None:
+    active = await session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.account_id == account_id,
+            Appointment.hospital_id == hospital.id,
+            Appointment.status.in_(ACTIVE),
+        )
+    )
+    if (active or 0) >= hospital.max_active_appointments:
+        raise BookingLimit(f"您在该医院的待就诊预约已达上限（{hospital.max_active_appointments}个）")
+
+
+async def _why_no_slot(
+    session: AsyncSession, *, schedule_id: int, slot_id: int | None, gate: InventoryGate
+) -> Conflict | NotFound:
+    remaining = await scheduling.remaining(session, schedule_id)
+    if remaining == 0:
+        gate.mark_sold_out(schedule_id)
+        return SoldOut()
+    if slot_id is not None:
+        slot = await session.get(Slot, slot_id)
+        if slot is None or slot.schedule_id != schedule_id:
+            return SlotNotFound()
+    return SlotTaken()
+
+
+async def _own_for_update(session: AsyncSession, *, account_id: int, appointment_id: int) -> Appointment:
+    appointment = await session.scalar(
+        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+    )
+    if appointment is None or appointment.account_id != account_id:
+        raise AppointmentNotFound()
+    return appointment

@@ -1,0 +1,67 @@
+"""FastAPI dependencies shared by every domain: the unit of work, the clock, settings, the caller."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.core.clock import Clock
+from yiyue.core.config import Settings
+from yiyue.core.crypto import FieldCipher
+from yiyue.core.db import Database
+from yiyue.core.errors import Forbidden, Unauthenticated
+from yiyue.core.security import Principal, verify
+
+
+async def _session(request: Request) -> AsyncIterator[AsyncSession]:
+    db: Database = request.app.state.db
+    async with db.session() as session:
+        yield session
+
+
+def _clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _cipher(request: Request) -> FieldCipher:
+    cipher: FieldCipher = request.app.state.cipher
+    return cipher
+
+
+# scope="function": the transaction commits before the response is sent, so a 201 is never
+# acknowledged for a booking that could still roll back.
+SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+ClockDep = Annotated[Clock, Depends(_clock)]
+SettingsDep = Annotated[Settings, Depends(_settings)]
+CipherDep = Annotated[FieldCipher, Depends(_cipher)]
+
+_bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_token")
+
+
+def _principal(
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated()
+    settings: Settings = request.app.state.settings
+    clock: Clock = request.app.state.clock
+    return verify(credentials.credentials, secret=settings.secret_key, kind="access", now=clock.now())
+
+
+def _patient(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    if principal.role != "patient":
+        raise Forbidden()
+    return principal
+
+
+CurrentPatient = Annotated[Principal, Depends(_patient)]

@@ -1,0 +1,102 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from yiyue.core.deps import SessionDep
+from yiyue.core.pagination import Page, PageDep
+from yiyue.core.params import MAX_ID, IdPath
+from yiyue.hospitals import service
+from yiyue.hospitals.models import Hospital
+from yiyue.hospitals.schemas import (
+    BookingRules,
+    DepartmentBrief,
+    DepartmentNode,
+    DepartmentOut,
+    DepartmentRef,
+    DepartmentTree,
+    DoctorBrief,
+    DoctorOut,
+    HospitalBrief,
+    HospitalOut,
+    NamedRef,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["医院、科室与医生"])
+
+SearchQuery = Annotated[str | None, Query(max_length=50, description="中文名称或拼音首字母")]
+
+
+def booking_rules(hospital: Hospital) -> BookingRules:
+    return BookingRules(
+        release_days=hospital.release_days,
+        release_time=hospital.release_time.strftime("%H:%M"),
+        stop_minutes_before=hospital.stop_minutes_before,
+        cancel_minutes_before=hospital.cancel_minutes_before,
+        max_active_appointments=hospital.max_active_appointments,
+        payment_required=hospital.payment_required,
+    )
+
+
+@router.get("/hospitals", summary="医院列表与搜索")
+async def list_hospitals(
+    session: SessionDep,
+    page: PageDep,
+    q: SearchQuery = None,
+    city: Annotated[str | None, Query(max_length=30)] = None,
+    level: Annotated[str | None, Query(max_length=20)] = None,
+) -> Page[HospitalBrief]:
+    hospitals, total = await service.search_hospitals(session, q=q, city=city, level=level, page=page)
+    return Page.of([HospitalBrief.model_validate(h) for h in hospitals], total, page)
+
+
+@router.get("/hospitals/{hospital_id}", summary="医院详情与预约规则")
+async def get_hospital(hospital_id: IdPath, session: SessionDep) -> HospitalOut:
+    hospital = await service.get_hospital(session, hospital_id)
+    return HospitalOut(
+        **HospitalBrief.model_validate(hospital).model_dump(), intro=hospital.intro, booking_rules=booking_rules(hospital)
+    )
+
+
+@router.get("/hospitals/{hospital_id}/departments", summary="两级科室列表")
+async def list_departments(hospital_id: IdPath, session: SessionDep, q: SearchQuery = None) -> DepartmentTree:
+    tree = await service.department_tree(session, hospital_id=hospital_id, q=q)
+    items = [
+        DepartmentNode(
+            **DepartmentBrief.model_validate(parent).model_dump(),
+            children=[DepartmentBrief.model_validate(c) for c in children],
+        )
+        for parent, children in tree
+    ]
+    return DepartmentTree(items=items, total=len(items))
+
+
+@router.get("/departments/{department_id}", summary="科室详情")
+async def get_department(department_id: IdPath, session: SessionDep) -> DepartmentOut:
+    return DepartmentOut.model_validate(await service.get_department(session, department_id))
+
+
+@router.get("/doctors", summary="医生搜索")
+async def list_doctors(
+    session: SessionDep,
+    page: PageDep,
+    q: SearchQuery = None,
+    hospital_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    department_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+) -> Page[DoctorBrief]:
+    doctors, total = await service.search_doctors(
+        session, q=q, hospital_id=hospital_id, department_id=department_id, page=page
+    )
+    return Page.of([DoctorBrief.model_validate(d) for d in doctors], total, page)
+
+
+@router.get("/doctors/{doctor_id}", summary="医生详情")
+async def get_doctor(doctor_id: IdPath, session: SessionDep) -> DoctorOut:
+    doctor, hospital, department = await service.get_doctor(session, doctor_id)
+    return DoctorOut(
+        **DoctorBrief.model_validate(doctor).model_dump(),
+        intro=doctor.intro,
+        hospital=NamedRef.model_validate(hospital),
+        department=DepartmentRef.model_validate(department),
+    )

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class HospitalBrief(_Out):
+    id: int
+    name: str
+    level: str
+    city: str
+    district: str
+    address: str
+    phone: str
+
+
+class BookingRules(BaseModel):
+    release_days: int
+    release_time: str  # "08:00", hospital local time
+    stop_minutes_before: int
+    cancel_minutes_before: int
+    max_active_appointments: int
+    payment_required: bool
+
+
+class HospitalOut(HospitalBrief):
+    intro: str
+    booking_rules: BookingRules
+
+
+class DepartmentBrief(_Out):
+    id: int
+    name: str
+    location: str
+    intro: str
+
+
+class DepartmentOut(DepartmentBrief):
+    hospital_id: int
+    parent_id: int | None
+
+
+class DepartmentNode(DepartmentBrief):
+    children: list[DepartmentBrief]
+
+
+class DepartmentTree(BaseModel):
+    items: list[DepartmentNode]
+    total: int
+
+
+class DoctorBrief(_Out):
+    id: int
+    name: str
+    title: str
+    gender: str
+    specialty: str
+    fee_fen: int
+
+
+class NamedRef(_Out):
+    id: int
+    name: str
+
+
+class DepartmentRef(NamedRef):
+    location: str
+
+
+class DoctorOut(DoctorBrief):
+    intro: str
+    hospital: NamedRef
+    department: DepartmentRef

@@ -1,0 +1,128 @@
+"""Reading the catalog: hospitals, departments (大科室 > 科室) and doctors."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql import Select
+
+from yiyue.core.errors import NotFound
+from yiyue.core.pagination import PageParams
+from yiyue.hospitals.models import Department, Doctor, Hospital
+from yiyue.hospitals.search import matches
+
+T = TypeVar("T")
+
+
+class HospitalNotFound(NotFound):
+    code = "HOSPITAL_NOT_FOUND"
+    message = "医院不存在"
+
+
+class DepartmentNotFound(NotFound):
+    code = "DEPARTMENT_NOT_FOUND"
+    message = "科室不存在"
+
+
+class DoctorNotFound(NotFound):
+    code = "DOCTOR_NOT_FOUND"
+    message = "医生不存在"
+
+
+async def search_hospitals(
+    session: AsyncSession, *, q: str | None, city: str | None, level: str | None, page: PageParams
+) -> tuple[list[Hospital], int]:
+    query = select(Hospital)
+    if q:
+        query = query.where(matches(q, Hospital.name, Hospital.name_initials))
+    if city:
+        query = query.where(Hospital.city == city)
+    if level:
+        query = query.where(Hospital.level == level)
+    return await _paginate(session, query.order_by(Hospital.id), page)
+
+
+async def get_hospital(session: AsyncSession, hospital_id: int) -> Hospital:
+    hospital = await session.get(Hospital, hospital_id)
+    if hospital is None:
+        raise HospitalNotFound()
+    return hospital
+
+
+async def department_tree(
+    session: AsyncSession, *, hospital_id: int, q: str | None
+) -> list[tuple[Department, list[Department]]]:
+    """Top-level departments with their clinics; with ``q``, only clinics that match (and their parents)."""
+    await get_hospital(session, hospital_id)
+    departments = list(
+        await session.scalars(
+            select(Department)
+            .where(Department.hospital_id == hospital_id)
+            .order_by(Department.sort_order, Department.id)
+        )
+    )
+    wanted: set[int] | None = None
+    if q:
+        wanted = set(
+            await session.scalars(
+                select(Department.id).where(
+                    Department.hospital_id == hospital_id, matches(q, Department.name, Department.name_initials)
+                )
+            )
+        )
+    tree = []
+    for parent in (d for d in departments if d.parent_id is None):
+        children = [d for d in departments if d.parent_id == parent.id]
+        if wanted is not None and parent.id not in wanted:
+            children = [c for c in children if c.id in wanted]
+            if not children:
+                continue
+        tree.append((parent, children))
+    return tree
+
+
+async def get_department(session: AsyncSession, department_id: int) -> Department:
+    department = await session.get(Department, department_id)
+    if department is None:
+        raise DepartmentNotFound()
+    return department
+
+
+async def search_doctors(
+    session: AsyncSession,
+    *,
+    q: str | None,
+    hospital_id: int | None,
+    department_id: int | None,
+    page: PageParams,
+) -> tuple[list[Doctor], int]:
+    query = select(Doctor)
+    if q:
+        query = query.where(matches(q, Doctor.name, Doctor.name_initials))
+    if hospital_id is not None:
+        query = query.where(Doctor.hospital_id == hospital_id)
+    if department_id is not None:
+        query = query.where(Doctor.department_id == department_id)
+    return await _paginate(session, query.order_by(Doctor.id), page)
+
+
+async def get_doctor(session: AsyncSession, doctor_id: int) -> tuple[Doctor, Hospital, Department]:
+    row = (
+        await session.execute(
+            select(Doctor, Hospital, Department)
+            .join(Hospital, Hospital.id == Doctor.hospital_id)
+            .join(Department, Department.id == Doctor.department_id)
+            .where(Doctor.id == doctor_id)
+        )
+    ).first()
+    if row is None:
+        raise DoctorNotFound()
+    return row.tuple()
+
+
+async def _paginate(session: AsyncSession, query: Select[tuple[T]], page: PageParams) -> tuple[list[T], int]:
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(await session.scalars(query.offset(page.offset).limit(page.page_size)))
+    return items, int(total or 0)

@@ -1,0 +1,155 @@
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.core.clock import local_today
+from yiyue.core.deps import ClockDep, SessionDep
+from yiyue.core.errors import InvalidInput
+from yiyue.core.pagination import PageDep
+from yiyue.core.params import IdPath
+from yiyue.hospitals import service as hospitals
+from yiyue.hospitals.models import Doctor, Hospital
+from yiyue.hospitals.schemas import DoctorBrief
+from yiyue.scheduling import rules, service
+from yiyue.scheduling.models import PERIOD_LABELS, Period, Schedule, ScheduleStatus
+from yiyue.scheduling.schemas import (
+    DayAvailability,
+    DayAvailabilityList,
+    DoctorOnDay,
+    DoctorsOnDay,
+    ScheduleList,
+    ScheduleOut,
+    SlotList,
+    SlotOut,
+)
+
+router = APIRouter(prefix="/api/v1", tags=["排班与号源"])
+
+MAX_RANGE_DAYS = 31
+
+
+class InvalidDateRange(InvalidInput):
+    code = "INVALID_DATE_RANGE"
+    message = "日期范围无效"
+
+
+def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: datetime) -> ScheduleOut:
+    closes_at = rules.booking_closes_at(schedule.starts_at, stop_minutes_before=hospital.stop_minutes_before)
+    released = schedule.release_at <= now
+    return ScheduleOut(
+        id=schedule.id,
+        doctor_id=schedule.doctor_id,
+        visit_date=schedule.visit_date,
+        period=schedule.period,
+        period_label=PERIOD_LABELS[Period(schedule.period)],
+        starts_at=schedule.starts_at,
+        ends_at=schedule.ends_at,
+        capacity=schedule.capacity,
+        remaining=remaining,
+        fee_fen=schedule.fee_fen,
+        status=schedule.status,
+        released=released,
+        release_at=schedule.release_at,
+        booking_closes_at=closes_at,
+        bookable=schedule.status == ScheduleStatus.OPEN and released and now < closes_at and remaining > 0,
+    )
+
+
+def _date_range(start: date | None, end: date | None, today: date, default_days: int) -> tuple[date, date]:
+    start = start or today
+    end = end or start + timedelta(days=default_days - 1)
+    if end < start or (end - start).days >= MAX_RANGE_DAYS:
+        raise InvalidDateRange(f"日期范围无效：结束日期不能早于开始日期，且跨度不超过{MAX_RANGE_DAYS}天")
+    return start, end
+
+
+@router.get("/departments/{department_id}/doctors", summary="科室某日出诊医生及余号")
+async def doctors_on_day(
+    department_id: IdPath,
+    session: SessionDep,
+    clock: ClockDep,
+    page: PageDep,
+    day: Annotated[date | None, Query(alias="date", description="就诊日期，默认今天")] = None,
+) -> DoctorsOnDay:
+    department = await hospitals.get_department(session, department_id)
+    hospital = await hospitals.get_hospital(session, department.hospital_id)
+    now = clock.now()
+    day = day or local_today(now)
+    by_doctor: dict[int, list[ScheduleOut]] = defaultdict(list)
+    for a in await service.department_schedules_on(session, department_id=department_id, visit_date=day):
+        by_doctor[a.schedule.doctor_id].append(schedule_out(a.schedule, hospital, a.remaining, now))
+    doctor_ids = sorted(by_doctor)
+    doctors = await _doctors(session, doctor_ids[page.offset : page.offset + page.page_size])
+    items = [
+        DoctorOnDay(
+            **DoctorBrief.model_validate(d).model_dump(),
+            remaining=sum(s.remaining for s in by_doctor[d.id]),
+            schedules=by_doctor[d.id],
+        )
+        for d in doctors
+    ]
+    return DoctorsOnDay(items=items, total=len(doctor_ids), page=page.page, page_size=page.page_size, date=day)
+
+
+@router.get("/departments/{department_id}/availability", summary="科室逐日余号（日期条）")
+async def department_availability(
+    department_id: IdPath,
+    session: SessionDep,
+    clock: ClockDep,
+    start: date | None = None,
+    end: date | None = None,
+) -> DayAvailabilityList:
+    department = await hospitals.get_department(session, department_id)
+    hospital = await hospitals.get_hospital(session, department.hospital_id)
+    now = clock.now()
+    start, end = _date_range(start, end, local_today(now), hospital.release_days + 1)
+    days = await service.department_days(session, department_id=department_id, start=start, end=end)
+    return DayAvailabilityList(
+        items=[
+            DayAvailability(
+                date=d.visit_date, capacity=d.capacity, remaining=d.remaining, released=d.release_at <= now, release_at=d.release_at
+            )
+            for d in days
+        ]
+    )
+
+
+@router.get("/doctors/{doctor_id}/schedules", summary="医生排班")
+async def doctor_schedules(
+    doctor_id: IdPath,
+    session: SessionDep,
+    clock: ClockDep,
+    start: date | None = None,
+    end: date | None = None,
+) -> ScheduleList:
+    doctor, hospital, _ = await hospitals.get_doctor(session, doctor_id)
+    now = clock.now()
+    start, end = _date_range(start, end, local_today(now), hospital.release_days + 1)
+    found = await service.doctor_schedules(session, doctor_id=doctor.id, start=start, end=end)
+    items = [schedule_out(a.schedule, hospital, a.remaining, now) for a in found]
+    return ScheduleList(items=items, total=len(items))
+
+
+@router.get("/schedules/{schedule_id}/slots", summary="排班的号源")
+async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockDep) -> SlotList:
+    schedule = await service.get(session, schedule_id)
+    hospital = await hospitals.get_hospital(session, schedule.hospital_id)
+    slots = await service.list_slots(session, schedule_id)
+    remaining = sum(1 for s in slots if s.status == "available")
+    return SlotList(
+        items=[SlotOut(id=s.id, number=s.number, starts_at=s.starts_at, ends_at=s.ends_at, status=s.status) for s in slots],
+        total=len(slots),
+        schedule=schedule_out(schedule, hospital, remaining, clock.now()),
+    )
+
+
+async def _doctors(session: AsyncSession, ids: list[int]) -> list[Doctor]:
+    if not ids:
+        return []
+    return list(await session.scalars(select(Doctor).where(Doctor.id.in_(ids)).order_by(Doctor.id)))

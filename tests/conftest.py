@@ -1,0 +1,151 @@
+"""Shared fixtures: a migrated database per test (SQLite by default, PostgreSQL when asked), the app
+with a frozen clock, HTTP clients, and logged-in patients.
+
+Set ``YIYUE_TEST_DATABASE_URL=postgresql+asyncpg://...`` to run the same tests on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+
+from yiyue.app import FAKE_WECHAT_MOUNT, create_app
+from yiyue.core.clock import HOSPITAL_TZ, FrozenClock
+from yiyue.core.config import Settings
+from yiyue.core.db import Base, Database
+from yiyue.core.migrate import upgrade
+from yiyue.models import load_all
+
+load_all()
+
+# A Monday morning in Beijing time; factories make schedules relative to it.
+NOW = datetime(2026, 3, 2, 9, 0, tzinfo=HOSPITAL_TZ)
+PG_URL = os.environ.get("YIYUE_TEST_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate once per run; each test gets a copy of the file, which is much faster than migrating."""
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    upgrade(f"sqlite+aiosqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def _postgres_migrated() -> str:
+    _reset_postgres_schema(PG_URL)
+    upgrade(PG_URL)
+    return PG_URL
+
+
+def _reset_postgres_schema(url: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def reset() -> None:
+        engine = create_async_engine(url)
+        async with engine.begin() as conn:
+            await conn.execute(text("DROP SCHEMA public CASCADE"))
+            await conn.execute(text("CREATE SCHEMA public"))
+        await engine.dispose()
+
+    asyncio.run(reset())
+
+
+@pytest.fixture
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    if PG_URL:
+        url: str = request.getfixturevalue("_postgres_migrated")
+        _truncate_postgres(url)
+        yield url
+    else:
+        template: Path = request.getfixturevalue("_sqlite_template")
+        target = tmp_path / "yiyue.db"
+        shutil.copy(template, target)
+        yield f"sqlite+aiosqlite:///{target}"
+
+
+def _truncate_postgres(url: str) -> None:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def truncate() -> None:
+        engine = create_async_engine(url)
+        tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+        await engine.dispose()
+
+    asyncio.run(truncate())
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production-0123456789",
+        data_key=base64.b64encode(b"k" * 32).decode(),
+        wechat_secret="test-wechat-secret",
+    )
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(NOW)
+
+
+@pytest.fixture
+async def app(settings: Settings, clock: FrozenClock) -> AsyncIterator[object]:
+    application = create_app(settings, clock=clock)
+    yield application
+    await application.state.wechat.aclose()
+    await application.state.db.dispose()
+
+
+@pytest.fixture
+def db(app: object) -> Database:
+    database: Database = app.state.db  # type: ignore[attr-defined]
+    return database
+
+
+@pytest.fixture
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)  # type: ignore[arg-type]
+    async with httpx.AsyncClient(transport=transport, base_url="http://yiyue.test") as c:
+        yield c
+
+
+Login = Callable[..., Awaitable[dict[str, str]]]
+
+
+@pytest.fixture
+def login(client: httpx.AsyncClient) -> Login:
+    """Logs a WeChat user in through the fake WeChat and returns the Authorization header."""
+
+    async def _login(openid: str | None = None) -> dict[str, str]:
+        return await login_via(client, openid or f"o-{uuid.uuid4().hex[:12]}")
+
+    return _login
+
+
+async def login_via(client: httpx.AsyncClient, openid: str) -> dict[str, str]:
+    minted = await client.post(f"{FAKE_WECHAT_MOUNT}/__fake__/login-code", json={"openid": openid})
+    assert minted.status_code == 200, minted.text
+    answer = await client.post("/api/v1/auth/wechat-login", json={"code": minted.json()["code"]})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+def booking_headers(auth: dict[str, str], key: str | None = None) -> dict[str, str]:
+    return {**auth, "Idempotency-Key": key or uuid.uuid4().hex}
