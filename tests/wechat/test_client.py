@@ -81,9 +81,7 @@ async def phone(fake_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 
 
 @pytest_asyncio.fixture
-async def make_client(
-    transport: RecordingTransport, clock: FrozenClock
-) -> AsyncIterator[Callable[..., WeChatClient]]:
+async def make_client(transport: RecordingTransport, clock: FrozenClock) -> AsyncIterator[Callable[..., WeChatClient]]:
     made: list[WeChatClient] = []
 
     def make(**overrides: Any) -> WeChatClient:

@@ -65,8 +65,8 @@ async def mint_code(wechat: httpx.AsyncClient, openid: str = OPENID, **extra: An
 
 
 async def jscode2session(wechat: httpx.AsyncClient, code: str, **overrides: str | None) -> dict[str, Any]:
-    params = {"appid": APPID, "secret": SECRET, "js_code": code, "grant_type": "authorization_code"}
-    params.update(overrides)
+    params: dict[str, str | None] = {"appid": APPID, "secret": SECRET, "js_code": code}
+    params.update({"grant_type": "authorization_code", **overrides})
     response = await wechat.get("/sns/jscode2session", params={k: v for k, v in params.items() if v is not None})
     assert response.status_code == 200  # WeChat answers errors with HTTP 200 too
     body: dict[str, Any] = response.json()
@@ -171,9 +171,7 @@ class TestJsCode2Session:
         advance(clock, minutes=5)
         assert (await jscode2session(wechat, code))["openid"] == OPENID
 
-    async def test_a_code_older_than_five_minutes_is_40029(
-        self, wechat: httpx.AsyncClient, clock: FrozenClock
-    ) -> None:
+    async def test_a_code_older_than_five_minutes_is_40029(self, wechat: httpx.AsyncClient, clock: FrozenClock) -> None:
         code = await mint_code(wechat)
         advance(clock, minutes=5, seconds=1)
         assert_wechat_error(await jscode2session(wechat, code), 40029, "invalid code")
@@ -359,9 +357,7 @@ class TestSubscribeSend:
         await login(wechat)
         return str((await stable_token(wechat))["access_token"])
 
-    async def test_a_granted_subscription_lets_one_message_through(
-        self, wechat: httpx.AsyncClient, token: str
-    ) -> None:
+    async def test_a_granted_subscription_lets_one_message_through(self, wechat: httpx.AsyncClient, token: str) -> None:
         await subscribe(wechat, TEMPLATE_BOOKING_CONFIRMED)
         body = await send(wechat, token, booking_message())
         assert (body["errcode"], body["errmsg"]) == (0, "ok")
@@ -373,9 +369,7 @@ class TestSubscribeSend:
         assert messages[0]["data"]["thing2"] == {"value": "心血管内科"}
         assert (messages[0]["miniprogram_state"], messages[0]["lang"]) == ("formal", "zh_CN")
 
-    async def test_each_send_uses_one_subscription_and_then_43101(
-        self, wechat: httpx.AsyncClient, token: str
-    ) -> None:
+    async def test_each_send_uses_one_subscription_and_then_43101(self, wechat: httpx.AsyncClient, token: str) -> None:
         await subscribe(wechat, TEMPLATE_BOOKING_CONFIRMED, count=2)
         assert (await send(wechat, token, booking_message()))["errcode"] == 0
         assert (await send(wechat, token, booking_message()))["errcode"] == 0
@@ -475,9 +469,7 @@ class TestSubscribeSend:
         await subscribe(wechat, TEMPLATE_BOOKING_CONFIRMED)
         assert (await send(wechat, token, {**booking_message(), field: value}))["errcode"] == errcode
 
-    async def test_a_refused_message_does_not_use_the_subscription(
-        self, wechat: httpx.AsyncClient, token: str
-    ) -> None:
+    async def test_a_refused_message_does_not_use_the_subscription(self, wechat: httpx.AsyncClient, token: str) -> None:
         await subscribe(wechat, TEMPLATE_BOOKING_CONFIRMED)
         assert (await send(wechat, token, booking_message(thing2="心" * 21)))["errcode"] == 47003
         assert (await send(wechat, token, booking_message()))["errcode"] == 0
@@ -488,9 +480,7 @@ class TestSubscribeSend:
         )
         assert_wechat_error(response.json(), 47001, "data format error")
 
-    async def test_an_expired_token_is_42001(
-        self, wechat: httpx.AsyncClient, token: str, clock: FrozenClock
-    ) -> None:
+    async def test_an_expired_token_is_42001(self, wechat: httpx.AsyncClient, token: str, clock: FrozenClock) -> None:
         await subscribe(wechat, TEMPLATE_BOOKING_CONFIRMED)
         advance(clock, hours=2)
         assert_wechat_error(await send(wechat, token, booking_message()), 42001, "access_token expired")

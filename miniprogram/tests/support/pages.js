@@ -53,10 +53,21 @@ function one(comp, selector, index = 0) {
   return nodes[index]
 }
 
-/** Text of the first match, whitespace collapsed; '' if none. */
+const BLOCKS = ['WX-VIEW', 'WX-BUTTON']
+
+function readable(node) {
+  if (node.nodeType === 3) return node.nodeValue
+  let out = ''
+  node.childNodes.forEach((child) => {
+    out += readable(child)
+  })
+  return BLOCKS.indexOf(node.nodeName) >= 0 ? ` ${out} ` : out
+}
+
+/** What the user reads in the first match: text with a space between block elements, collapsed. */
 function text(comp, selector) {
   const node = selector ? all(comp, selector)[0] : comp
-  return node ? node.dom.textContent.replace(/\s+/g, ' ').trim() : ''
+  return node ? readable(node.dom).replace(/\s+/g, ' ').trim() : ''
 }
 
 function exists(comp, selector) {

@@ -111,8 +111,12 @@ def _tokens(account_id: int, settings: Settings, now: datetime) -> TokenPair:
 
 
 async def lock_account(session: AsyncSession, account_id: int) -> Account:
-    """The caller's account row, locked: one account's bookings are decided one at a time."""
-    account = await session.scalar(select(Account).where(Account.id == account_id).with_for_update())
+    """The caller's account row, locked: one account's bookings are decided one at a time.
+
+    ``FOR NO KEY UPDATE`` on PostgreSQL: it serializes these callers but not inserts of rows that merely
+    reference the account (their foreign-key check takes a key-share lock).
+    """
+    account = await session.scalar(select(Account).where(Account.id == account_id).with_for_update(key_share=True))
     if account is None:
         raise AccountNotFound()
     return account

@@ -108,11 +108,12 @@ async def book(
     # Queued writers re-check: the one before may just have taken the last slot.
     if gate.is_sold_out(request.schedule_id):
         raise SoldOut()
+    # The account lock comes first: it orders this account's concurrent requests before any of them
+    # writes, so twins of one key and bookings racing the active limit are decided one after another.
+    await accounts.lock_account(session, account_id)
     record = await _claim_key(session, account_id=account_id, key=idempotency_key, fingerprint=fingerprint, now=now)
     if isinstance(record, Appointment):
         return record
-
-    await accounts.lock_account(session, account_id)
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=request.patient_id)
     schedule = await scheduling.get_for_update(session, request.schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     def _fill_development_defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{var_dir() / 'yiyue.db'}"
+        if self.environment == "production" and self.wechat_api_base == FAKE_WECHAT_IN_PROCESS:
+            raise ValueError("production needs YIYUE_WECHAT_API_BASE (https://api.weixin.qq.com), not the fake")
         missing = [name for name in ("secret_key", "data_key", "wechat_secret") if not getattr(self, name)]
         if missing:
             if self.environment == "production":

@@ -1,7 +1,7 @@
 """Repeatable demo data (演示数据): hospitals, two-level departments, doctors and two weeks of schedules.
 
 Everything is drawn from one ``random.Random(random_seed)`` in a fixed order, so the same seed and the
-same ``today`` give the same rows, ids included, on any machine. Hospital names are invented.
+same ``today`` give the same rows (ids too, on a fresh database) on any machine. Hospital names are invented.
 Schedules go through ``scheduling.service.create_schedule`` like any other schedule, so their slots,
 release times and fees follow the same rules as in production.
 """
@@ -38,6 +38,10 @@ class ClinicSpec:
     """What its doctors treat; a doctor's specialty names two to four of these."""
     treatment: str = "的诊治"
     female_share: float = 0.5
+    core: bool = False
+    """Every hospital that has the 大科室 has this clinic (no 内科 without 心血管内科)."""
+    tertiary_only: bool = False
+    """A specialty only tertiary (三级) hospitals run."""
 
 
 @dataclass(frozen=True)
@@ -60,21 +64,25 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "心血管内科",
                     "开展冠心病、高血压、心律失常等心血管疾病的规范化诊治及介入治疗。",
                     ("冠心病", "高血压", "心律失常", "心力衰竭", "心肌病", "血脂异常"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "呼吸内科",
                     "专注慢性阻塞性肺疾病、哮喘、肺部感染及肺结节的诊断与随访。",
                     ("慢性阻塞性肺疾病", "支气管哮喘", "肺部感染", "肺结节", "间质性肺病", "慢性咳嗽"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "消化内科",
                     "诊治胃肠及肝胆胰疾病，开展胃肠镜检查及内镜下微创治疗。",
                     ("慢性胃炎", "消化性溃疡", "胃食管反流病", "炎症性肠病", "脂肪肝", "幽门螺杆菌感染"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "神经内科",
                     "诊治脑血管病、头痛、癫痫、帕金森病及认知障碍等神经系统疾病。",
                     ("脑梗死", "头痛", "眩晕", "癫痫", "帕金森病", "阿尔茨海默病"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "内分泌科",
@@ -90,12 +98,14 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "血液内科",
                     "诊治贫血、白血病、淋巴瘤等血液系统疾病。",
                     ("缺铁性贫血", "白血病", "淋巴瘤", "多发性骨髓瘤", "血小板减少症"),
+                    tertiary_only=True,
                 ),
                 ClinicSpec(
                     "风湿免疫科",
                     "诊治类风湿关节炎、系统性红斑狼疮、强直性脊柱炎等风湿免疫病。",
                     ("类风湿关节炎", "系统性红斑狼疮", "强直性脊柱炎", "干燥综合征", "痛风性关节炎"),
                     female_share=0.6,
+                    tertiary_only=True,
                 ),
             ),
         ),
@@ -109,6 +119,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     ("甲状腺肿瘤", "胃肠肿瘤", "腹股沟疝", "胆囊结石", "阑尾炎", "下肢静脉曲张"),
                     "的外科治疗",
                     _SURGICAL,
+                    core=True,
                 ),
                 ClinicSpec(
                     "骨科",
@@ -116,6 +127,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     ("颈椎病", "腰椎间盘突出症", "膝关节骨关节炎", "骨折创伤", "运动损伤", "股骨头坏死"),
                     "的诊治及手术治疗",
                     0.15,
+                    core=True,
                 ),
                 ClinicSpec(
                     "泌尿外科",
@@ -129,6 +141,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     ("脑胶质瘤", "垂体瘤", "脑膜瘤", "颅内动脉瘤", "颅脑外伤", "三叉神经痛"),
                     "的手术治疗",
                     0.15,
+                    tertiary_only=True,
                 ),
                 ClinicSpec(
                     "胸外科",
@@ -136,6 +149,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     ("肺癌", "肺结节", "食管癌", "纵隔肿瘤", "自发性气胸", "手汗症"),
                     "的微创手术治疗",
                     _SURGICAL,
+                    tertiary_only=True,
                 ),
                 ClinicSpec(
                     "乳腺外科",
@@ -162,18 +176,21 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     ("高危妊娠", "妊娠期糖尿病", "妊娠期高血压疾病", "前置胎盘", "双胎妊娠"),
                     "的诊治与孕期管理",
                     0.9,
+                    core=True,
                 ),
                 ClinicSpec(
                     "妇科",
                     "诊治子宫肌瘤、卵巢囊肿等妇科疾病，开展宫腔镜、腹腔镜微创手术。",
                     ("子宫肌瘤", "卵巢囊肿", "子宫内膜异位症", "宫颈病变", "月经失调", "盆腔炎"),
                     female_share=0.85,
+                    core=True,
                 ),
                 ClinicSpec(
                     "生殖医学科",
                     "开展不孕不育的诊治及辅助生殖技术。",
                     ("女性不孕症", "多囊卵巢综合征", "复发性流产", "卵巢功能减退"),
                     female_share=0.8,
+                    tertiary_only=True,
                 ),
             ),
         ),
@@ -186,6 +203,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "诊治儿童呼吸道感染、消化系统疾病及常见发热性疾病。",
                     ("小儿发热", "儿童肺炎", "儿童哮喘", "小儿腹泻", "儿童过敏性疾病"),
                     female_share=0.65,
+                    core=True,
                 ),
                 ClinicSpec(
                     "小儿外科",
@@ -218,11 +236,13 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "眼科",
                     "开展白内障、青光眼、眼底病的诊治及屈光矫正。",
                     ("白内障", "青光眼", "糖尿病视网膜病变", "干眼症", "屈光不正", "斜视与弱视"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "耳鼻咽喉科",
                     "诊治鼻炎、鼻窦炎、中耳炎、听力下降及咽喉疾病。",
                     ("慢性鼻窦炎", "过敏性鼻炎", "中耳炎", "突发性耳聋", "声带息肉", "阻塞性睡眠呼吸暂停"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "头颈外科",
@@ -230,6 +250,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     ("甲状腺癌", "腮腺肿瘤", "喉癌", "颈部肿块"),
                     "的手术治疗",
                     _SURGICAL,
+                    tertiary_only=True,
                 ),
             ),
         ),
@@ -242,6 +263,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "诊治湿疹、荨麻疹、银屑病、痤疮等常见皮肤病。",
                     ("湿疹", "荨麻疹", "银屑病", "痤疮", "白癜风", "带状疱疹"),
                     female_share=0.6,
+                    core=True,
                 ),
                 ClinicSpec(
                     "性病科",
@@ -267,12 +289,14 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "以辨证论治为特色，调治脾胃病、失眠及慢性咳嗽等病症。",
                     ("脾胃病", "失眠", "慢性咳嗽", "头痛眩晕", "更年期综合征"),
                     "的中医药调治",
+                    core=True,
                 ),
                 ClinicSpec(
                     "针灸科",
                     "运用针刺、艾灸、拔罐等方法治疗颈肩腰腿痛、面瘫等疾病。",
                     ("颈肩腰腿痛", "面瘫", "中风后遗症", "失眠", "偏头痛"),
                     "的针灸治疗",
+                    core=True,
                 ),
                 ClinicSpec(
                     "推拿科",
@@ -298,6 +322,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "口腔内科",
                     "诊治龋病、牙髓病、根尖周病及牙周疾病。",
                     ("龋齿", "牙髓炎", "根尖周炎", "牙周炎", "口腔黏膜病"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "口腔颌面外科",
@@ -330,12 +355,14 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "开展肺癌、胃肠道肿瘤、乳腺癌等实体瘤的规范化药物治疗。",
                     ("肺癌", "胃癌", "结直肠癌", "乳腺癌", "肝癌"),
                     "的化疗、靶向及免疫治疗",
+                    core=True,
                 ),
                 ClinicSpec(
                     "放疗科",
                     "开展调强放疗、立体定向放疗等精准放射治疗。",
                     ("鼻咽癌", "食管癌", "肺癌", "宫颈癌", "脑转移瘤"),
                     "的放射治疗",
+                    tertiary_only=True,
                 ),
             ),
         ),
@@ -347,6 +374,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "精神科",
                     "诊治抑郁症、焦虑症、双相障碍等精神心理疾病。",
                     ("抑郁症", "焦虑症", "双相情感障碍", "强迫症", "精神分裂症"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "心理咨询科",
@@ -359,6 +387,7 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "睡眠医学科",
                     "诊治失眠、睡眠呼吸暂停等各类睡眠障碍。",
                     ("失眠症", "睡眠呼吸暂停", "发作性睡病", "不宁腿综合征"),
+                    tertiary_only=True,
                 ),
             ),
         ),
@@ -370,12 +399,14 @@ TOP_DEPARTMENTS: dict[str, TopDepartmentSpec] = {
                     "全科门诊",
                     "诊治感冒、发热、腹痛等常见病、多发病，并提供双向转诊服务。",
                     ("上呼吸道感染", "发热", "高血压", "糖尿病", "慢性胃炎"),
+                    core=True,
                 ),
                 ClinicSpec(
                     "慢病管理门诊",
                     "为高血压、糖尿病等慢性病患者提供长期随访与用药指导。",
                     ("高血压", "糖尿病", "高脂血症", "慢性阻塞性肺疾病", "脑卒中后康复"),
                     "的长期管理与用药指导",
+                    core=True,
                 ),
                 ClinicSpec(
                     "老年医学科",
@@ -412,6 +443,8 @@ class HospitalSpec:
     max_active_appointments: int = 5
     payment_required: bool = False
     evening_clinics: bool = False
+    max_clinics_per_department: int = 5
+    doctors_per_clinic: tuple[int, int] = (2, 5)
 
 
 HOSPITALS: tuple[HospitalSpec, ...] = (
@@ -481,6 +514,8 @@ HOSPITALS: tuple[HospitalSpec, ...] = (
             "医院为辖区居民提供便捷的基本医疗、家庭医生签约和公共卫生服务。"
         ),
         top_departments=("全科医学科", "内科", "外科", "妇产科", "儿科", "中医科"),
+        max_clinics_per_department=3,
+        doctors_per_clinic=(2, 4),
     ),
 )
 
@@ -587,19 +622,18 @@ SESSIONS_PER_WEEK: dict[DoctorTitle, tuple[int, int]] = {
 }
 
 # Surnames by rough frequency; the weights only need to look right in a list of names.
-SURNAMES: tuple[tuple[str, int], ...] = (
-    ("王", 72), ("李", 70), ("张", 66), ("刘", 54), ("陈", 46), ("杨", 32), ("黄", 24), ("赵", 22),
-    ("吴", 21), ("周", 20), ("徐", 17), ("孙", 15), ("马", 14), ("朱", 13), ("胡", 13), ("郭", 12),
-    ("何", 11), ("林", 11), ("罗", 10), ("高", 10), ("郑", 9), ("梁", 9), ("谢", 8), ("宋", 7),
-    ("唐", 7), ("许", 7), ("韩", 6), ("冯", 6), ("邓", 6), ("曹", 6), ("彭", 6), ("曾", 5),
-    ("肖", 5), ("田", 5), ("董", 5), ("潘", 4), ("袁", 4), ("蔡", 4), ("蒋", 4), ("余", 4),
-    ("于", 4), ("杜", 4), ("叶", 4), ("程", 4), ("魏", 3), ("苏", 3), ("吕", 3), ("丁", 3),
-    ("任", 3), ("沈", 3), ("姚", 3), ("卢", 3), ("钟", 3), ("姜", 3), ("崔", 3), ("陆", 3),
-    ("范", 2), ("汪", 2), ("廖", 2), ("石", 2), ("金", 2), ("贾", 2), ("夏", 2), ("方", 2),
-    ("邹", 2), ("熊", 2), ("白", 2), ("孟", 2), ("秦", 2), ("江", 2), ("顾", 2), ("欧阳", 1),
-)
-_SURNAME_LIST = tuple(s for s, _ in SURNAMES)
-_SURNAME_WEIGHTS = tuple(w for _, w in SURNAMES)
+SURNAME_WEIGHTS: dict[str, int] = {
+    "王李张": 70,
+    "刘陈": 50,
+    "杨黄赵吴周": 25,
+    "徐孙马朱胡郭": 15,
+    "何林罗高郑梁谢": 10,
+    "宋唐许韩冯邓曹彭曾肖田董": 6,
+    "潘袁蔡蒋余于杜叶程魏苏吕丁任沈姚卢钟姜崔陆": 4,
+    "范汪廖石金贾夏方邹熊白孟秦江顾": 2,
+}
+_SURNAME_LIST = tuple(s for group in SURNAME_WEIGHTS for s in group)
+_SURNAME_CHOICE_WEIGHTS = tuple(w for group, w in SURNAME_WEIGHTS.items() for _ in group)
 
 _GIVEN_MALE = "伟强磊军勇杰涛斌超明刚平辉鹏华飞鑫波宇浩凯健俊旭宁峰建国志文东海振立永新庆德成亮毅晨昊博彬"
 _GIVEN_FEMALE = "芳娜敏静丽艳娟霞燕玲婷雪慧琳颖倩洁佳丹萍红梅琴蕾晶莉璐瑶欣怡云月薇岚秀英"
@@ -615,8 +649,10 @@ _INTRO_YEARS = {
     DoctorTitle.CHIEF: (22, 35),
     DoctorTitle.ASSOCIATE_CHIEF: (13, 22),
     DoctorTitle.ATTENDING: (6, 13),
-    DoctorTitle.RESIDENT: (2, 5),
+    DoctorTitle.RESIDENT: (3, 6),
 }
+# How an intro names the field when the clinic's name does not read well there.
+_DISCIPLINES = {"全科门诊": "全科医学", "慢病管理门诊": "慢病管理", "放疗科": "肿瘤放射治疗", "心理咨询科": "心理咨询"}
 _INTRO_SECOND = {
     DoctorTitle.CHIEF: (
         "硕士研究生导师，主持省部级科研课题多项。",
@@ -730,8 +766,8 @@ class _BuiltHospital:
     doctors: list[Doctor] = field(default_factory=list)
     doctor_clinic: list[int] = field(default_factory=list)
     """Index into ``clinics`` of each doctor's clinic."""
-    experts: set[int] = field(default_factory=set)
-    """Indexes into ``doctors`` of the popular experts."""
+    experts: dict[int, PopularExpert] = field(default_factory=dict)
+    """The popular experts, by index into ``doctors``."""
 
 
 def _build_hospital(rng: random.Random, spec: HospitalSpec, created_at: datetime) -> _BuiltHospital:
@@ -790,9 +826,10 @@ def _build_hospital(rng: random.Random, spec: HospitalSpec, created_at: datetime
             built.clinic_parent.append(top_index)
             clinic_specs.append(clinic_spec)
 
-    counts = [rng.randint(2, 5) for _ in clinic_specs]
+    fewest, most = spec.doctors_per_clinic
+    counts = [rng.randint(fewest, most) for _ in clinic_specs]
     while sum(counts) < MIN_DOCTORS_PER_HOSPITAL:
-        counts[rng.choice([i for i, n in enumerate(counts) if n < 5])] += 1
+        counts[rng.choice([i for i, n in enumerate(counts) if n < most])] += 1
 
     fees = FEES_FEN[spec.level]
     used_names = {e.name for e in experts}
@@ -800,7 +837,7 @@ def _build_hospital(rng: random.Random, spec: HospitalSpec, created_at: datetime
         clinic_doctors: list[Doctor] = []
         for expert in experts:
             if expert.clinic == clinic_spec.name:
-                built.experts.add(len(built.doctors))
+                built.experts[len(built.doctors)] = expert
                 built.doctors.append(
                     Doctor(
                         name=expert.name,
@@ -826,28 +863,32 @@ def _build_hospital(rng: random.Random, spec: HospitalSpec, created_at: datetime
 def _choose_clinics(
     rng: random.Random, spec: HospitalSpec, *, required: set[str]
 ) -> list[tuple[TopDepartmentSpec, list[ClinicSpec]]]:
-    """Two to five clinics under each 大科室, at least ``MIN_CLINICS_PER_HOSPITAL`` in all."""
+    """Two or more clinics under each 大科室 (its core ones always), at least ``MIN_CLINICS_PER_HOSPITAL``."""
+    cap = spec.max_clinics_per_department
+    tertiary = spec.level.startswith("三级")
     tops = [TOP_DEPARTMENTS[name] for name in spec.top_departments]
     picked: list[list[int]] = []
     for top in tops:
-        options = list(range(len(top.clinics)))
-        must = [i for i in options if top.clinics[i].name in required]
+        options = [i for i, c in enumerate(top.clinics) if tertiary or not c.tertiary_only]
+        must = [i for i in options if top.clinics[i].core or top.clinics[i].name in required]
         rest = [i for i in options if i not in must]
-        n = rng.randint(2, min(5, len(options)))
-        picked.append(must + rng.sample(rest, max(0, n - len(must))))
+        n = rng.randint(max(2, len(must)), max(len(must), min(cap, len(options))))
+        picked.append(must + rng.sample(rest, n - len(must)))
     while sum(len(p) for p in picked) < MIN_CLINICS_PER_HOSPITAL:
-        growable = [i for i, top in enumerate(tops) if len(picked[i]) < min(5, len(top.clinics))]
+        spare = [
+            [c for c, clinic in enumerate(top.clinics) if c not in p and (tertiary or not clinic.tertiary_only)]
+            for top, p in zip(tops, picked, strict=True)
+        ]
+        growable = [i for i, p in enumerate(picked) if len(p) < cap and spare[i]]
         if not growable:
             raise ValueError(f"{spec.name}: not enough clinics in the catalogue")
         i = rng.choice(growable)
-        picked[i].append(rng.choice([c for c in range(len(tops[i].clinics)) if c not in picked[i]]))
+        picked[i].append(rng.choice(spare[i]))
     # Catalogue order, which is the order patients expect (心血管内科 before 呼吸内科 ...).
     return [(top, [top.clinics[c] for c in sorted(p)]) for top, p in zip(tops, picked, strict=True)]
 
 
-def _make_doctor(
-    rng: random.Random, clinic: ClinicSpec, used_names: set[str], fees: dict[DoctorTitle, int]
-) -> Doctor:
+def _make_doctor(rng: random.Random, clinic: ClinicSpec, used_names: set[str], fees: dict[DoctorTitle, int]) -> Doctor:
     gender = FEMALE if rng.random() < clinic.female_share else MALE
     name = _unique_name(rng, gender, used_names)
     title = rng.choices(list(TITLE_WEIGHTS), weights=list(TITLE_WEIGHTS.values()))[0]
@@ -867,7 +908,7 @@ def _make_doctor(
 def _unique_name(rng: random.Random, gender: str, used: set[str]) -> str:
     pool = _GIVEN_FEMALE if gender == FEMALE else _GIVEN_MALE
     while True:
-        surname = rng.choices(_SURNAME_LIST, weights=_SURNAME_WEIGHTS)[0]
+        surname = rng.choices(_SURNAME_LIST, weights=_SURNAME_CHOICE_WEIGHTS)[0]
         if rng.random() < 0.3:
             given = rng.choice(pool)
         else:
@@ -885,7 +926,8 @@ def _unique_name(rng: random.Random, gender: str, used: set[str]) -> str:
 def _doctor_intro(rng: random.Random, title: DoctorTitle, clinic: ClinicSpec) -> str:
     education = rng.choice(_INTRO_EDUCATION[title])
     years = rng.randint(*_INTRO_YEARS[title])
-    return f"{education}，从事{clinic.name}临床工作{years}年。" + rng.choice(_INTRO_SECOND[title])
+    discipline = _DISCIPLINES.get(clinic.name, clinic.name)
+    return f"{education}，从事{discipline}临床工作{years}年。" + rng.choice(_INTRO_SECOND[title])
 
 
 # --- Weekly rosters (出诊安排) ------------------------------------------------------------------------
@@ -907,7 +949,8 @@ def _weekly_rosters(rng: random.Random, built: _BuiltHospital) -> list[_Roster]:
             if rng.random() < 0.6:
                 picked.append((5, Period.MORNING))
         else:
-            picked = _pick_sessions(rng, title, evening=built.spec.evening_clinics, n=rng.randint(*SESSIONS_PER_WEEK[title]))
+            n = rng.randint(*SESSIONS_PER_WEEK[title])
+            picked = _pick_sessions(rng, title, evening=built.spec.evening_clinics, n=n)
         sessions.append(picked)
 
     # Weekend clinics (周末门诊) are staffed by a few non-chief doctors on duty.
@@ -929,9 +972,9 @@ def _weekly_rosters(rng: random.Random, built: _BuiltHospital) -> list[_Roster]:
         base = rng.randint(low, high)
         roster: _Roster = {}
         for weekday, period in sorted(picked, key=lambda s: (s[0], list(Period).index(s[1]))):
-            if index in built.experts:
-                capacity = next(e.capacity for e in POPULAR_EXPERTS if e.name == doctor.name)
-                capacity = capacity if weekday < 5 else max(5, capacity - 2)
+            expert = built.experts.get(index)
+            if expert is not None:
+                capacity = expert.capacity if weekday < 5 else max(5, expert.capacity - 2)
             elif period == Period.EVENING:
                 capacity = low  # a three-hour evening clinic (夜门诊) takes fewer patients
             else:

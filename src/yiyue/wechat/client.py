@@ -143,9 +143,7 @@ class WeChatClient:
             raise SubscribeMessageRejected(errcode, _errmsg(body))
 
     async def _send(self, token: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(
-            "POST", "/cgi-bin/message/subscribe/send", params={"access_token": token}, json=payload
-        )
+        return await self._call("POST", "/cgi-bin/message/subscribe/send", params={"access_token": token}, json=payload)
 
     def _cached_token(self) -> str | None:
         if self._token is None or self._token_renew_at is None or self._clock.now() >= self._token_renew_at:

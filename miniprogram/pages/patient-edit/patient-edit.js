@@ -1,0 +1,106 @@
+/**
+ * Add or edit a 就诊人. The checks mirror the server's (utils/validate.js); the server's own message is
+ * shown under the field it concerns when it still disagrees. The ID number cannot be changed after adding.
+ */
+const api = require('../../utils/api')
+const validate = require('../../utils/validate')
+const page = require('../../behaviors/page')
+
+const RELATIONSHIPS = [
+  { value: 'self', label: '本人' },
+  { value: 'parent', label: '父母' },
+  { value: 'child', label: '子女' },
+  { value: 'spouse', label: '配偶' },
+  { value: 'other', label: '其他' },
+]
+
+Component({
+  behaviors: [page],
+  data: {
+    editing: false,
+    person: null,
+    relationships: RELATIONSHIPS,
+    form: { name: '', idNumber: '', phone: '', relationship: 'self' },
+    errors: {},
+    saving: false,
+  },
+  methods: {
+    onLoad(query) {
+      this.personId = query.id ? Number(query.id) : null
+      this.setData({ editing: !!this.personId })
+      wx.setNavigationBarTitle({ title: this.personId ? '编辑就诊人' : '添加就诊人' })
+      if (this.personId) this.reload()
+    },
+    onShow() {
+      this.syncElder()
+    },
+
+    /** There is no GET for one person; it comes from the list. */
+    reload() {
+      return this.withLoading(async () => {
+        const res = await api.patients()
+        const person = res.items.find((p) => p.id === this.personId)
+        if (!person) throw new Error('该就诊人不存在或已被删除')
+        this.setData({ person, form: { name: person.name, idNumber: '', phone: '', relationship: person.relationship } })
+      })
+    },
+
+    onField(e) {
+      const field = e.currentTarget.dataset.field
+      this.setData({ [`form.${field}`]: e.detail.value, [`errors.${field}`]: '' })
+    },
+    onRelationship(e) {
+      this.setData({ 'form.relationship': e.currentTarget.dataset.value })
+    },
+
+    check() {
+      const { name, idNumber, phone } = this.data.form
+      const errors = {}
+      const nameError = validate.nameError(name)
+      if (nameError) errors.name = nameError
+      if (!this.data.editing) {
+        const idError = validate.idNumberError(idNumber)
+        if (idError) errors.idNumber = idError
+      }
+      // Editing: an empty phone means "keep the current one".
+      if (!this.data.editing || phone.trim()) {
+        const phoneError = validate.phoneError(phone)
+        if (phoneError) errors.phone = phoneError
+      }
+      this.setData({ errors })
+      return Object.keys(errors).length === 0
+    },
+
+    async onSave() {
+      if (this.data.saving || !this.check()) return
+      const { name, idNumber, phone, relationship } = this.data.form
+      this.setData({ saving: true })
+      try {
+        if (this.data.editing) {
+          const body = {}
+          if (name.trim() !== this.data.person.name) body.name = name.trim()
+          if (relationship !== this.data.person.relationship) body.relationship = relationship
+          if (phone.trim()) body.phone = phone.trim()
+          if (Object.keys(body).length) await api.updatePatient(this.personId, body)
+        } else {
+          await api.createPatient({ name: name.trim(), id_number: idNumber.trim().toUpperCase(), phone: phone.trim(), relationship })
+        }
+        wx.showToast({ title: '已保存', icon: 'success' })
+        wx.navigateBack()
+      } catch (err) {
+        this.onServerError(err)
+      } finally {
+        this.setData({ saving: false })
+      }
+    },
+
+    onServerError(err) {
+      const field = { INVALID_ID_NUMBER: 'idNumber', ID_NUMBER_TAKEN: 'idNumber', INVALID_PHONE: 'phone' }[err.code]
+      if (field) {
+        this.setData({ [`errors.${field}`]: err.message })
+        return
+      }
+      api.showError(err, { modal: true, title: '保存失败' })
+    },
+  },
+})

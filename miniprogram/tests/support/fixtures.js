@@ -1,0 +1,110 @@
+/** Example API bodies shaped like the server contract (times in UTC, as the server sends them). */
+const format = require('../../utils/format')
+
+const TODAY = format.today()
+const TOMORROW = format.addDays(TODAY, 1)
+
+/** ISO instant for a Shanghai wall-clock time on a date, e.g. at('2026-03-01', '08:00'). */
+function at(date, hhmm) {
+  return new Date(`${date}T${hhmm}:00+08:00`).toISOString().replace('.000Z', 'Z')
+}
+
+const RULES = {
+  release_days: 7,
+  release_time: '08:00',
+  stop_minutes_before: 30,
+  cancel_minutes_before: 120,
+  max_active_appointments: 5,
+  payment_required: false,
+}
+
+function hospital(over = {}) {
+  return Object.assign(
+    { id: 1, name: '北京协和医院', level: '三级甲等', city: '北京', district: '东城区', address: '帅府园1号', phone: '010-69156114', intro: '综合性医院', booking_rules: Object.assign({}, RULES) },
+    over
+  )
+}
+
+function departments() {
+  return {
+    items: [
+      { id: 10, name: '内科', location: '门诊楼2层', intro: '', children: [
+        { id: 11, name: '心内科', location: '门诊楼2层A区', intro: '' },
+        { id: 12, name: '消化内科', location: '门诊楼2层B区', intro: '' },
+      ] },
+      { id: 20, name: '外科', location: '门诊楼3层', intro: '', children: [{ id: 21, name: '骨科', location: '门诊楼3层', intro: '' }] },
+    ],
+    total: 2,
+  }
+}
+
+function schedule(over = {}) {
+  const date = over.visit_date || TOMORROW
+  return Object.assign(
+    {
+      id: 100, doctor_id: 7, visit_date: date, period: 'morning', period_label: '上午',
+      starts_at: at(date, '08:00'), ends_at: at(date, '12:00'), capacity: 20, remaining: 5, fee_fen: 5000,
+      status: 'open', released: true, release_at: at(format.addDays(date, -7), '08:00'), bookable: true,
+      booking_closes_at: at(date, '07:30'),
+    },
+    over
+  )
+}
+
+function slots(scheduleOver = {}, statuses = ['available', 'booked', 'available']) {
+  const s = schedule(scheduleOver)
+  return {
+    items: statuses.map((status, i) => ({
+      id: 1000 + i, number: i + 1, status,
+      starts_at: at(s.visit_date, `0${8 + i}:00`.slice(-5)), ends_at: at(s.visit_date, `0${8 + i}:30`.slice(-5)),
+    })),
+    total: statuses.length,
+    schedule: s,
+  }
+}
+
+function doctor(over = {}) {
+  return Object.assign(
+    { id: 7, name: '张三', title: '主任医师', gender: '男', specialty: '冠心病、高血压', intro: '从医三十年', fee_fen: 5000,
+      hospital: { id: 1, name: '北京协和医院' }, department: { id: 11, name: '心内科', location: '门诊楼2层A区' } },
+    over
+  )
+}
+
+function patient(over = {}) {
+  return Object.assign(
+    { id: 50, name: '李四', relationship: 'self', relationship_label: '本人', id_number_masked: '110***********1234',
+      phone_masked: '138****5678', birth_date: '1990-01-01', sex: '男', age: 36 },
+    over
+  )
+}
+
+function appointment(over = {}) {
+  const date = over.visit_date || TOMORROW
+  return Object.assign(
+    {
+      id: 900, status: 'booked', status_label: '待就诊', queue_number: 3, fee_fen: 5000, visit_date: date,
+      period: 'morning', period_label: '上午', starts_at: at(date, '09:00'), ends_at: at(date, '09:30'),
+      check_in_code: 'YY-7F3K2Q', created_at: at(TODAY, '10:15'), cancel_deadline: at(date, '07:00'),
+      cancellable: true, pay_deadline: null,
+      hospital: { id: 1, name: '北京协和医院', address: '帅府园1号' },
+      department: { id: 11, name: '心内科', location: '门诊楼2层A区' },
+      doctor: { id: 7, name: '张三', title: '主任医师' },
+      patient: { id: 50, name: '李四', id_number_masked: '110***********1234', phone_masked: '138****5678' },
+      schedule_id: 100, slot_id: 1000,
+    },
+    over
+  )
+}
+
+const CONFIG = {
+  subscribe_templates: { booking_confirmed: 'tmpl-confirmed', visit_reminder: 'tmpl-reminder', cancelled: 'tmpl-cancelled' },
+  hospital_timezone: 'Asia/Shanghai',
+  max_visit_persons: 5,
+}
+
+function error(status, code, message) {
+  return { status, body: { code, message, detail: null } }
+}
+
+module.exports = { TODAY, TOMORROW, at, RULES, hospital, departments, schedule, slots, doctor, patient, appointment, CONFIG, error }
