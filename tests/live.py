@@ -23,7 +23,17 @@ def free_port() -> int:
 def serving(app: FastAPI) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", backlog=2048, lifespan="on")
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            backlog=2048,
+            lifespan="on",
+            # Longer than any pause in a test: a pooled connection closed by the server while the client
+            # reuses it would fail a POST with a connection reset, which says nothing about the app.
+            timeout_keep_alive=120,
+        )
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

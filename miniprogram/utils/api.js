@@ -7,37 +7,37 @@
  * - errors as ApiError {status, code, message, detail}: the server's {code, message} as is (message is
  *   Chinese, for the user), network failures as code NETWORK_ERROR with a message that says so.
  *
- * Every path the mini-program calls is listed in ROUTES; tests/contract checks them against the
- * server's /openapi.json.
+ * Every path the mini-program calls is listed in ROUTES with the query parameters and body fields it
+ * may send (call() refuses others); tests/contract checks all of it against the server's /openapi.json.
  */
 const config = require('../config')
 const store = require('./store')
 const wechat = require('./wechat')
 
 const ROUTES = {
-  login: ['POST', '/api/v1/auth/wechat-login'],
-  refresh: ['POST', '/api/v1/auth/refresh'],
-  config: ['GET', '/api/v1/config'],
-  hospitals: ['GET', '/api/v1/hospitals'],
-  hospital: ['GET', '/api/v1/hospitals/{id}'],
-  hospitalDepartments: ['GET', '/api/v1/hospitals/{id}/departments'],
-  department: ['GET', '/api/v1/departments/{id}'],
-  departmentAvailability: ['GET', '/api/v1/departments/{id}/availability'],
-  departmentDoctors: ['GET', '/api/v1/departments/{id}/doctors'],
-  doctor: ['GET', '/api/v1/doctors/{id}'],
-  doctorSchedules: ['GET', '/api/v1/doctors/{id}/schedules'],
-  scheduleSlots: ['GET', '/api/v1/schedules/{id}/slots'],
-  patients: ['GET', '/api/v1/me/patients'],
-  createPatient: ['POST', '/api/v1/me/patients'],
-  updatePatient: ['PATCH', '/api/v1/me/patients/{id}'],
-  deletePatient: ['DELETE', '/api/v1/me/patients/{id}'],
-  book: ['POST', '/api/v1/appointments'],
-  myAppointments: ['GET', '/api/v1/me/appointments'],
-  appointment: ['GET', '/api/v1/appointments/{id}'],
-  cancelAppointment: ['POST', '/api/v1/appointments/{id}/cancel'],
-  payAppointment: ['POST', '/api/v1/appointments/{id}/pay'],
-  notifications: ['GET', '/api/v1/me/notifications'],
-  readNotification: ['POST', '/api/v1/me/notifications/{id}/read'],
+  login: { method: 'POST', path: '/api/v1/auth/wechat-login', body: ['code'] },
+  refresh: { method: 'POST', path: '/api/v1/auth/refresh', body: ['refresh_token'] },
+  config: { method: 'GET', path: '/api/v1/config' },
+  hospitals: { method: 'GET', path: '/api/v1/hospitals', query: ['q', 'city', 'level', 'page', 'page_size'] },
+  hospital: { method: 'GET', path: '/api/v1/hospitals/{id}' },
+  hospitalDepartments: { method: 'GET', path: '/api/v1/hospitals/{id}/departments', query: ['q'] },
+  department: { method: 'GET', path: '/api/v1/departments/{id}' },
+  departmentAvailability: { method: 'GET', path: '/api/v1/departments/{id}/availability', query: ['start', 'end'] },
+  departmentDoctors: { method: 'GET', path: '/api/v1/departments/{id}/doctors', query: ['date', 'page', 'page_size'] },
+  doctor: { method: 'GET', path: '/api/v1/doctors/{id}' },
+  doctorSchedules: { method: 'GET', path: '/api/v1/doctors/{id}/schedules', query: ['start', 'end'] },
+  scheduleSlots: { method: 'GET', path: '/api/v1/schedules/{id}/slots' },
+  patients: { method: 'GET', path: '/api/v1/me/patients' },
+  createPatient: { method: 'POST', path: '/api/v1/me/patients', body: ['name', 'id_number', 'phone', 'relationship'] },
+  updatePatient: { method: 'PATCH', path: '/api/v1/me/patients/{id}', body: ['name', 'phone', 'relationship'] },
+  deletePatient: { method: 'DELETE', path: '/api/v1/me/patients/{id}' },
+  book: { method: 'POST', path: '/api/v1/appointments', body: ['schedule_id', 'slot_id', 'patient_id'], headers: ['Idempotency-Key'] },
+  myAppointments: { method: 'GET', path: '/api/v1/me/appointments', query: ['status', 'page', 'page_size'] },
+  appointment: { method: 'GET', path: '/api/v1/appointments/{id}' },
+  cancelAppointment: { method: 'POST', path: '/api/v1/appointments/{id}/cancel', body: ['reason'] },
+  payAppointment: { method: 'POST', path: '/api/v1/appointments/{id}/pay', body: [] },
+  notifications: { method: 'GET', path: '/api/v1/me/notifications', query: ['page'] },
+  readNotification: { method: 'POST', path: '/api/v1/me/notifications/{id}/read', body: [] },
 }
 
 const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN']
@@ -109,7 +109,7 @@ function send(method, url, data, header) {
     wx.request({
       url: config.baseUrl + url,
       method,
-      data: data === undefined ? undefined : data,
+      data,
       header: Object.assign({ 'content-type': 'application/json' }, header),
       timeout: config.timeout,
       dataType: 'json',
@@ -131,7 +131,7 @@ function login() {
   if (!loginInFlight) {
     loginInFlight = (async () => {
       const code = await wechat.login()
-      const res = await send(ROUTES.login[0], ROUTES.login[1], { code })
+      const res = await send(ROUTES.login.method, ROUTES.login.path, { code })
       if (!isOk(res)) throw responseError(res)
       return store.setTokens(res.data)
     })()
@@ -149,7 +149,7 @@ function refresh() {
     refreshInFlight = (async () => {
       const tokens = store.getTokens()
       if (!tokens || !tokens.refreshToken) throw new ApiError({ status: 401, code: 'UNAUTHENTICATED', message: '请先登录' })
-      const res = await send(ROUTES.refresh[0], ROUTES.refresh[1], { refresh_token: tokens.refreshToken })
+      const res = await send(ROUTES.refresh.method, ROUTES.refresh.path, { refresh_token: tokens.refreshToken })
       if (!isOk(res)) throw responseError(res)
       return store.updateTokens(res.data)
     })()
@@ -178,6 +178,14 @@ async function renewAuth(usedToken) {
   }
 }
 
+/** A programming error, caught by the unit tests: sending something ROUTES does not declare. */
+function undeclared(name, what, values, allowed) {
+  if (!values) return
+  Object.keys(values).forEach((key) => {
+    if (!allowed || allowed.indexOf(key) < 0) throw new Error(`${name}: ${what} "${key}" is not declared in ROUTES`)
+  })
+}
+
 /**
  * Calls a route by name. `params` fills {id}; `query` becomes the query string; `body` is JSON.
  * Resolves with the response body (null for 204); rejects with ApiError.
@@ -185,8 +193,10 @@ async function renewAuth(usedToken) {
 async function call(name, { params, query, body, header, auth = true } = {}) {
   const route = ROUTES[name]
   if (!route) throw new Error(`unknown route ${name}`)
-  const method = route[0]
-  const url = fillPath(route[1], params) + queryString(query)
+  undeclared(name, 'query parameter', query, route.query)
+  undeclared(name, 'body field', body, route.body)
+  const method = route.method
+  const url = fillPath(route.path, params) + queryString(query)
 
   const attempt = async () => {
     const headers = Object.assign({}, header)

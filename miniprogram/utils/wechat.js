@@ -45,7 +45,7 @@ function loginError(detail) {
   return err
 }
 
-/** Resolves with a login code for POST /api/v1/auth/wechat-login. */
+/** Resolves with a login code for our server to exchange (auth/wechat-login). */
 async function login() {
   try {
     if (config.fakeWechat) return (await fakePost('login-code', { openid: devOpenid() })).code

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -16,12 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiyue.accounts.endpoints import router as accounts_router
 from yiyue.booking.endpoints import router as booking_router
+from yiyue.booking.fastpath import SoldOutFastPath
 from yiyue.booking.gate import InventoryGate
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
+from yiyue.core.security import TokenVerifier
 from yiyue.hospitals.endpoints import router as hospitals_router
 from yiyue.scheduling.endpoints import router as scheduling_router
 from yiyue.wechat.client import WeChatClient
@@ -60,11 +62,13 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.db = db
     app.state.cipher = FieldCipher(settings.data_keys, settings.data_key_id)
     app.state.gate = InventoryGate(recheck_seconds=settings.gate_recheck_seconds)
+    app.state.tokens = TokenVerifier(settings.secret_key)
     app.state.wechat = _wechat_client(app, settings, clock)
 
     for router in (accounts_router, hospitals_router, scheduling_router, booking_router):
         app.include_router(router)
     _install_error_handlers(app)
+    app.add_middleware(SoldOutFastPath, gate=app.state.gate, tokens=app.state.tokens, clock=clock)
 
     @app.get("/healthz", tags=["运维"], summary="存活检查")
     async def healthz() -> dict[str, str]:
@@ -84,7 +88,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
 def _wechat_client(app: FastAPI, settings: Settings, clock: Clock) -> WeChatClient:
     """The real WeChat in production; by default the fake, mounted on this app and called in-process."""
     if settings.wechat_api_base != FAKE_WECHAT_IN_PROCESS:
-        return WeChatClient(api_base=settings.wechat_api_base, appid=settings.wechat_appid, secret=settings.wechat_secret)
+        return WeChatClient(
+            api_base=settings.wechat_api_base, appid=settings.wechat_appid, secret=settings.wechat_secret
+        )
     fake = create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret, clock=clock)
     app.mount(FAKE_WECHAT_MOUNT, fake)
     app.state.fake_wechat = fake
@@ -96,8 +102,11 @@ def _wechat_client(app: FastAPI, settings: Settings, clock: Clock) -> WeChatClie
     )
 
 
-def _error(status: int, code: str, message: str, detail: Any = None) -> JSONResponse:
-    return JSONResponse(status_code=status, content={"code": code, "message": message, "detail": detail})
+def _error(
+    status: int, code: str, message: str, detail: Any = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    content = {"code": code, "message": message, "detail": detail}
+    return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -107,9 +116,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [
-            {"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()
-        ]
+        errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in errors):
             return _error(400, "MALFORMED_JSON", "请求体不是合法的 JSON", errors)
         fields = "、".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors[:3])
@@ -117,9 +124,13 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        known = {404: ("NOT_FOUND", "接口不存在"), 405: ("METHOD_NOT_ALLOWED", "不支持该请求方法")}
+        known = {
+            400: ("MALFORMED_JSON", "请求体不是合法的 JSON"),  # e.g. a body that is not UTF-8
+            404: ("NOT_FOUND", "接口不存在"),
+            405: ("METHOD_NOT_ALLOWED", "不支持该请求方法"),
+        }
         code, message = known.get(exc.status_code, ("HTTP_ERROR", "请求无法处理"))
-        return _error(exc.status_code, code, message)
+        return _error(exc.status_code, code, message, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(_: Request, exc: Exception) -> JSONResponse:

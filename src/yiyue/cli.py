@@ -48,12 +48,16 @@ def seed() -> None:
 
 
 @app.command()
-def serve(host: Host = "127.0.0.1", port: Port = 8000) -> None:
+def serve(
+    host: Host = "127.0.0.1",
+    port: Port = 8000,
+    access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+) -> None:
     """Serve the API (the database must be migrated)."""
     _logging()
     from yiyue.app import create_app
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()
@@ -68,11 +72,14 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     base = f"http://{host}:{port}"
     typer.echo("")
     typer.echo("医约 YiYue demo")
-    typer.echo(f"  database     {_safe_url(settings.database_url)} ({summary.hospitals} hospitals, {summary.doctors} doctors)")
+    typer.echo(
+        f"  database     {_safe_url(settings.database_url)} ({summary.hospitals} hospitals, {summary.doctors} doctors)"
+    )
     typer.echo(f"  API          {base}/api/v1/hospitals")
     typer.echo(f"  API docs     {base}/docs")
     if settings.wechat_api_base == FAKE_WECHAT_IN_PROCESS:
-        typer.echo(f"  fake WeChat  {base}{FAKE_WECHAT_MOUNT}  (mint a login code: POST {base}{FAKE_WECHAT_MOUNT}/__fake__/login-code)")
+        fake = f"{base}{FAKE_WECHAT_MOUNT}"
+        typer.echo(f"  fake WeChat  {fake}  (mint a login code: POST {fake}/__fake__/login-code)")
     typer.echo("")
     uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
 
@@ -85,7 +92,9 @@ def fake_wechat(host: Host = "127.0.0.1", port: Port = 9000) -> None:
 
     settings = get_settings()
     typer.echo(f"fake WeChat at http://{host}:{port}  appid={settings.wechat_appid}")
-    uvicorn.run(create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret), host=host, port=port)
+    uvicorn.run(
+        create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret), host=host, port=port
+    )
 
 
 async def _seed():  # type: ignore[no-untyped-def]
@@ -103,3 +112,7 @@ def _safe_url(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+if __name__ == "__main__":
+    app()

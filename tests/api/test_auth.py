@@ -279,14 +279,6 @@ async def test_an_unsigned_token_is_invalid(client: httpx.AsyncClient) -> None:
     assert_error(await client.get(PATIENTS, headers=bearer(token)), 401, "INVALID_TOKEN")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: core/security.py verify() lets PyJWT check 'iat' against the wall clock (ImmatureSignatureError) "
-        "while expiry is checked against the app's Clock, so a token the app itself just issued is refused "
-        "with INVALID_TOKEN whenever the app clock is ahead of the verifying host's wall clock"
-    ),
-    strict=True,
-)
 async def test_a_token_issued_while_the_app_clock_runs_ahead_of_wall_time_is_accepted(
     client: httpx.AsyncClient, clock: FrozenClock
 ) -> None:

@@ -31,7 +31,13 @@ async def add_patient(client: httpx.AsyncClient, auth: dict[str, str], **body: s
 
 
 async def book(
-    client: httpx.AsyncClient, auth: dict[str, str], schedule_id: int, patient_id: int, *, key: str | None = None, **extra: int
+    client: httpx.AsyncClient,
+    auth: dict[str, str],
+    schedule_id: int,
+    patient_id: int,
+    *,
+    key: str | None = None,
+    **extra: int,
 ) -> httpx.Response:
     body = {"schedule_id": schedule_id, "patient_id": patient_id, **extra}
     return await client.post("/api/v1/appointments", json=body, headers=booking_headers(auth, key))
@@ -75,7 +81,9 @@ class TestBook:
     async def test_a_taken_slot_is_refused(self, client, login: Login, schedule: Schedule):
         first, second = await login(), await login()
         slot_id = (await client.get(f"/api/v1/schedules/{schedule.id}/slots")).json()["items"][0]["id"]
-        assert (await book(client, first, schedule.id, await add_patient(client, first), slot_id=slot_id)).status_code == 201
+        assert (
+            await book(client, first, schedule.id, await add_patient(client, first), slot_id=slot_id)
+        ).status_code == 201
 
         answer = await book(client, second, schedule.id, await add_patient(client, second), slot_id=slot_id)
 
@@ -192,8 +200,14 @@ class TestBook:
 
     @pytest.mark.parametrize(
         "body",
-        [{}, {"schedule_id": "x", "patient_id": 1}, {"schedule_id": 1}, {"schedule_id": 0, "patient_id": 1},
-         {"schedule_id": 1, "patient_id": 1, "surprise": True}, {"schedule_id": 2**70, "patient_id": 1}],
+        [
+            {},
+            {"schedule_id": "x", "patient_id": 1},
+            {"schedule_id": 1},
+            {"schedule_id": 0, "patient_id": 1},
+            {"schedule_id": 1, "patient_id": 1, "surprise": True},
+            {"schedule_id": 2**70, "patient_id": 1},
+        ],
     )
     async def test_malformed_requests_change_nothing(self, client, login: Login, schedule, body):
         auth = await login()
@@ -261,7 +275,9 @@ class TestCancel:
         auth = await login()
         booked = (await book(client, auth, schedule.id, await add_patient(client, auth))).json()
 
-        answer = await client.post(f"/api/v1/appointments/{booked['id']}/cancel", json={"reason": "临时有事"}, headers=auth)
+        answer = await client.post(
+            f"/api/v1/appointments/{booked['id']}/cancel", json={"reason": "临时有事"}, headers=auth
+        )
 
         assert answer.status_code == 200
         assert answer.json()["status"] == "cancelled" and answer.json()["cancellable"] is False

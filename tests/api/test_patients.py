@@ -244,14 +244,6 @@ async def test_a_taken_id_number_typed_with_a_lowercase_x_is_still_taken(
     assert_error(await add(client, bob, id_number=number.lower()), 409, "ID_NUMBER_TAKEN")
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: accounts/idcard.py _SHAPE uses \\d, which matches any Unicode digit, and int() parses them: an ID "
-        "number with full-width digits is accepted as a different string, so its blind index differs and "
-        "the one-account-per-ID-number rule is bypassed"
-    ),
-    strict=True,
-)
 async def test_a_taken_id_number_written_in_full_width_digits_is_still_taken(
     client: httpx.AsyncClient, login: Login
 ) -> None:
@@ -266,13 +258,6 @@ async def test_a_taken_id_number_written_in_full_width_digits_is_still_taken(
     assert response.status_code in (409, 422), response.text
 
 
-@pytest.mark.xfail(
-    reason=(
-        "BUG: accounts/idcard.py MOBILE uses \\d, which matches any Unicode digit: a phone in full-width digits "
-        "passes as a mainland mobile and is stored and masked un-normalised (138****５６７８)"
-    ),
-    strict=True,
-)
 async def test_a_phone_written_in_full_width_digits_is_refused_or_normalised(
     client: httpx.AsyncClient, login: Login
 ) -> None:

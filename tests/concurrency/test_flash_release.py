@@ -24,7 +24,6 @@ from yiyue.core.db import Database
 from yiyue.scheduling.models import Schedule, Slot, SlotStatus
 
 
-
 @pytest.fixture
 def live_url(settings: Settings) -> Iterator[str]:
     with serving(create_app(settings, clock=FrozenClock(NOW))) as url:
@@ -56,9 +55,13 @@ async def new_patient(http: httpx.AsyncClient) -> tuple[dict[str, str], int]:
     return auth, int(person.json()["id"])
 
 
-async def book(http: httpx.AsyncClient, auth: dict[str, str], schedule_id: int, patient_id: int, key: str | None = None):
+async def book(
+    http: httpx.AsyncClient, auth: dict[str, str], schedule_id: int, patient_id: int, key: str | None = None
+):
     headers = {**auth, "Idempotency-Key": key or uuid.uuid4().hex}
-    return await http.post("/api/v1/appointments", json={"schedule_id": schedule_id, "patient_id": patient_id}, headers=headers)
+    return await http.post(
+        "/api/v1/appointments", json={"schedule_id": schedule_id, "patient_id": patient_id}, headers=headers
+    )
 
 
 async def occupying(store: Database, schedule_id: int) -> list[Appointment]:
@@ -72,7 +75,9 @@ async def occupying(store: Database, schedule_id: int) -> list[Appointment]:
 async def booked_slots(store: Database, schedule_id: int) -> int:
     async with store.session() as session:
         count = await session.scalar(
-            select(func.count()).select_from(Slot).where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.BOOKED)
+            select(func.count())
+            .select_from(Slot)
+            .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.BOOKED)
         )
         return int(count or 0)
 

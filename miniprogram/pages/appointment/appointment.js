@@ -42,7 +42,7 @@ Component({
       const code = showQr ? qrcode.encode(a.check_in_code) : null
       this.setData({
         appointment: Object.assign(booking.appointmentView(a), { showCheckIn: showQr, refundRule: booking.refundRule(a) }),
-        qr: code ? code.modules : [],
+        qr: code ? code.modules.map((row, y) => ({ y, cells: row.map((on, x) => ({ x, on })) })) : [],
         qrCell: code ? Math.floor(420 / code.size) : 12, // about 420rpx wide whatever the version
       })
     },

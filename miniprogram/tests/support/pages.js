@@ -7,10 +7,20 @@ const simulate = require('miniprogram-simulate')
 
 const ROOT = path.resolve(__dirname, '../..')
 const loaded = {}
+let shared = null
+
+/**
+ * Custom components are registered once per test file and handed to every page: under jest a module
+ * runs once per file, so a second registration of the same component would find no definition.
+ */
+function sharedComponents() {
+  if (!shared) shared = { state: simulate.load(path.join(ROOT, 'components/state/state'), 'state', { rootPath: ROOT }) }
+  return shared
+}
 
 function load(name) {
   // One load per page per test file: the page's JS runs once, then renders are cheap.
-  if (!loaded[name]) loaded[name] = simulate.load(path.join(ROOT, 'pages', name, name), { rootPath: ROOT })
+  if (!loaded[name]) loaded[name] = simulate.load(path.join(ROOT, 'pages', name, name), { rootPath: ROOT, usingComponents: sharedComponents() })
   return loaded[name]
 }
 
@@ -22,6 +32,15 @@ async function settle(isBusy, { maxMs = 10000 } = {}) {
     await new Promise((r) => setTimeout(r, 0))
     quiet = isBusy() ? 0 : quiet + 1
     if (Date.now() - start > maxMs) throw new Error('page did not settle (requests still in flight)')
+  }
+}
+
+/** Resolves once `condition()` is true; fails after `timeoutMs`. */
+async function waitFor(condition, { timeoutMs = 5000, what = 'condition' } = {}) {
+  const start = Date.now()
+  while (!condition()) {
+    if (Date.now() - start > timeoutMs) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 5))
   }
 }
 
@@ -82,4 +101,4 @@ function input(comp, selector, value) {
   one(comp, selector).dispatchEvent('input', { detail: { value } })
 }
 
-module.exports = { ROOT, open, settle, all, one, text, exists, tap, input, simulate }
+module.exports = { ROOT, open, settle, waitFor, all, one, text, exists, tap, input, simulate }

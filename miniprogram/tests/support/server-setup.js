@@ -1,1 +1,65 @@
-module.exports = async () => {}
+/**
+ * jest globalSetup for the contract and journey projects: one real server for the whole run.
+ * A failure to start does not abort the run (unit results still count); it is handed to the tests,
+ * which then fail with the server's output. YIYUE_SKIP_JOURNEY=1 starts nothing and the tests skip.
+ * YIYUE_TEST_BASE_URL (+ YIYUE_TEST_SECRET_KEY) uses a server that is already running instead.
+ */
+const fs = require('fs')
+const http = require('http')
+const os = require('os')
+const path = require('path')
+const { startServer } = require('./server')
+
+function getJson(url) {
+  return new Promise((resolve, reject) => {
+    http
+      .get(url, (res) => {
+        let body = ''
+        res.setEncoding('utf8')
+        res.on('data', (c) => {
+          body += c
+        })
+        res.on('end', () => {
+          try {
+            resolve(JSON.parse(body))
+          } catch (e) {
+            reject(new Error(`${url}: not JSON (HTTP ${res.statusCode})`))
+          }
+        })
+      })
+      .on('error', reject)
+  })
+}
+
+/** Saved to a file so that test files can read it synchronously, while defining their tests. */
+async function saveOpenapi(baseUrl, dir) {
+  const file = path.join(dir, `yiyue-openapi-${process.pid}.json`)
+  fs.writeFileSync(file, JSON.stringify(await getJson(`${baseUrl}/openapi.json`)))
+  process.env.YIYUE_TEST_OPENAPI = file
+}
+
+module.exports = async () => {
+  if (process.env.YIYUE_SKIP_JOURNEY === '1') {
+    if (!globalThis.__YIYUE_SKIP_SAID__) {
+      globalThis.__YIYUE_SKIP_SAID__ = true
+      // eslint-disable-next-line no-console
+      console.log('\n*** YIYUE_SKIP_JOURNEY=1: the contract and journey tests (they need the real server) are SKIPPED ***\n')
+    }
+    return
+  }
+  if (process.env.YIYUE_TEST_OPENAPI || process.env.YIYUE_TEST_SERVER_ERROR) return // the other project's setup did it
+  try {
+    if (process.env.YIYUE_TEST_BASE_URL) {
+      await saveOpenapi(process.env.YIYUE_TEST_BASE_URL, os.tmpdir())
+      globalThis.__YIYUE_OPENAPI_FILE__ = process.env.YIYUE_TEST_OPENAPI
+      return
+    }
+    const server = await startServer()
+    globalThis.__YIYUE_SERVER__ = server
+    process.env.YIYUE_TEST_BASE_URL = server.baseUrl
+    process.env.YIYUE_TEST_SECRET_KEY = server.secretKey
+    await saveOpenapi(server.baseUrl, server.workDir)
+  } catch (err) {
+    process.env.YIYUE_TEST_SERVER_ERROR = err.message
+  }
+}

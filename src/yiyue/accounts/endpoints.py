@@ -27,7 +27,7 @@ from yiyue.wechat.client import WeChatClient
 router = APIRouter(prefix="/api/v1", tags=["账号与就诊人"])
 
 
-def _wechat(request: Request) -> WeChatClient:
+async def _wechat(request: Request) -> WeChatClient:
     client: WeChatClient = request.app.state.wechat
     return client
 

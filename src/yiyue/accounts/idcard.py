@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,10 +11,45 @@ WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARS = "10X98765432"
 # Province-level codes (the first two digits), GB/T 2260.
 PROVINCES = frozenset(
-    ["11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65", "71", "81", "82"]
+    [
+        "11",
+        "12",
+        "13",
+        "14",
+        "15",
+        "21",
+        "22",
+        "23",
+        "31",
+        "32",
+        "33",
+        "34",
+        "35",
+        "36",
+        "37",
+        "41",
+        "42",
+        "43",
+        "44",
+        "45",
+        "46",
+        "50",
+        "51",
+        "52",
+        "53",
+        "54",
+        "61",
+        "62",
+        "63",
+        "64",
+        "65",
+        "71",
+        "81",
+        "82",
+    ]
 )
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
+MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 
 class InvalidIdNumberReason:
@@ -37,7 +73,7 @@ def check_digit(first17: str) -> str:
 
 def parse_id_number(raw: str, *, today: date) -> IdNumber:
     """Validates an ID number and derives birth date and sex; raises ValueError with a Chinese reason."""
-    value = raw.strip().upper()
+    value = normalize(raw).upper()
     if len(value) != 18:
         raise ValueError(InvalidIdNumberReason.LENGTH)
     if not _SHAPE.match(value):
@@ -53,6 +89,11 @@ def parse_id_number(raw: str, *, today: date) -> IdNumber:
     if check_digit(value[:17]) != value[17]:
         raise ValueError(InvalidIdNumberReason.CHECKSUM)
     return IdNumber(value=value, birth_date=birth, sex="男" if int(value[16]) % 2 else "女")
+
+
+def normalize(raw: str) -> str:
+    """Full-width digits and letters (０-９, Ｘ) become ASCII, so one number has one spelling."""
+    return unicodedata.normalize("NFKC", raw).strip()
 
 
 def is_mobile(phone: str) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.accounts.idcard import is_mobile, parse_id_number
+from yiyue.accounts.idcard import is_mobile, normalize, parse_id_number
 from yiyue.accounts.models import Account, Relationship, VisitPerson
 from yiyue.accounts.schemas import VisitPersonIn, VisitPersonPatch
 from yiyue.core.clock import local_today
@@ -141,14 +141,20 @@ async def get_visit_person(session: AsyncSession, *, account_id: int, visit_pers
 
 
 async def add_visit_person(
-    session: AsyncSession, *, account_id: int, data: VisitPersonIn, cipher: FieldCipher, settings: Settings, now: datetime
+    session: AsyncSession,
+    *,
+    account_id: int,
+    data: VisitPersonIn,
+    cipher: FieldCipher,
+    settings: Settings,
+    now: datetime,
 ) -> VisitPerson:
     """Adds a 就诊人: a valid ID number not used by any account, a mainland mobile, at most N per account."""
     try:
         id_number = parse_id_number(data.id_number, today=local_today(now))
     except ValueError as exc:
         raise InvalidIdNumber(f"身份证号码无效：{exc}") from None
-    _check_phone(data.phone)
+    phone = _checked_phone(data.phone)
     await begin_write(session)
     await lock_account(session, account_id)
     existing = await list_visit_persons(session, account_id=account_id)
@@ -166,8 +172,8 @@ async def add_visit_person(
         id_number_encrypted=cipher.encrypt(id_number.value, context=ID_NUMBER),
         id_number_index=index,
         id_number_masked=mask_id_number(id_number.value),
-        phone_encrypted=cipher.encrypt(data.phone, context=PHONE),
-        phone_masked=mask_phone(data.phone),
+        phone_encrypted=cipher.encrypt(phone, context=PHONE),
+        phone_masked=mask_phone(phone),
         birth_date=id_number.birth_date,
         sex=id_number.sex,
         created_at=now,
@@ -182,11 +188,16 @@ async def add_visit_person(
 
 
 async def update_visit_person(
-    session: AsyncSession, *, account_id: int, visit_person_id: int, patch: VisitPersonPatch, cipher: FieldCipher, now: datetime
+    session: AsyncSession,
+    *,
+    account_id: int,
+    visit_person_id: int,
+    patch: VisitPersonPatch,
+    cipher: FieldCipher,
+    now: datetime,
 ) -> VisitPerson:
     """Name, phone and relationship can change; the ID number cannot (remove and add again instead)."""
-    if patch.phone is not None:
-        _check_phone(patch.phone)
+    phone = _checked_phone(patch.phone) if patch.phone is not None else None
     await begin_write(session)
     person = await get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
     if patch.relationship == Relationship.SELF and person.relationship != Relationship.SELF:
@@ -197,9 +208,9 @@ async def update_visit_person(
         person.name = patch.name
     if patch.relationship is not None:
         person.relationship = patch.relationship
-    if patch.phone is not None:
-        person.phone_encrypted = cipher.encrypt(patch.phone, context=PHONE)
-        person.phone_masked = mask_phone(patch.phone)
+    if phone is not None:
+        person.phone_encrypted = cipher.encrypt(phone, context=PHONE)
+        person.phone_masked = mask_phone(phone)
     person.updated_at = now
     await session.flush()
     return person
@@ -220,6 +231,8 @@ async def _id_number_in_use(session: AsyncSession, index: str) -> bool:
     return bool(count)
 
 
-def _check_phone(phone: str) -> None:
+def _checked_phone(raw: str) -> str:
+    phone = normalize(raw)
     if not is_mobile(phone):
         raise InvalidPhone()
+    return phone

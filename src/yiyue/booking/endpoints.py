@@ -28,12 +28,12 @@ class InvalidStatusFilter(InvalidInput):
     message = "预约状态筛选值无效"
 
 
-def _gate(request: Request) -> InventoryGate:
+async def _gate(request: Request) -> InventoryGate:
     gate: InventoryGate = request.app.state.gate
     return gate
 
 
-def _idempotency_key(
+async def _idempotency_key(
     key: Annotated[
         str | None, Header(alias="Idempotency-Key", max_length=100, description="每次预约尝试唯一，重试时沿用")
     ] = None,
@@ -118,5 +118,7 @@ async def cancel(
 @router.delete("/me/patients/{patient_id}", status_code=204, summary="删除就诊人（无待就诊预约时）")
 async def remove_patient(patient_id: IdPath, session: SessionDep, patient: CurrentPatient, clock: ClockDep) -> Response:
     # Lives here, not in accounts: whether a visit person may go depends on their appointments.
-    await service.remove_visit_person(session, account_id=patient.subject_id, visit_person_id=patient_id, now=clock.now())
+    await service.remove_visit_person(
+        session, account_id=patient.subject_id, visit_person_id=patient_id, now=clock.now()
+    )
     return Response(status_code=204)

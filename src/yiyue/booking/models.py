@@ -34,7 +34,9 @@ class Appointment(Base):
     __tablename__ = "appointments"
     __table_args__ = (
         # The last line of defence against overselling and double booking, whatever the code does.
-        Index("uq_appointments_slot", "slot_id", unique=True, sqlite_where=_OCCUPYING_SQL, postgresql_where=_OCCUPYING_SQL),
+        Index(
+            "uq_appointments_slot", "slot_id", unique=True, sqlite_where=_OCCUPYING_SQL, postgresql_where=_OCCUPYING_SQL
+        ),
         Index(
             "uq_appointments_person_doctor_day",
             "visit_person_id",
@@ -89,5 +91,5 @@ class IdempotencyRecord(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     key: Mapped[str] = mapped_column(String(100))
     fingerprint: Mapped[str] = mapped_column(String(64))
-    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)

@@ -40,7 +40,9 @@ def check_bookable(schedule: Schedule, hospital: Hospital, *, now: datetime) -> 
         raise BookingClosed()
     if now < schedule.release_at:
         release = schedule.release_at.astimezone(HOSPITAL_TZ)
-        raise NotReleased(f"该日号源将于{release:%m月%d日 %H:%M}开放预约", detail={"release_at": schedule.release_at.isoformat()})
+        raise NotReleased(
+            f"该日号源将于{release:%m月%d日 %H:%M}开放预约", detail={"release_at": schedule.release_at.isoformat()}
+        )
 
 
 def cancel_deadline(schedule: Schedule, hospital: Hospital) -> datetime:

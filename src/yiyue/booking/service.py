@@ -97,28 +97,28 @@ async def book(
     has no other appointment with this doctor that day; the account is under the hospital's limit of
     active appointments. A key already used for the same request answers with the booking it made.
     """
+
+    def refuse_if_sold_out() -> None:
+        if gate.is_sold_out_for(request.schedule_id, account_id):
+            raise SoldOut()
+
+    refuse_if_sold_out()
+    # Writers queue for their turn; by the time it comes, the one before may have taken the last slot.
+    await begin_write(session, recheck=refuse_if_sold_out)
+    # The account lock orders this account's concurrent requests: twins of one key and bookings racing
+    # the active limit are decided one after another, each seeing what the one before committed.
+    await accounts.lock_account(session, account_id)
     fingerprint = _fingerprint(request)
     replay = await _replay(session, account_id=account_id, key=idempotency_key, fingerprint=fingerprint)
     if replay is not None:
         return replay
-    if gate.is_sold_out(request.schedule_id):
-        raise SoldOut()
-
-    await begin_write(session)
-    # Queued writers re-check: the one before may just have taken the last slot.
-    if gate.is_sold_out(request.schedule_id):
-        raise SoldOut()
-    # The account lock comes first: it orders this account's concurrent requests before any of them
-    # writes, so twins of one key and bookings racing the active limit are decided one after another.
-    await accounts.lock_account(session, account_id)
-    record = await _claim_key(session, account_id=account_id, key=idempotency_key, fingerprint=fingerprint, now=now)
-    if isinstance(record, Appointment):
-        return record
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=request.patient_id)
     schedule = await scheduling.get_for_update(session, request.schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
     rules.check_bookable(schedule, hospital, now=now)
-    await _check_not_duplicate(session, visit_person_id=person.id, doctor_id=schedule.doctor_id, day=schedule.visit_date)
+    await _check_not_duplicate(
+        session, visit_person_id=person.id, doctor_id=schedule.doctor_id, day=schedule.visit_date
+    )
     await _check_active_limit(session, account_id=account_id, hospital=hospital)
 
     slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, hold=False)
@@ -150,10 +150,19 @@ async def book(
         await session.flush()
     except IntegrityError:  # the unique indexes caught what the checks above could not see
         raise DuplicateBooking() from None
-    record.appointment_id = appointment.id
+    session.add(
+        IdempotencyRecord(
+            account_id=account_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            appointment_id=appointment.id,
+            created_at=now,
+        )
+    )
     session.add(AppointmentEvent(appointment_id=appointment.id, from_status=None, to_status=appointment.status, at=now))
     if await scheduling.remaining(session, schedule.id) == 0:
-        after_commit(session, lambda: gate.mark_sold_out(schedule.id))
+        holders = await _holders(session, schedule.id)
+        after_commit(session, lambda: gate.mark_sold_out(schedule.id, holders))
     return appointment
 
 
@@ -222,7 +231,9 @@ def _transition(
     session: AsyncSession, appointment: Appointment, to: AppointmentStatus, *, now: datetime, reason: str
 ) -> None:
     session.add(
-        AppointmentEvent(appointment_id=appointment.id, from_status=appointment.status, to_status=to, reason=reason, at=now)
+        AppointmentEvent(
+            appointment_id=appointment.id, from_status=appointment.status, to_status=to, reason=reason, at=now
+        )
     )
     appointment.status = to
     appointment.updated_at = now
@@ -245,25 +256,7 @@ async def _replay(session: AsyncSession, *, account_id: int, key: str, fingerpri
         return None
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
-    if record.appointment_id is None:  # only committed with its appointment; defensive
-        return None
     return await session.get(Appointment, record.appointment_id)
-
-
-async def _claim_key(
-    session: AsyncSession, *, account_id: int, key: str, fingerprint: str, now: datetime
-) -> IdempotencyRecord | Appointment:
-    """Writes the key first: a concurrent twin of this request waits on it, then replays our answer."""
-    record = IdempotencyRecord(account_id=account_id, key=key, fingerprint=fingerprint, created_at=now)
-    try:
-        async with session.begin_nested():
-            session.add(record)
-    except IntegrityError:
-        replay = await _replay(session, account_id=account_id, key=key, fingerprint=fingerprint)
-        if replay is None:
-            raise
-        return replay
-    return record
 
 
 async def _check_not_duplicate(session: AsyncSession, *, visit_person_id: int, doctor_id: int, day: object) -> None:
@@ -300,7 +293,7 @@ async def _why_no_slot(
 ) -> Conflict | NotFound:
     remaining = await scheduling.remaining(session, schedule_id)
     if remaining == 0:
-        gate.mark_sold_out(schedule_id)
+        gate.mark_sold_out(schedule_id, await _holders(session, schedule_id))
         return SoldOut()
     if slot_id is not None:
         slot = await session.get(Slot, slot_id)
@@ -309,10 +302,18 @@ async def _why_no_slot(
     return SlotTaken()
 
 
-async def _own_for_update(session: AsyncSession, *, account_id: int, appointment_id: int) -> Appointment:
-    appointment = await session.scalar(
-        select(Appointment).where(Appointment.id == appointment_id).with_for_update()
+async def _holders(session: AsyncSession, schedule_id: int) -> frozenset[int]:
+    """Accounts holding a slot of the schedule: only they can have a booking there to replay."""
+    rows = await session.scalars(
+        select(Appointment.account_id)
+        .where(Appointment.schedule_id == schedule_id, Appointment.status.in_(OCCUPYING))
+        .distinct()
     )
+    return frozenset(rows)
+
+
+async def _own_for_update(session: AsyncSession, *, account_id: int, appointment_id: int) -> Appointment:
+    appointment = await session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
     if appointment is None or appointment.account_id != account_id:
         raise AppointmentNotFound()
     return appointment

@@ -73,7 +73,9 @@ class Settings(BaseSettings):
         missing = [name for name in ("secret_key", "data_key", "wechat_secret") if not getattr(self, name)]
         if missing:
             if self.environment == "production":
-                raise ValueError(f"production needs explicit settings: {', '.join('YIYUE_' + m.upper() for m in missing)}")
+                raise ValueError(
+                    f"production needs explicit settings: {', '.join('YIYUE_' + m.upper() for m in missing)}"
+                )
             generated = _development_secrets()
             for name in missing:
                 setattr(self, name, generated[name])

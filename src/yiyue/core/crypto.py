@@ -26,9 +26,9 @@ class FieldCipher:
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
         self._current = current_key_id
         # The blind index key is derived, so one secret covers both and they can never be equal.
-        self._index_key = HKDF(
-            algorithm=hashes.SHA256(), length=32, salt=None, info=b"yiyue blind index v1"
-        ).derive(keys[current_key_id])
+        self._index_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"yiyue blind index v1").derive(
+            keys[current_key_id]
+        )
 
     def encrypt(self, plaintext: str, *, context: str) -> str:
         """``context`` (e.g. the column name) is bound as associated data: a value can't be moved to another column."""

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
 
@@ -87,7 +87,9 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession
+        )
         self._write_lock: asyncio.Lock | None = None
 
     @property
@@ -119,21 +121,27 @@ class Database:
         await self.engine.dispose()
 
 
-async def begin_write(session: AsyncSession) -> None:
+async def begin_write(session: AsyncSession, *, recheck: Callable[[], None] | None = None) -> None:
     """Declare that this unit of work will write. Call it before the first write of a use case.
 
     On SQLite a read-only transaction already open is ended first (``expire_on_commit`` is off, so
-    loaded objects stay usable), then the writer waits its turn and begins ``IMMEDIATE``.
+    loaded objects stay usable), then the writer waits its turn and begins ``IMMEDIATE``. ``recheck``
+    runs when the turn has come, before the transaction begins: it may raise to give the turn up
+    cheaply (a schedule that sold out while this request waited).
     """
     db: Database | None = session.info.get("db")
     if db is None or not db.is_sqlite or "write_lock" in session.info:
+        if recheck is not None:
+            recheck()
         return
-    if session.new or session.dirty or session.deleted:
+    if session.new or session.dirty or session.deleted or session.info.get("flushed"):
         raise RuntimeError("begin_write() must come before the first write of the unit of work")
     if session.in_transaction():
         await session.commit()
     await db.write_lock.acquire()
     session.info["write_lock"] = db.write_lock
+    if recheck is not None:
+        recheck()
     await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
@@ -150,6 +158,16 @@ async def _run_after_commit(callbacks: list[AfterCommit]) -> None:
                 await result
         except Exception:  # the commit stands; a failed follow-up must not turn it into an error
             log.exception("after-commit callback failed")
+
+
+class UnitOfWorkSession(Session):
+    """The sessions our units of work use: they remember having flushed, for begin_write()."""
+
+
+@event.listens_for(UnitOfWorkSession, "after_flush")
+def _note_flush(session: Session, _context: object) -> None:
+    # begin_write() must not commit writes a use case already flushed; this lets it notice them.
+    session.info["flushed"] = True
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:

@@ -1,4 +1,8 @@
-"""FastAPI dependencies shared by every domain: the unit of work, the clock, settings, the caller."""
+"""FastAPI dependencies shared by every domain: the unit of work, the clock, settings, the caller.
+
+Dependencies are ``async def`` even when they do not await: FastAPI runs a plain ``def`` dependency in
+a worker thread, a hop that costs more than the work on the hot booking path.
+"""
 
 from __future__ import annotations
 
@@ -14,7 +18,7 @@ from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import Forbidden, Unauthenticated
-from yiyue.core.security import Principal, verify
+from yiyue.core.security import Principal, TokenVerifier
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -23,17 +27,17 @@ async def _session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def _clock(request: Request) -> Clock:
+async def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _cipher(request: Request) -> FieldCipher:
+async def _cipher(request: Request) -> FieldCipher:
     cipher: FieldCipher = request.app.state.cipher
     return cipher
 
@@ -48,17 +52,17 @@ CipherDep = Annotated[FieldCipher, Depends(_cipher)]
 _bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_token")
 
 
-def _principal(
+async def _principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated()
-    settings: Settings = request.app.state.settings
+    verifier: TokenVerifier = request.app.state.tokens
     clock: Clock = request.app.state.clock
-    return verify(credentials.credentials, secret=settings.secret_key, kind="access", now=clock.now())
+    return verifier.verify(credentials.credentials, kind="access", now=clock.now())
 
 
-def _patient(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _patient(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if principal.role != "patient":
         raise Forbidden()
     return principal

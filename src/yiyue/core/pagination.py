@@ -19,7 +19,7 @@ class PageParams(BaseModel):
         return (self.page - 1) * self.page_size
 
 
-def page_params(
+async def page_params(
     page: Annotated[int, Query(ge=1, le=10_000, description="页码，从 1 开始")] = 1,
     page_size: Annotated[int, Query(ge=1, le=100, description="每页条数")] = 20,
 ) -> PageParams:

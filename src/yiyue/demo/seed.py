@@ -2,8 +2,8 @@
 
 Everything is drawn from one ``random.Random(random_seed)`` in a fixed order, so the same seed and the
 same ``today`` give the same rows (ids too, on a fresh database) on any machine. Hospital names are invented.
-Schedules go through ``scheduling.service.create_schedule`` like any other schedule, so their slots,
-release times and fees follow the same rules as in production.
+Schedules go through the scheduling service (``create_schedules``, the batch form of ``create_schedule``),
+so their slots, release times and fees follow the same rules as in production.
 """
 
 from __future__ import annotations

@@ -55,7 +55,9 @@ async def list_hospitals(
 async def get_hospital(hospital_id: IdPath, session: SessionDep) -> HospitalOut:
     hospital = await service.get_hospital(session, hospital_id)
     return HospitalOut(
-        **HospitalBrief.model_validate(hospital).model_dump(), intro=hospital.intro, booking_rules=booking_rules(hospital)
+        **HospitalBrief.model_validate(hospital).model_dump(),
+        intro=hospital.intro,
+        booking_rules=booking_rules(hospital),
     )
 
 

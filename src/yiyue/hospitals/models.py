@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Time
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
@@ -46,7 +46,10 @@ class Hospital(Base):
 
 class Department(Base):
     __tablename__ = "departments"
-    __table_args__ = (Index("ix_departments_hospital_parent", "hospital_id", "parent_id"),)
+    __table_args__ = (
+        Index("ix_departments_hospital_parent", "hospital_id", "parent_id"),
+        UniqueConstraint("hospital_id", "parent_id", "name"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))

@@ -12,7 +12,9 @@ def initials(name: str) -> str:
     return "".join(p[0] for p in lazy_pinyin(name, style=Style.FIRST_LETTER, errors="default") if p).lower()
 
 
-def matches(query: str, name: InstrumentedAttribute[str], name_initials: InstrumentedAttribute[str]) -> ColumnElement[bool]:
+def matches(
+    query: str, name: InstrumentedAttribute[str], name_initials: InstrumentedAttribute[str]
+) -> ColumnElement[bool]:
     """A name containing the query, or pinyin initials containing it (case-insensitive)."""
     q = query.strip()
     escaped = q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

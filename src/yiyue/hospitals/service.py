@@ -119,7 +119,8 @@ async def get_doctor(session: AsyncSession, doctor_id: int) -> tuple[Doctor, Hos
     ).first()
     if row is None:
         raise DoctorNotFound()
-    return row.tuple()
+    doctor, hospital, department = row
+    return doctor, hospital, department
 
 
 async def _paginate(session: AsyncSession, query: Select[tuple[T]], page: PageParams) -> tuple[list[T], int]:

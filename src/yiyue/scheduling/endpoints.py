@@ -113,7 +113,11 @@ async def department_availability(
     return DayAvailabilityList(
         items=[
             DayAvailability(
-                date=d.visit_date, capacity=d.capacity, remaining=d.remaining, released=d.release_at <= now, release_at=d.release_at
+                date=d.visit_date,
+                capacity=d.capacity,
+                remaining=d.remaining,
+                released=d.release_at <= now,
+                release_at=d.release_at,
             )
             for d in days
         ]
@@ -143,7 +147,9 @@ async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockD
     slots = await service.list_slots(session, schedule_id)
     remaining = sum(1 for s in slots if s.status == "available")
     return SlotList(
-        items=[SlotOut(id=s.id, number=s.number, starts_at=s.starts_at, ends_at=s.ends_at, status=s.status) for s in slots],
+        items=[
+            SlotOut(id=s.id, number=s.number, starts_at=s.starts_at, ends_at=s.ends_at, status=s.status) for s in slots
+        ],
         total=len(slots),
         schedule=schedule_out(schedule, hospital, remaining, clock.now()),
     )

@@ -44,7 +44,9 @@ async def create_schedule(
     )
     if existing is not None:
         raise ScheduleExists()
-    [schedule] = await create_schedules(session, hospital=hospital, specs=[ScheduleSpec(doctor, visit_date, period, capacity)])
+    [schedule] = await create_schedules(
+        session, hospital=hospital, specs=[ScheduleSpec(doctor, visit_date, period, capacity)]
+    )
     return schedule
 
 
@@ -57,7 +59,13 @@ async def create_schedules(session: AsyncSession, *, hospital: Hospital, specs: 
     session.add_all(schedules)
     await session.flush()
     slot_rows = [
-        {"schedule_id": s.id, "number": w.number, "starts_at": w.starts_at, "ends_at": w.ends_at, "status": SlotStatus.AVAILABLE}
+        {
+            "schedule_id": s.id,
+            "number": w.number,
+            "starts_at": w.starts_at,
+            "ends_at": w.ends_at,
+            "status": SlotStatus.AVAILABLE,
+        }
         for s in schedules
         for w in rules.slot_windows(s.starts_at, s.ends_at, s.capacity)
     ]
@@ -80,7 +88,9 @@ def _new_schedule(hospital: Hospital, spec: ScheduleSpec) -> Schedule:
         ends_at=ends_at,
         capacity=spec.capacity,
         fee_fen=spec.doctor.fee_fen,
-        release_at=rules.release_at(spec.visit_date, release_days=hospital.release_days, release_time=hospital.release_time),
+        release_at=rules.release_at(
+            spec.visit_date, release_days=hospital.release_days, release_time=hospital.release_time
+        ),
         status=ScheduleStatus.OPEN,
     )
 
@@ -94,9 +104,7 @@ async def get(session: AsyncSession, schedule_id: int) -> Schedule:
 
 async def get_for_update(session: AsyncSession, schedule_id: int) -> Schedule:
     """The schedule row, locked on PostgreSQL so a suspension (停诊) and a booking cannot interleave."""
-    schedule = await session.scalar(
-        select(Schedule).where(Schedule.id == schedule_id).with_for_update(read=True)
-    )
+    schedule = await session.scalar(select(Schedule).where(Schedule.id == schedule_id).with_for_update(read=True))
     if schedule is None:
         raise ScheduleNotFound()
     return schedule
@@ -213,9 +221,7 @@ class DayTotals:
     release_at: datetime
 
 
-async def department_days(
-    session: AsyncSession, *, department_id: int, start: date, end: date
-) -> list[DayTotals]:
+async def department_days(session: AsyncSession, *, department_id: int, start: date, end: date) -> list[DayTotals]:
     """Capacity and free slots per day for a clinic (科室), for the date strip."""
     per_schedule = (
         select(Schedule.visit_date, Schedule.capacity, _remaining_subquery(), Schedule.release_at)

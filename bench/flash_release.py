@@ -1,0 +1,316 @@
+"""Flash release (放号) benchmark: one schedule of N slots, M patients asking at the same instant.
+
+Starts one real server process (``yiyue serve``) on a fresh database, prepares M accounts with a visit
+person each before the clock starts, then releases them all at once and reports what happened:
+
+    python bench/flash_release.py                       # embedded default (SQLite)
+    python bench/flash_release.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+The PostgreSQL database given is emptied first. Figures are printed, not asserted: the invariants
+(0 oversold, 0 duplicates, 0 5xx) are checked and the exit status is 1 if any of them is broken.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+import secrets
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import time as clock_time
+from datetime import timedelta
+from pathlib import Path
+
+import aiohttp
+from sqlalchemy import select, text
+
+from yiyue.accounts.idcard import check_digit
+from yiyue.booking.models import OCCUPYING, Appointment
+from yiyue.core.clock import Clock, local_today
+from yiyue.core.db import Database
+from yiyue.core.migrate import upgrade
+from yiyue.hospitals.models import Department, Doctor, Hospital
+from yiyue.models import load_all
+from yiyue.scheduling import service as scheduling
+from yiyue.scheduling.models import Period
+
+load_all()
+
+
+@dataclass
+class Patient:
+    auth: dict[str, str]
+    patient_id: int
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def id_number(serial: int) -> str:
+    first17 = f"110105{1950 + serial % 60}0101{serial % 1000:03d}"
+    return first17 + check_digit(first17)
+
+
+async def reset_postgres(url: str) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(url)
+    async with engine.begin() as conn:
+        await conn.execute(text("DROP SCHEMA public CASCADE"))
+        await conn.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+async def make_schedule(url: str, capacity: int) -> int:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            hospital = Hospital(
+                name="压测医院",
+                name_initials="cyyy",
+                level="三级甲等",
+                city="北京",
+                district="东城区",
+                address="压测路1号",
+                phone="010-00000000",
+                intro="",
+                release_days=7,
+                release_time=clock_time(8, 0),
+                stop_minutes_before=0,
+                cancel_minutes_before=120,
+                max_active_appointments=5,
+                payment_required=False,
+                created_at=Clock().now(),
+            )
+            session.add(hospital)
+            await session.flush()
+            clinic = Department(hospital_id=hospital.id, name="心血管内科", name_initials="xxgnk")
+            session.add(clinic)
+            await session.flush()
+            doctor = Doctor(
+                hospital_id=hospital.id,
+                department_id=clinic.id,
+                name="名医",
+                name_initials="my",
+                gender="男",
+                title="主任医师",
+                specialty="",
+                intro="",
+                fee_fen=5000,
+            )
+            session.add(doctor)
+            await session.flush()
+            schedule = await scheduling.create_schedule(
+                session,
+                hospital=hospital,
+                doctor=doctor,
+                visit_date=local_today(Clock().now()) + timedelta(days=1),
+                period=Period.AFTERNOON,
+                capacity=capacity,
+            )
+            return schedule.id
+    finally:
+        await db.dispose()
+
+
+async def count_occupying(url: str, schedule_id: int) -> tuple[int, int, int]:
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            rows = list(
+                await session.execute(
+                    select(Appointment.slot_id, Appointment.visit_person_id).where(
+                        Appointment.schedule_id == schedule_id, Appointment.status.in_(OCCUPYING)
+                    )
+                )
+            )
+            total = len(rows)
+            oversold = total - len({slot for slot, _ in rows})
+            duplicates = total - len({person for _, person in rows})
+            return total, oversold, duplicates
+    finally:
+        await db.dispose()
+
+
+class Http:
+    """A thin JSON client over aiohttp: httpx's pool costs more CPU than the server under test."""
+
+    def __init__(self, base: str, connections: int) -> None:
+        self.base = base
+        self.session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=connections), timeout=aiohttp.ClientTimeout(total=120)
+        )
+
+    async def request(self, method: str, path: str, *, json: object = None, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        async with self.session.request(method, self.base + path, json=json, headers=headers) as r:
+            return r.status, await r.json()
+
+    async def post(self, path: str, **kw: object):  # type: ignore[no-untyped-def]
+        return await self.request("POST", path, **kw)  # type: ignore[arg-type]
+
+    async def get(self, path: str):  # type: ignore[no-untyped-def]
+        return await self.request("GET", path)
+
+
+async def prepare(http: Http, n: int) -> list[Patient]:
+    sem = asyncio.Semaphore(32)
+
+    async def one(i: int) -> Patient:
+        async with sem:
+            openid = f"bench-{uuid.uuid4().hex[:12]}"
+            code = (await http.post("/__wechat__/__fake__/login-code", json={"openid": openid}))[1]["code"]
+            token = (await http.post("/api/v1/auth/wechat-login", json={"code": code}))[1]["access_token"]
+            auth = {"Authorization": f"Bearer {token}"}
+            body = {"name": "压测患者", "id_number": id_number(i), "phone": "13800000000", "relationship": "self"}
+            status, person = await http.post("/api/v1/me/patients", json=body, headers=auth)
+            assert status == 201, person
+            return Patient(auth, int(person["id"]))
+
+    return list(await asyncio.gather(*(one(i) for i in range(n))))
+
+
+async def book(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, float]:
+    started = time.perf_counter()
+    status, body = await http.post(
+        "/api/v1/appointments",
+        json={"schedule_id": schedule_id, "patient_id": p.patient_id},
+        headers={**p.auth, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    elapsed = time.perf_counter() - started
+    return status, (body.get("code", "") if status != 201 else "BOOKED"), elapsed
+
+
+async def rate(http: Http, requests: int, concurrency: int, call) -> float:  # type: ignore[no-untyped-def]
+    queue = iter(range(requests))
+
+    async def worker() -> None:
+        for i in queue:
+            await call(i)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return requests / (time.perf_counter() - started)
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
+
+
+@dataclass
+class Measured:
+    results: list[tuple[int, str, float]]
+    wall: float
+    health_rate: float
+    sold_rate: float
+    sold_out_codes: Counter[str]
+
+
+async def setup(url: str, slots: int) -> int:
+    if url.startswith("postgresql"):
+        await reset_postgres(url)
+    await asyncio.to_thread(upgrade, url)
+    return await make_schedule(url, slots)
+
+
+async def measure(base: str, schedule_id: int, args: argparse.Namespace) -> Measured:
+    http = Http(base, connections=args.patients + 50)
+    async with http.session:
+        for _ in range(300):
+            try:
+                if (await http.get("/healthz"))[0] == 200:
+                    break
+            except aiohttp.ClientError:
+                await asyncio.sleep(0.1)
+        started = time.perf_counter()
+        patients = await prepare(http, args.patients + args.sold_out_requests)
+        rush, later = patients[: args.patients], patients[args.patients :]
+        print(f"prepared {len(patients)} patients in {time.perf_counter() - started:.1f}s (not timed below)")
+
+        started = time.perf_counter()
+        results = await asyncio.gather(*(book(http, p, schedule_id) for p in rush))
+        wall = time.perf_counter() - started
+
+        health_rate = await rate(http, args.rate_requests, args.concurrency, lambda i: http.get("/healthz"))
+        sold_out_codes: Counter[str] = Counter()
+
+        async def sold_out_call(i: int) -> None:
+            status, code, _ = await book(http, later[i % len(later)], schedule_id)
+            sold_out_codes[f"{status} {code}"] += 1
+
+        sold_rate = await rate(http, args.rate_requests, args.concurrency, sold_out_call)
+    return Measured(list(results), wall, health_rate, sold_rate, sold_out_codes)
+
+
+def run(args: argparse.Namespace) -> int:
+    workdir = Path(tempfile.mkdtemp(prefix="yiyue-bench-"))
+    url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
+    schedule_id = asyncio.run(setup(url, args.slots))
+    port = free_port()
+    env = {
+        **os.environ,
+        "YIYUE_DATABASE_URL": url,
+        "YIYUE_VAR_DIR": str(workdir),
+        "YIYUE_SECRET_KEY": secrets.token_urlsafe(32),
+        "YIYUE_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "YIYUE_WECHAT_SECRET": "bench",
+    }
+    command = [sys.executable, "-m", "yiyue.cli", "serve", "--port", str(port), "--no-access-log"]
+    with open(workdir / "server.log", "w") as log, subprocess.Popen(command, env=env, stderr=log) as server:
+        try:
+            m = asyncio.run(measure(f"http://127.0.0.1:{port}", schedule_id, args))
+        finally:
+            server.terminate()
+    return report(args, url, asyncio.run(count_occupying(url, schedule_id)), m)
+
+
+def report(args: argparse.Namespace, url: str, stored: tuple[int, int, int], m: Measured) -> int:
+    total, oversold, duplicates = stored
+    statuses = Counter(s for s, _, _ in m.results)
+    codes = Counter(c for s, c, _ in m.results if s != 201)
+    latencies = [t for _, _, t in m.results]
+    five_xx = sum(n for s, n in statuses.items() if s >= 500)
+    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    p50, p95, p99 = (pct(latencies, q) for q in (50, 95, 99))
+    print(f"\nflash release on {backend}: {args.slots} slots, {args.patients} concurrent patients, one server process")
+    print(f"  booked (201)            {statuses.get(201, 0)}")
+    print(f"  rejected by code        {dict(codes)}")
+    print(f"  stored appointments     {total}")
+    print(f"  oversold                {oversold}")
+    print(f"  duplicate bookings      {duplicates}")
+    print(f"  5xx                     {five_xx}")
+    print(f"  latency p50/p95/p99     {p50:.0f} / {p95:.0f} / {p99:.0f} ms")
+    print(f"  rush wall time          {m.wall:.2f}s ({len(m.results) / m.wall:.0f} answers/s)")
+    print(f"  bookings/s              {statuses.get(201, 0) / m.wall:.0f} (all {args.slots} slots went in the rush)")
+    print(f"  /healthz rate           {m.health_rate:.0f} req/s ({args.concurrency} concurrent)")
+    share = m.sold_rate / m.health_rate
+    print(f"  sold-out answer rate    {m.sold_rate:.0f} req/s = {share:.0%} of /healthz  {dict(m.sold_out_codes)}")
+    broken = oversold or duplicates or five_xx or total != statuses.get(201, 0) or total > args.slots
+    print("  invariants              " + ("BROKEN" if broken else "hold (0 oversold, 0 duplicates, 0 5xx)"))
+    return 1 if broken else 0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--slots", type=int, default=30)
+    parser.add_argument("--patients", type=int, default=500)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--rate-requests", type=int, default=3000, help="requests for the /healthz and sold-out rates")
+    parser.add_argument("--sold-out-requests", type=int, default=100, help="extra patients who ask after the sell-out")
+    parser.add_argument("--concurrency", type=int, default=50)
+    sys.exit(run(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+const { open, text, all, tap, exists } = require('../support/pages')
+const fx = require('../support/fixtures')
+const format = require('../../utils/format')
+
+const D = (n) => format.addDays(fx.TODAY, n)
+
+function schedules() {
+  return {
+    items: [
+      fx.schedule({ id: 1, visit_date: D(1), remaining: 2 }),
+      fx.schedule({ id: 2, visit_date: D(1), period: 'afternoon', period_label: '下午', starts_at: fx.at(D(1), '13:30'), ends_at: fx.at(D(1), '17:00'), remaining: 0 }),
+      fx.schedule({ id: 3, visit_date: D(2), status: 'suspended' }),
+      fx.schedule({ id: 4, visit_date: D(8), released: false, bookable: false, release_at: fx.at(D(1), '08:00') }),
+      fx.schedule({ id: 5, visit_date: D(3), remaining: 3 }),
+    ],
+    total: 5,
+  }
+}
+
+beforeEach(() => {
+  loggedIn()
+  fake.route('GET /api/v1/doctors/:id', { body: fx.doctor() })
+  fake.route('GET /api/v1/hospitals/:id', { body: fx.hospital() })
+  fake.route('GET /api/v1/doctors/:id/schedules', { body: schedules() })
+  fake.route('GET /api/v1/schedules/:id/slots', (req) => ({ body: fx.slots({ id: Number(req.params.id), visit_date: D(1) }) }))
+})
+
+test('shows intro, title and fee', async () => {
+  const comp = open('doctor', { id: '7' })
+  await settle()
+  expect(text(comp, '.doctor-name')).toBe('张三')
+  expect(text(comp, '.doctor-title')).toBe('主任医师')
+  expect(text(comp, '.doctor-fee')).toBe('挂号费 ¥50.00')
+  expect(text(comp, '.doctor-intro')).toBe('从医三十年')
+  expect(fake.calls('GET /api/v1/doctors/7/schedules')[0].query).toEqual({ start: D(0), end: D(7) })
+})
+
+test('sessions are grouped by day, in time order, with their state', async () => {
+  const comp = open('doctor', { id: '7' })
+  await settle()
+  const days = all(comp, '.schedule-day').map((n) => text(n))
+  expect(days[0]).toBe(`${format.shortDate(D(1))} 明天 上午 08:00-12:00 余2 · ¥50.00 下午 13:30-17:00 约满 · ¥50.00`)
+  expect(days[1]).toContain('停诊')
+  expect(days[3]).toContain(`${format.shortDate(D(1))} 08:00 放号`)
+})
+
+test('the day asked for opens its first bookable session with a slot grid and time windows', async () => {
+  const comp = open('doctor', { id: '7', date: D(1) })
+  await settle()
+  expect(fake.calls('GET /api/v1/schedules/1/slots')).toHaveLength(1)
+  expect(all(comp, '.slot').map((n) => text(n))).toEqual(['1号 08:00-08:30 可约', '2号 09:00-09:30 已约', '3号 10:00-10:30 可约'])
+})
+
+test('an available slot leads to the confirm page; a taken one says so', async () => {
+  const comp = open('doctor', { id: '7', date: D(1) })
+  await settle()
+  tap(comp, '.slot', 1)
+  await settle()
+  expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '该号源已被预约，请选择其他号源' }))
+  expect(wx.navigateTo).not.toHaveBeenCalled()
+  tap(comp, '.slot', 2)
+  await settle()
+  expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/confirm/confirm?scheduleId=1&doctorId=7&slotId=1002' }))
+})
+
+test('full, suspended and unreleased sessions cannot be opened', async () => {
+  const comp = open('doctor', { id: '7' })
+  await settle()
+  tap(comp, '.session', 1) // 约满
+  await settle()
+  tap(comp, '.session', 2) // 停诊
+  await settle()
+  expect(wx.showToast.mock.calls.map((c) => c[0].title)).toEqual(['约满', '停诊'])
+  expect(fake.calls('GET /api/v1/schedules/2/slots')).toHaveLength(0)
+  expect(exists(comp, '.slot-panel')).toBe(false)
+})
+
+test('tapping an open session loads its slots', async () => {
+  const comp = open('doctor', { id: '7' })
+  await settle()
+  tap(comp, '.session', 3) // D(3): sessions are in time order
+  await settle()
+  expect(fake.calls('GET /api/v1/schedules/5/slots')).toHaveLength(1)
+  expect(all(comp, '.slot')).toHaveLength(3)
+})
+
+test('a session without numbered slots is booked as a whole', async () => {
+  fake.route('GET /api/v1/schedules/:id/slots', { body: { items: [], total: 0, schedule: fx.schedule({ id: 1 }) } })
+  const comp = open('doctor', { id: '7', date: D(1) })
+  await settle()
+  tap(comp, '.book-session')
+  await settle()
+  expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/confirm/confirm?scheduleId=1&doctorId=7' }))
+})
+
+test('no sessions in the window is said plainly', async () => {
+  fake.route('GET /api/v1/doctors/:id/schedules', { body: { items: [], total: 0 } })
+  const comp = open('doctor', { id: '7' })
+  await settle()
+  expect(text(comp, '.no-schedules')).toBe('近期没有出诊安排')
+})
