@@ -264,6 +264,7 @@ def run(args: argparse.Namespace) -> int:
         "YIYUE_VAR_DIR": str(workdir),
         "YIYUE_SECRET_KEY": secrets.token_urlsafe(32),
         "YIYUE_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "YIYUE_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "YIYUE_WECHAT_SECRET": "bench",
     }
     command = [sys.executable, "-m", "yiyue.cli", "serve", "--port", str(port), "--no-access-log"]

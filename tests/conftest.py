@@ -96,6 +96,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         database_url=database_url,
         secret_key="test-secret-key-not-for-production-0123456789",
         data_key=base64.b64encode(b"k" * 32).decode(),
+        blind_index_key=base64.b64encode(b"i" * 32).decode(),
         wechat_secret="test-wechat-secret",
     )
 

@@ -13,6 +13,7 @@ from yiyue.core.clock import Clock, local_today
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, get_settings
 from yiyue.core.db import Database
 from yiyue.core.migrate import upgrade
+from yiyue.demo.seed import SeedSummary
 
 app = typer.Typer(help="医约 YiYue: hospital appointment booking platform.", no_args_is_help=True)
 
@@ -97,7 +98,7 @@ def fake_wechat(host: Host = "127.0.0.1", port: Port = 9000) -> None:
     )
 
 
-async def _seed():  # type: ignore[no-untyped-def]
+async def _seed() -> SeedSummary:
     from yiyue.demo.seed import seed_demo
 
     db = Database(get_settings().database_url)

@@ -76,7 +76,7 @@ def parse_id_number(raw: str, *, today: date) -> IdNumber:
     value = normalize(raw).upper()
     if len(value) != 18:
         raise ValueError(InvalidIdNumberReason.LENGTH)
-    if not _SHAPE.match(value):
+    if not _SHAPE.fullmatch(value):
         raise ValueError(InvalidIdNumberReason.CHARACTERS)
     if value[:2] not in PROVINCES:
         raise ValueError(InvalidIdNumberReason.REGION)
@@ -97,7 +97,7 @@ def normalize(raw: str) -> str:
 
 
 def is_mobile(phone: str) -> bool:
-    return bool(MOBILE.match(phone))
+    return MOBILE.fullmatch(phone) is not None
 
 
 def age_on(birth: date, today: date) -> int:

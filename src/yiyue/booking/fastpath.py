@@ -24,8 +24,9 @@ from yiyue.core.security import TokenVerifier
 BOOKING_PATH = "/api/v1/appointments"
 MAX_BODY = 4096  # a booking request is a few dozen bytes; anything larger is the endpoint's to judge
 
+# Byte for byte what the endpoint's error handler renders (starlette's JSONResponse is compact).
 _SOLD_OUT_BODY = json.dumps(
-    {"code": SoldOut.code, "message": SoldOut.message, "detail": None}, ensure_ascii=False
+    {"code": SoldOut.code, "message": SoldOut.message, "detail": None}, ensure_ascii=False, separators=(",", ":")
 ).encode()
 
 
@@ -40,11 +41,11 @@ class SoldOutFastPath:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != BOOKING_PATH:
             await self.app(scope, receive, send)
             return
-        body, complete = await _read_body(receive)
-        if complete and self._known_sold_out(scope, body):
+        body, whole = await _read_body(receive)
+        if whole and len(body) <= MAX_BODY and self._known_sold_out(scope, body):
             await _send_sold_out(send)
             return
-        await self.app(scope, _replaying(body, complete, receive), send)
+        await self.app(scope, _replaying(body, whole, receive), send)
 
     def _known_sold_out(self, scope: Scope, body: bytes) -> bool:
         headers = dict(scope["headers"])
@@ -60,23 +61,23 @@ class SoldOutFastPath:
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
-    """The request body if it is small and complete; otherwise what was read so far and False."""
+    """Reads until the body is whole or past MAX_BODY; says which (a larger body is not read to the end)."""
     chunks: list[bytes] = []
     size = 0
     while True:
         message = await receive()
-        if message["type"] != "http.request":
+        if message["type"] != "http.request":  # the client went away; let the endpoint see it
             return b"".join(chunks), False
         chunk = message.get("body", b"")
         chunks.append(chunk)
         size += len(chunk)
         if not message.get("more_body", False):
-            return b"".join(chunks), size <= MAX_BODY
+            return b"".join(chunks), True
         if size > MAX_BODY:
             return b"".join(chunks), False
 
 
-def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
+def _replaying(body: bytes, whole: bool, receive: Receive) -> Receive:
     """Hands the endpoint the body already read, then whatever is still to come."""
     replayed = False
 
@@ -84,7 +85,7 @@ def _replaying(body: bytes, complete: bool, receive: Receive) -> Receive:
         nonlocal replayed
         if not replayed:
             replayed = True
-            return {"type": "http.request", "body": body, "more_body": not complete and bool(body)}
+            return {"type": "http.request", "body": body, "more_body": not whole}
         return await receive()
 
     return replay

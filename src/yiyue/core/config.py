@@ -22,6 +22,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 log = logging.getLogger("yiyue.config")
 
 FAKE_WECHAT_IN_PROCESS = "inprocess"
+_SECRETS = ("secret_key", "data_key", "blind_index_key", "wechat_secret")
 
 
 def var_dir() -> Path:
@@ -42,6 +43,8 @@ class Settings(BaseSettings):
     data_key_id: str = "k1"
     old_data_keys: dict[str, str] = Field(default_factory=dict)
     """Retired keys by id, still able to decrypt values written under them (key rotation)."""
+    blind_index_key: str = ""
+    """Base64 of 32+ bytes keying the look-up hashes of ID numbers; unlike data keys it is never rotated."""
 
     wechat_api_base: str = FAKE_WECHAT_IN_PROCESS
     """``https://api.weixin.qq.com`` in production; by default the fake WeChat served in-process."""
@@ -70,7 +73,7 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{var_dir() / 'yiyue.db'}"
         if self.environment == "production" and self.wechat_api_base == FAKE_WECHAT_IN_PROCESS:
             raise ValueError("production needs YIYUE_WECHAT_API_BASE (https://api.weixin.qq.com), not the fake")
-        missing = [name for name in ("secret_key", "data_key", "wechat_secret") if not getattr(self, name)]
+        missing = [name for name in _SECRETS if not getattr(self, name)]
         if missing:
             if self.environment == "production":
                 raise ValueError(
@@ -87,6 +90,10 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def blind_index_secret(self) -> bytes:
+        return base64.b64decode(self.blind_index_key)
+
+    @property
     def data_keys(self) -> dict[str, bytes]:
         keys = {kid: base64.b64decode(value) for kid, value in self.old_data_keys.items()}
         keys[self.data_key_id] = base64.b64decode(self.data_key)
@@ -98,10 +105,12 @@ def _development_secrets() -> dict[str, Any]:
     path = var_dir() / "dev-secrets.json"
     if path.exists():
         data: dict[str, Any] = json.loads(path.read_text())
-        return data
+        if all(name in data for name in _SECRETS):
+            return data
     data = {
         "secret_key": secrets.token_urlsafe(48),
         "data_key": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
         "wechat_secret": secrets.token_hex(16),
     }
     path.write_text(json.dumps(data, indent=2))

@@ -19,15 +19,18 @@ VERSION = "v1"
 
 
 class FieldCipher:
-    def __init__(self, keys: dict[str, bytes], current_key_id: str) -> None:
+    def __init__(self, keys: dict[str, bytes], current_key_id: str, *, index_secret: bytes) -> None:
+        """``index_secret`` keys the blind index. It must outlive data-key rotations: a new index key would
+        give every stored value a new index, and look-ups (one ID number, one account) would miss."""
         for kid, key in keys.items():
             if len(key) != 32:
                 raise ValueError(f"data key {kid!r} must be 32 bytes")
+        if len(index_secret) < 32:
+            raise ValueError("the blind index secret must be at least 32 bytes")
         self._keys = {kid: AESGCM(key) for kid, key in keys.items()}
         self._current = current_key_id
-        # The blind index key is derived, so one secret covers both and they can never be equal.
         self._index_key = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"yiyue blind index v1").derive(
-            keys[current_key_id]
+            index_secret
         )
 
     def encrypt(self, plaintext: str, *, context: str) -> str:

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.elements import Label
 
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.hospitals.models import Doctor, Hospital
@@ -203,7 +204,7 @@ async def release_slot(session: AsyncSession, slot_id: int) -> None:
     await session.execute(update(Slot).where(Slot.id == slot_id).values(status=SlotStatus.AVAILABLE))
 
 
-def _remaining_subquery():  # type: ignore[no-untyped-def]
+def _remaining_subquery() -> Label[int]:
     return (
         select(func.count())
         .where(Slot.schedule_id == Schedule.id, Slot.status == SlotStatus.AVAILABLE)
