@@ -61,7 +61,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     app.state.clock = clock
     app.state.db = db
     app.state.cipher = FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret)
-    app.state.gate = InventoryGate(recheck_seconds=settings.gate_recheck_seconds)
+    app.state.gate = InventoryGate(
+        recheck_seconds=settings.gate_recheck_seconds, claimers_per_schedule=settings.booking_claimers_per_schedule
+    )
     app.state.tokens = TokenVerifier(settings.secret_key)
     app.state.wechat = _wechat_client(app, settings, clock)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from yiyue.booking.gate import InventoryGate
@@ -132,3 +134,59 @@ def test_the_default_recheck_period_is_two_seconds(ticks: FakeMonotonic) -> None
     assert gate.is_sold_out_for(7, 1) is True
     ticks.advance(0.1)
     assert gate.is_sold_out_for(7, 1) is False
+
+
+# --- turns: bounded booking transactions per schedule ---------------------------------------------
+
+
+async def test_no_more_than_the_allowed_claimers_of_one_schedule_run_at_once() -> None:
+    gate = InventoryGate(claimers_per_schedule=2)
+    running = peak = 0
+
+    async def claimer() -> None:
+        nonlocal running, peak
+        give_back = await gate.take_turn(7)
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.001)
+        running -= 1
+        give_back()
+
+    await asyncio.gather(*(claimer() for _ in range(10)))
+
+    assert peak == 2
+
+
+async def test_turns_of_different_schedules_do_not_wait_for_each_other() -> None:
+    gate = InventoryGate(claimers_per_schedule=1)
+    first = await gate.take_turn(1)
+
+    second = await asyncio.wait_for(gate.take_turn(2), timeout=1)
+
+    first()
+    second()
+
+
+async def test_a_turn_given_back_twice_counts_once_and_idle_schedules_are_forgotten() -> None:
+    gate = InventoryGate(claimers_per_schedule=1)
+    give_back = await gate.take_turn(3)
+    give_back()
+    give_back()
+
+    again = await asyncio.wait_for(gate.take_turn(3), timeout=1)
+    again()
+
+    assert gate._turns == {}
+
+
+async def test_a_waiter_cancelled_before_its_turn_leaves_no_trace() -> None:
+    gate = InventoryGate(claimers_per_schedule=1)
+    holder = await gate.take_turn(4)
+    waiter = asyncio.create_task(gate.take_turn(4))
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    holder()
+
+    assert gate._turns == {}

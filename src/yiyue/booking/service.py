@@ -27,7 +27,7 @@ from yiyue.booking.models import (
     IdempotencyRecord,
 )
 from yiyue.booking.schemas import BookingRequest
-from yiyue.core.db import after_commit, begin_write
+from yiyue.core.db import after_commit, begin_write, on_close
 from yiyue.core.errors import Conflict, InvalidInput, NotFound
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
@@ -103,7 +103,10 @@ async def book(
             raise SoldOut()
 
     refuse_if_sold_out()
-    # Writers queue for their turn; by the time it comes, the one before may have taken the last slot.
+    # Bookings queue for a turn at the schedule, then (SQLite) for the writer's lock; by the time a
+    # turn comes, the one before may have taken the last slot.
+    on_close(session, await gate.take_turn(request.schedule_id))
+    refuse_if_sold_out()
     await begin_write(session, recheck=refuse_if_sold_out)
     # The account lock orders this account's concurrent requests: twins of one key and bookings racing
     # the active limit are decided one after another, each seeing what the one before committed.

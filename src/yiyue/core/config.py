@@ -12,10 +12,13 @@ import json
 import logging
 import os
 import secrets
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -23,6 +26,27 @@ log = logging.getLogger("yiyue.config")
 
 FAKE_WECHAT_IN_PROCESS = "inprocess"
 _SECRETS = ("secret_key", "data_key", "blind_index_key", "wechat_secret")
+
+DEV_WECHAT_PAY_MCHID = "1900000109"
+DEV_WECHAT_PAY_NOTIFY_URL = "http://127.0.0.1:8000/api/v1/payments/wechat/notify"
+_PAY_SECRETS = (
+    "wechat_pay_merchant_private_key",
+    "wechat_pay_merchant_serial_no",
+    "wechat_pay_apiv3_key",
+    "wechat_pay_public_key",
+    "wechat_pay_public_key_id",
+    "wechat_pay_fake_platform_private_key",
+)
+_PAY_REQUIRED_IN_PRODUCTION = (
+    "wechat_pay_mchid",
+    "wechat_pay_merchant_private_key",
+    "wechat_pay_merchant_serial_no",
+    "wechat_pay_apiv3_key",
+    "wechat_pay_public_key",
+    "wechat_pay_public_key_id",
+    "wechat_pay_notify_url",
+)
+_PEM_SETTINGS = ("wechat_pay_merchant_private_key", "wechat_pay_public_key", "wechat_pay_fake_platform_private_key")
 
 
 def var_dir() -> Path:
@@ -51,6 +75,27 @@ class Settings(BaseSettings):
     wechat_appid: str = "wx0000000000000000"
     wechat_secret: str = ""
 
+    wechat_pay_api_base: str = FAKE_WECHAT_IN_PROCESS
+    """``https://api.mch.weixin.qq.com`` in production; by default the fake WeChat Pay served in-process."""
+    wechat_pay_mchid: str = ""
+    """The merchant number (商户号); a fixed sample number in development."""
+    wechat_pay_merchant_private_key: str = Field(default="", repr=False)
+    """The merchant API private key (``apiclient_key.pem``): the PEM text or the path of a file holding it."""
+    wechat_pay_merchant_serial_no: str = ""
+    """Serial number of the merchant API certificate, sent with every signed request."""
+    wechat_pay_apiv3_key: str = Field(default="", repr=False)
+    """The 32-character APIv3 key that decrypts notification resources."""
+    wechat_pay_public_key: str = ""
+    """The WeChat Pay public key (微信支付公钥) that verifies responses and notifications: PEM or a path."""
+    wechat_pay_public_key_id: str = ""
+    """Its id, ``PUB_KEY_ID_...``, which WeChat Pay echoes in ``Wechatpay-Serial``."""
+    wechat_pay_notify_url: str = ""
+    """Where WeChat Pay posts payment notifications (HTTPS in production)."""
+    wechat_pay_refund_notify_url: str = ""
+    """Where it posts refund notifications; empty means the payment notify URL."""
+    wechat_pay_fake_platform_private_key: str = Field(default="", repr=False)
+    """Development only: the private half of ``wechat_pay_public_key``, which the fake WeChat Pay signs with."""
+
     subscribe_templates: dict[str, str] = Field(
         default_factory=lambda: {
             "booking_confirmed": "yiyue-booking-confirmed",
@@ -66,6 +111,8 @@ class Settings(BaseSettings):
     max_visit_persons: int = 5
     gate_recheck_seconds: float = 2.0
     """How long a schedule known to be sold out is answered from memory before the database is asked again."""
+    booking_claimers_per_schedule: int = 8
+    """Booking transactions of one schedule in flight at once per process; the rest wait in memory."""
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
@@ -73,13 +120,21 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{var_dir() / 'yiyue.db'}"
         if self.environment == "production" and self.wechat_api_base == FAKE_WECHAT_IN_PROCESS:
             raise ValueError("production needs YIYUE_WECHAT_API_BASE (https://api.weixin.qq.com), not the fake")
+        for name in _PEM_SETTINGS:
+            setattr(self, name, _pem_or_path(name, getattr(self, name)))
         missing = [name for name in _SECRETS if not getattr(self, name)]
+        if self.environment == "production":
+            missing += [name for name in _PAY_REQUIRED_IN_PRODUCTION if not getattr(self, name)]
+        else:
+            self.wechat_pay_mchid = self.wechat_pay_mchid or DEV_WECHAT_PAY_MCHID
+            self.wechat_pay_notify_url = self.wechat_pay_notify_url or DEV_WECHAT_PAY_NOTIFY_URL
+            missing += [name for name in _PAY_SECRETS if not getattr(self, name)]
         if missing:
             if self.environment == "production":
                 raise ValueError(
                     f"production needs explicit settings: {', '.join('YIYUE_' + m.upper() for m in missing)}"
                 )
-            generated = _development_secrets()
+            generated = _development_secrets(missing)
             for name in missing:
                 setattr(self, name, generated[name])
             log.warning(
@@ -87,7 +142,17 @@ class Settings(BaseSettings):
                 ", ".join("YIYUE_" + m.upper() for m in missing),
                 var_dir() / "dev-secrets.json",
             )
+        if self.environment == "production":
+            self._check_production_pay()
+        if len(self.wechat_pay_apiv3_key.encode()) != 32:
+            raise ValueError("YIYUE_WECHAT_PAY_APIV3_KEY must be 32 characters (the APIv3 key of the merchant portal)")
         return self
+
+    def _check_production_pay(self) -> None:
+        if self.wechat_pay_api_base == FAKE_WECHAT_IN_PROCESS:
+            raise ValueError("production needs YIYUE_WECHAT_PAY_API_BASE (https://api.mch.weixin.qq.com), not the fake")
+        if not self.wechat_pay_notify_url.startswith("https://"):
+            raise ValueError("YIYUE_WECHAT_PAY_NOTIFY_URL must be an https:// URL (WeChat Pay posts only to HTTPS)")
 
     @property
     def blind_index_secret(self) -> bytes:
@@ -100,22 +165,70 @@ class Settings(BaseSettings):
         return keys
 
 
-def _development_secrets() -> dict[str, Any]:
-    """Generated once per working directory so that encrypted demo data stays readable across restarts."""
+def _development_secrets(names: list[str]) -> dict[str, Any]:
+    """Generated once per working directory so that encrypted demo data stays readable across restarts.
+
+    Only the values missing from the file are generated, so a new kind of secret never replaces the keys
+    that existing demo data was written with.
+    """
     path = var_dir() / "dev-secrets.json"
-    if path.exists():
-        data: dict[str, Any] = json.loads(path.read_text())
-        if all(name in data for name in _SECRETS):
-            return data
-    data = {
-        "secret_key": secrets.token_urlsafe(48),
-        "data_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "blind_index_key": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "wechat_secret": secrets.token_hex(16),
-    }
-    path.write_text(json.dumps(data, indent=2))
-    path.chmod(0o600)
+    data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
+    absent = [name for name in names if name not in data]
+    if absent:
+        data.update(_generate_secrets(absent))
+        scratch = path.with_suffix(".tmp")
+        scratch.write_text(json.dumps(data, indent=2))
+        scratch.chmod(0o600)
+        scratch.replace(path)
     return data
+
+
+def _generate_secrets(names: list[str]) -> dict[str, str]:
+    simple: dict[str, Callable[[], str]] = {
+        "secret_key": lambda: secrets.token_urlsafe(48),
+        "data_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "blind_index_key": lambda: base64.b64encode(secrets.token_bytes(32)).decode(),
+        "wechat_secret": lambda: secrets.token_hex(16),
+    }
+    generated = {name: make() for name, make in simple.items() if name in names}
+    if any(name.startswith("wechat_pay_") for name in names):
+        generated.update(generate_development_pay_secrets())  # key pairs come whole, never half-replaced
+    return generated
+
+
+def generate_development_pay_secrets() -> dict[str, str]:
+    """Fresh WeChat Pay credentials for development and tests, keyed by setting name.
+
+    Two RSA-2048 key pairs: the merchant's (it signs requests; the fake verifies them with the public half)
+    and WeChat Pay's (the fake signs responses and notifications; we verify with ``wechat_pay_public_key``).
+    """
+    merchant, platform = (rsa.generate_private_key(public_exponent=65537, key_size=2048) for _ in range(2))
+    return {
+        "wechat_pay_merchant_private_key": _private_pem(merchant),
+        "wechat_pay_merchant_serial_no": secrets.token_hex(20).upper(),
+        "wechat_pay_apiv3_key": secrets.token_hex(16),
+        "wechat_pay_public_key": platform.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode(),
+        "wechat_pay_public_key_id": "PUB_KEY_ID_" + "".join(secrets.choice("0123456789") for _ in range(32)),
+        "wechat_pay_fake_platform_private_key": _private_pem(platform),
+    }
+
+
+def _private_pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def _pem_or_path(name: str, value: str) -> str:
+    """A PEM given inline (real or ``\\n``-escaped newlines, as env files often carry it) or a file's path."""
+    if not value or value.lstrip().startswith("-----BEGIN"):
+        return value.replace("\\n", "\n") if "\n" not in value else value
+    path = Path(value).expanduser()
+    if not path.is_file():
+        raise ValueError(f"YIYUE_{name.upper()} is neither a PEM nor the path of a readable file")
+    return path.read_text()
 
 
 @lru_cache

@@ -104,9 +104,12 @@ class Database:
         session = self.sessionmaker()
         session.info["db"] = self
         session.info["after_commit"] = []
+        session.info["on_close"] = []
+        committed = False
         try:
             yield session
             await session.commit()
+            committed = True
         except BaseException:
             await session.rollback()
             raise
@@ -115,7 +118,13 @@ class Database:
             lock: asyncio.Lock | None = session.info.pop("write_lock", None)
             if lock is not None:
                 lock.release()
-        await _run_after_commit(session.info["after_commit"])
+            try:
+                if committed:
+                    await _run_after_commit(session.info["after_commit"])
+            finally:
+                # Turns are given back last, so whoever waited sees what the after-commit work recorded.
+                for release in session.info["on_close"]:
+                    release()
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -148,6 +157,11 @@ async def begin_write(session: AsyncSession, *, recheck: Callable[[], None] | No
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run ``callback`` once this unit of work has committed (never if it rolls back)."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def on_close(session: AsyncSession, release: Callable[[], None]) -> None:
+    """Run ``release`` when this unit of work ends, committed or not (e.g. to give back a turn)."""
+    session.info.setdefault("on_close", []).append(release)
 
 
 async def _run_after_commit(callbacks: list[AfterCommit]) -> None:

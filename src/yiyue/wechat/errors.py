@@ -8,6 +8,7 @@ notifications code decides about, so it is a plain exception carrying WeChat's e
 from __future__ import annotations
 
 from yiyue.core.errors import (
+    DomainError,
     Forbidden,
     RateLimited,
     Unauthenticated,
@@ -65,3 +66,56 @@ class SubscribeMessageRejected(Exception):
     def no_subscription_left(self) -> bool:
         """The patient has not accepted (or has used up) the one-time subscription for this template."""
         return self.errcode == NO_SUBSCRIPTION_LEFT
+
+
+# --- WeChat Pay (docs/WECHAT.md section 4) ---------------------------------------------------------
+
+
+class WeChatPayUnavailable(UpstreamUnavailable):
+    """WeChat Pay is unreachable, busy (429, 5xx, SYSTEM_ERROR), or answered something we cannot trust:
+    a response whose signature does not verify with the WeChat Pay public key, or that is not its JSON."""
+
+    code = "WECHAT_PAY_UNAVAILABLE"
+    message = "微信支付暂不可用，请稍后再试"
+
+
+class WeChatPayRejected(DomainError):
+    """WeChat Pay refused the request; ``wechat_code`` is its code (``PARAM_ERROR``, ``SIGN_ERROR``, ...).
+
+    Most of these mean our request or settings are wrong, so the patient can only try again later.
+    """
+
+    status = 502
+    code = "WECHAT_PAY_REJECTED"
+    message = "微信支付未受理该请求，请稍后再试或联系医院客服"
+
+    def __init__(self, wechat_code: str, wechat_message: str = "", *, http_status: int | None = None) -> None:
+        super().__init__(detail={"wechat_code": wechat_code, "http_status": http_status})
+        self.wechat_code = wechat_code
+        self.wechat_message = wechat_message
+        self.http_status = http_status
+
+
+class WeChatPayOrderConflict(WeChatPayRejected):
+    """The payment order is no longer in a state that allows the request: closed (``ORDER_CLOSED``),
+    already paid (``ORDERPAID``), or its ``out_trade_no`` was used with other parameters (``OUT_TRADE_NO_USED``)."""
+
+    status = 409
+    code = "WECHAT_PAY_ORDER_CONFLICT"
+    message = "支付订单状态已变化，请刷新后重试"
+
+
+class InvalidPayNotification(DomainError):
+    """A payment or refund notification that is not provably from WeChat Pay, is stale, or does not decrypt.
+
+    The notify endpoint answers it with a 4xx so WeChat Pay retries a genuine one; ``reason`` says which
+    check failed (for the log, never data from the notification).
+    """
+
+    status = 400
+    code = "INVALID_PAY_NOTIFICATION"
+    message = "微信支付通知无效"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(detail={"reason": reason})
+        self.reason = reason
