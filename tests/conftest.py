@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
@@ -26,6 +27,9 @@ from yiyue.core.migrate import upgrade
 from yiyue.models import load_all
 
 load_all()
+
+# Generated development secrets (e.g. WeChat Pay keys for the fake) go to a scratch folder, not ./var.
+os.environ.setdefault("YIYUE_VAR_DIR", tempfile.mkdtemp(prefix="yiyue-test-var-"))
 
 # A Monday morning in Beijing time; factories make schedules relative to it.
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=HOSPITAL_TZ)

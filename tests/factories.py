@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import Any
 
+import httpx
+from argon2 import PasswordHasher
+
+from yiyue.accounts import staff
 from yiyue.accounts.idcard import check_digit
+from yiyue.accounts.staff import StaffUser
 from yiyue.core.clock import local_today
 from yiyue.core.db import Database
 from yiyue.hospitals.models import Department, Doctor, Hospital
@@ -117,3 +124,65 @@ def _now():  # type: ignore[no-untyped-def]
     from tests.conftest import NOW
 
     return NOW
+
+
+# --- staff (医院工作人员) ----------------------------------------------------------------------------
+
+STAFF_PASSWORD = "correct-horse-battery"
+# argon2 at its production cost takes ~0.1 s a hash; tests that make many staff users swap this in.
+FAST_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
+async def make_staff(
+    db: Database,
+    *,
+    role: str = "hospital_admin",
+    catalog: Catalog | None = None,
+    doctor: Doctor | None = None,
+    username: str | None = None,
+    password: str = STAFF_PASSWORD,
+    display_name: str | None = None,
+) -> StaffUser:
+    """A staff user through the real service: a platform admin, or staff of ``catalog``'s hospital (a doctor
+    account is ``doctor``, by default the catalog's first doctor)."""
+    if role == "doctor":
+        assert catalog is not None or doctor is not None, "a doctor account needs its doctor"
+        doctor = doctor or (catalog.doctor if catalog else None)
+    hospital_id = None
+    if role != "platform_admin":
+        hospital_id = doctor.hospital_id if doctor is not None else (catalog.hospital.id if catalog else None)
+    async with db.session() as session:
+        return await staff.create_staff(
+            session,
+            username=username or f"staff{next(_seq)}",
+            password=password,
+            role=role,
+            display_name=display_name,
+            hospital_id=hospital_id,
+            doctor_id=doctor.id if role == "doctor" and doctor is not None else None,
+            now=_now(),
+        )
+
+
+async def staff_login(client: httpx.AsyncClient, username: str, password: str = STAFF_PASSWORD) -> dict[str, str]:
+    """Logs a staff user in through the API and returns the Authorization header."""
+    answer = await client.post("/api/v1/staff/auth/login", json={"username": username, "password": password})
+    assert answer.status_code == 200, answer.text
+    return {"Authorization": f"Bearer {answer.json()['access_token']}"}
+
+
+async def book_appointment(
+    client: httpx.AsyncClient, auth: dict[str, str], schedule_id: int, *, name: str = "张三丰"
+) -> dict[str, Any]:
+    """Adds a visit person named ``name`` to the logged-in account and books ``schedule_id`` for them, through
+    the patient API; returns the appointment as the patient sees it (check-in code included)."""
+    person = await client.post("/api/v1/me/patients", json=patient_body(name=name), headers=auth)
+    assert person.status_code == 201, person.text
+    answer = await client.post(
+        "/api/v1/appointments",
+        json={"schedule_id": schedule_id, "patient_id": person.json()["id"]},
+        headers={**auth, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert answer.status_code == 201, answer.text
+    body: dict[str, Any] = answer.json()
+    return body

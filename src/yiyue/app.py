@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import httpx
@@ -18,6 +18,7 @@ from yiyue.accounts.endpoints import router as accounts_router
 from yiyue.booking.endpoints import router as booking_router
 from yiyue.booking.fastpath import SoldOutFastPath
 from yiyue.booking.gate import InventoryGate
+from yiyue.booking.staff_endpoints import router as staff_router
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
@@ -25,9 +26,13 @@ from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.security import TokenVerifier
 from yiyue.hospitals.endpoints import router as hospitals_router
+from yiyue.notifications.endpoints import router as notifications_router
+from yiyue.payments.endpoints import router as payments_router
 from yiyue.scheduling.endpoints import router as scheduling_router
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.fake import create_fake_wechat_app
+from yiyue.wechat.fake_pay import FakePayKeys, asgi_deliverer
+from yiyue.wechat.pay import IN_PROCESS_GATEWAY, PayConfig, WeChatPayClient
 
 log = logging.getLogger("yiyue.app")
 
@@ -40,15 +45,26 @@ class PublicConfig(BaseModel):
     max_visit_persons: int
 
 
-def create_app(settings: Settings | None = None, *, clock: Clock | None = None) -> FastAPI:
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: Settings | None = None, *, clock: Clock | None = None, around: Lifespan | None = None
+) -> FastAPI:
+    """The API. ``around`` runs inside the app's lifespan (the server uses it to run job workers)."""
     settings = settings or get_settings()
     clock = clock or Clock()
     db = Database(settings.database_url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        yield
+        if around is None:
+            yield
+        else:
+            async with around(app):
+                yield
         await app.state.wechat.aclose()
+        await app.state.pay.aclose()
         await db.dispose()
 
     app = FastAPI(
@@ -65,9 +81,17 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
         recheck_seconds=settings.gate_recheck_seconds, claimers_per_schedule=settings.booking_claimers_per_schedule
     )
     app.state.tokens = TokenVerifier(settings.secret_key)
-    app.state.wechat = _wechat_client(app, settings, clock)
+    app.state.wechat, app.state.pay = _wechat_clients(app, settings, clock)
 
-    for router in (accounts_router, hospitals_router, scheduling_router, booking_router):
+    for router in (
+        accounts_router,
+        hospitals_router,
+        scheduling_router,
+        booking_router,
+        staff_router,
+        notifications_router,
+        payments_router,
+    ):
         app.include_router(router)
     _install_error_handlers(app)
     app.add_middleware(SoldOutFastPath, gate=app.state.gate, tokens=app.state.tokens, clock=clock)
@@ -87,21 +111,28 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None) 
     return app
 
 
-def _wechat_client(app: FastAPI, settings: Settings, clock: Clock) -> WeChatClient:
-    """The real WeChat in production; by default the fake, mounted on this app and called in-process."""
-    if settings.wechat_api_base != FAKE_WECHAT_IN_PROCESS:
-        return WeChatClient(
-            api_base=settings.wechat_api_base, appid=settings.wechat_appid, secret=settings.wechat_secret
-        )
-    fake = create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret, clock=clock)
-    app.mount(FAKE_WECHAT_MOUNT, fake)
-    app.state.fake_wechat = fake
-    return WeChatClient(
-        api_base="http://fake-wechat.invalid",
+def _wechat_clients(app: FastAPI, settings: Settings, clock: Clock) -> tuple[WeChatClient, WeChatPayClient]:
+    """The real WeChat and WeChat Pay in production; by default the fake, mounted on this app at
+    ``/__wechat__`` and called in-process (its payment notifications come back the same way)."""
+    fake_wechat = settings.wechat_api_base == FAKE_WECHAT_IN_PROCESS
+    fake_pay = settings.wechat_pay_api_base == FAKE_WECHAT_IN_PROCESS
+    fake = None
+    if fake_wechat or fake_pay:
+        keys = FakePayKeys.from_settings(settings) if fake_pay else None
+        fake = create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret, clock=clock, pay=keys)
+        if keys is not None:
+            fake.state.wechat.deliver = asgi_deliverer(app)
+        app.mount(FAKE_WECHAT_MOUNT, fake)
+        app.state.fake_wechat = fake
+    in_process = httpx.ASGITransport(app=fake) if fake is not None else None
+    wechat = WeChatClient(
+        api_base=IN_PROCESS_GATEWAY if fake_wechat else settings.wechat_api_base,
         appid=settings.wechat_appid,
         secret=settings.wechat_secret,
-        transport=httpx.ASGITransport(app=fake),
+        transport=in_process if fake_wechat else None,
     )
+    pay = WeChatPayClient(PayConfig.from_settings(settings), transport=in_process if fake_pay else None, clock=clock)
+    return wechat, pay
 
 
 def _error(

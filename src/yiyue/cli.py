@@ -1,17 +1,20 @@
-"""The ``yiyue`` command: demo, serve, migrate, seed, fake-wechat."""
+"""The ``yiyue`` command: demo, serve, migrate, seed, fake-wechat, create-staff."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Annotated
 
 import typer
 import uvicorn
+from sqlalchemy.exc import DBAPIError
 
 from yiyue.core.clock import Clock, local_today
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, get_settings
 from yiyue.core.db import Database
+from yiyue.core.errors import DomainError
 from yiyue.core.migrate import upgrade
 from yiyue.demo.seed import SeedSummary
 
@@ -56,9 +59,9 @@ def serve(
 ) -> None:
     """Serve the API (the database must be migrated)."""
     _logging()
-    from yiyue.app import create_app
+    from yiyue.server import create_server
 
-    uvicorn.run(create_app(get_settings()), host=host, port=port, log_level="info", access_log=access_log)
+    uvicorn.run(create_server(get_settings()), host=host, port=port, log_level="info", access_log=access_log)
 
 
 @app.command()
@@ -68,7 +71,8 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     settings = get_settings()
     upgrade(settings.database_url)
     summary = asyncio.run(_seed())
-    from yiyue.app import FAKE_WECHAT_MOUNT, create_app
+    from yiyue.app import FAKE_WECHAT_MOUNT
+    from yiyue.server import create_server
 
     base = f"http://{host}:{port}"
     typer.echo("")
@@ -82,7 +86,23 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         fake = f"{base}{FAKE_WECHAT_MOUNT}"
         typer.echo(f"  fake WeChat  {fake}  (mint a login code: POST {fake}/__fake__/login-code)")
     typer.echo("")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    uvicorn.run(create_server(settings), host=host, port=port, log_level="info")
+
+
+@app.command()
+def worker(
+    threads: Annotated[int, typer.Option(help="Worker threads (each with its own event loop).")] = 2,
+) -> None:
+    """Run job workers apart from the server (set YIYUE_EMBEDDED_WORKERS=0 on the servers then)."""
+    _logging()
+    from yiyue.jobs.runtime import build_jobs, worker_context
+
+    settings = get_settings()
+    clock = Clock()
+    worker_context(settings, clock)  # fail now, with a clear message, rather than in every job
+    jobs = build_jobs(settings, clock, lambda: worker_context(settings, clock))
+    typer.echo(f"yiyue worker: {threads} threads, queue {settings.queue_url or 'sqlite (./var/queue.db)'}")
+    jobs.huey.create_consumer(workers=threads, worker_type="thread", periodic=True).run()
 
 
 @app.command("fake-wechat")
@@ -90,12 +110,79 @@ def fake_wechat(host: Host = "127.0.0.1", port: Port = 9000) -> None:
     """Serve the fake WeChat on its own (point YIYUE_WECHAT_API_BASE at it)."""
     _logging()
     from yiyue.wechat.fake import create_fake_wechat_app
+    from yiyue.wechat.fake_pay import FakePayKeys
 
     settings = get_settings()
-    typer.echo(f"fake WeChat at http://{host}:{port}  appid={settings.wechat_appid}")
-    uvicorn.run(
-        create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret), host=host, port=port
+    typer.echo(f"fake WeChat (login, messages, Pay v3) at http://{host}:{port}  appid={settings.wechat_appid}")
+    fake = create_fake_wechat_app(
+        appid=settings.wechat_appid, secret=settings.wechat_secret, pay=FakePayKeys.from_settings(settings)
     )
+    uvicorn.run(fake, host=host, port=port)
+
+
+@app.command("create-staff")
+def create_staff(
+    username: Annotated[str, typer.Option(help="Login name: 3-32 characters of a-z 0-9 _ . -")],
+    role: Annotated[str, typer.Option(help="platform_admin | hospital_admin | doctor")],
+    hospital_id: Annotated[int | None, typer.Option(help="Their hospital (not for platform_admin).")] = None,
+    doctor_id: Annotated[int | None, typer.Option(help="The doctor this account is (role doctor only).")] = None,
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the console (default: username).")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from the first line of standard input.")
+    ] = False,
+) -> None:
+    """Create a hospital staff account (the database must be migrated) and print its id."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    try:
+        staff_id = asyncio.run(
+            _create_staff(
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                hospital_id=hospital_id,
+                doctor_id=doctor_id,
+            )
+        )
+    except DomainError as exc:
+        typer.echo(f"错误 [{exc.code}]：{exc.text}", err=True)
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        typer.echo(f"错误 [DATABASE_ERROR]：数据库操作失败（如尚未迁移，请先运行 yiyue migrate）：{exc.orig}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(staff_id)
+
+
+async def _create_staff(
+    *,
+    username: str,
+    password: str,
+    role: str,
+    display_name: str | None,
+    hospital_id: int | None,
+    doctor_id: int | None,
+) -> int:
+    from yiyue.accounts import staff
+
+    db = Database(get_settings().database_url)
+    try:
+        async with db.session() as session:
+            created = await staff.create_staff(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                display_name=display_name,
+                hospital_id=hospital_id,
+                doctor_id=doctor_id,
+                now=Clock().now(),
+            )
+            return created.id
+    finally:
+        await db.dispose()
 
 
 async def _seed() -> SeedSummary:

@@ -5,6 +5,11 @@ from __future__ import annotations
 
 def load_all() -> None:
     import yiyue.accounts.models
+    import yiyue.accounts.staff
     import yiyue.booking.models
+    import yiyue.core.audit
+    import yiyue.core.outbox
     import yiyue.hospitals.models
+    import yiyue.notifications.models
+    import yiyue.payments.models
     import yiyue.scheduling.models  # noqa: F401

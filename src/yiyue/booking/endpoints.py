@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -9,7 +10,7 @@ from yiyue.booking.gate import InventoryGate
 from yiyue.booking.models import AppointmentStatus
 from yiyue.booking.schemas import AppointmentOut, BookingRequest, CancelRequest
 from yiyue.booking.views import appointment_views
-from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep
+from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep, SettingsDep
 from yiyue.core.errors import InvalidInput
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import IdPath
@@ -64,10 +65,17 @@ async def book(
     idempotency_key: IdempotencyKey,
     gate: GateDep,
     clock: ClockDep,
+    settings: SettingsDep,
 ) -> AppointmentOut:
     now = clock.now()
     appointment = await service.book(
-        session, account_id=patient.subject_id, request=body, idempotency_key=idempotency_key, gate=gate, now=now
+        session,
+        account_id=patient.subject_id,
+        request=body,
+        idempotency_key=idempotency_key,
+        gate=gate,
+        now=now,
+        payment_hold=timedelta(minutes=settings.payment_hold_minutes),
     )
     return (await appointment_views(session, [appointment], now=now))[0]
 

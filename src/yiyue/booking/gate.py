@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 
 class InventoryGate:
@@ -78,3 +78,7 @@ class InventoryGate:
 
     def mark_available(self, schedule_id: int) -> None:
         self._sold_out.pop(schedule_id, None)
+
+    def reopen(self, schedule_ids: Iterable[int]) -> None:
+        for schedule_id in schedule_ids:
+            self.mark_available(schedule_id)

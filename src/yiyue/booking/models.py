@@ -63,6 +63,8 @@ class Appointment(Base):
     fee_fen: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20))
     check_in_code: Mapped[str] = mapped_column(String(12))
+    pay_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Set when the hospital takes payment online: the slot is held until then (then ``expired``)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -93,3 +95,15 @@ class IdempotencyRecord(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class BookingBan(Base):
+    """An account barred from booking for a while (爽约限制): too many no-shows."""
+
+    __tablename__ = "booking_bans"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    reason: Mapped[str] = mapped_column(String(100))

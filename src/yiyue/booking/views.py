@@ -68,6 +68,7 @@ async def appointment_views(
                 created_at=a.created_at,
                 cancel_deadline=deadline,
                 cancellable=is_cancellable(a, deadline, now),
+                pay_deadline=a.pay_deadline if a.status == AppointmentStatus.PENDING_PAYMENT else None,
                 hospital=HospitalRef(id=hospital.id, name=hospital.name, address=hospital.address),
                 department=DepartmentRef(id=department.id, name=department.name, location=department.location),
                 doctor=DoctorRef(id=doctor.id, name=doctor.name, title=doctor.title),

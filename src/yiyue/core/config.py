@@ -13,6 +13,7 @@ import logging
 import os
 import secrets
 from collections.abc import Callable
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,18 @@ class Settings(BaseSettings):
     """How long a schedule known to be sold out is answered from memory before the database is asked again."""
     booking_claimers_per_schedule: int = 8
     """Booking transactions of one schedule in flight at once per process; the rest wait in memory."""
+    payment_hold_minutes: int = 15
+    """How long a booking awaiting online payment holds its slot (then it expires and the slot returns)."""
+    visit_reminder_time: time = time(18, 0)
+    """Local time on the evening before a visit when reminders go out."""
+    no_show_threshold: int = 3
+    no_show_window_days: int = 90
+    no_show_ban_days: int = 90
+
+    queue_url: str = ""
+    """Task queue: empty for a SQLite queue file under ./var (embedded), or ``redis://host:6379/0``."""
+    embedded_workers: int = 2
+    """Job worker threads inside ``yiyue serve``/``demo``; 0 when separate ``yiyue worker`` processes run."""
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:

@@ -91,6 +91,8 @@ class Database:
             self.engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession
         )
         self._write_lock: asyncio.Lock | None = None
+        self.outbox_listener: Callable[[list[tuple[int, datetime]]], Awaitable[None] | None] | None = None
+        """Told the (id, available_at) of outbox events a commit just made durable (set by the job system)."""
 
     @property
     def write_lock(self) -> asyncio.Lock:

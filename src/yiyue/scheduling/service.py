@@ -111,6 +111,14 @@ async def get_for_update(session: AsyncSession, schedule_id: int) -> Schedule:
     return schedule
 
 
+async def lock_for_suspension(session: AsyncSession, schedule_id: int) -> Schedule:
+    """The schedule row locked against bookings in flight (they hold a share lock on it)."""
+    schedule = await session.scalar(select(Schedule).where(Schedule.id == schedule_id).with_for_update())
+    if schedule is None:
+        raise ScheduleNotFound()
+    return schedule
+
+
 async def list_slots(session: AsyncSession, schedule_id: int) -> list[Slot]:
     await get(session, schedule_id)
     return list(await session.scalars(select(Slot).where(Slot.schedule_id == schedule_id).order_by(Slot.number)))

@@ -117,5 +117,5 @@ class InvalidPayNotification(DomainError):
     message = "微信支付通知无效"
 
     def __init__(self, reason: str) -> None:
-        super().__init__(detail={"reason": reason})
+        super().__init__(f"{self.message}（{reason}）", detail={"reason": reason})
         self.reason = reason

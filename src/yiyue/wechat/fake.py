@@ -22,13 +22,16 @@ from collections import Counter, deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from yiyue.core.clock import Clock, local_today
+
+if TYPE_CHECKING:
+    from yiyue.wechat.fake_pay import FakePayKeys
 
 CODE_TTL = timedelta(minutes=5)
 LOGIN_RATE_LIMIT = 100
@@ -562,9 +565,23 @@ def create_fake_wechat_app(
     secret: str,
     clock: Clock | None = None,
     templates: Mapping[str, Sequence[str]] | None = None,
+    pay: FakePayKeys | None = None,
 ) -> FastAPI:
-    """The fake WeChat as an ASGI app; its state is ``app.state.wechat`` (a ``FakeWeChatState``)."""
-    state = FakeWeChatState(appid=appid, secret=secret, clock=clock, templates=templates)
+    """The fake WeChat as an ASGI app; its state is ``app.state.wechat`` (a ``FakeWeChatState``).
+
+    With ``pay`` it also speaks WeChat Pay v3 for that merchant (``yiyue.wechat.fake_pay``), and the
+    state is a ``FakePayState``.
+    """
+    state: FakeWeChatState
+    extra_routers: list[APIRouter] = []
+    if pay is None:
+        state = FakeWeChatState(appid=appid, secret=secret, clock=clock, templates=templates)
+    else:
+        from yiyue.wechat.fake_pay import FakePayState, pay_router  # fake_pay builds on this module
+
+        pay_state = FakePayState(appid=appid, secret=secret, clock=clock, templates=templates, keys=pay)
+        extra_routers.append(pay_router(pay_state))
+        state = pay_state
     app = FastAPI(title="Fake WeChat (yiyue)", docs_url="/__fake__/docs", openapi_url="/__fake__/openapi.json")
     app.state.wechat = state
 
@@ -578,4 +595,6 @@ def create_fake_wechat_app(
 
     app.include_router(mini_program_router(state))
     app.include_router(fake_helpers_router(state))
+    for router in extra_routers:
+        app.include_router(router)
     return app

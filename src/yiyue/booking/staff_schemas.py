@@ -1,0 +1,78 @@
+"""What the staff API reads and answers: staff login, and appointments as hospital staff see them."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from yiyue.core.params import MAX_ID
+
+
+class StaffLoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+    password: Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+class StaffOut(BaseModel):
+    id: int
+    username: str
+    display_name: str
+    role: str = Field(description="platform_admin | hospital_admin | doctor")
+    hospital_id: int | None
+    doctor_id: int | None
+
+
+class StaffTokenOut(BaseModel):
+    access_token: str
+    token_type: str = "bearer"
+    expires_in: int
+    staff: StaffOut
+
+
+class CheckInByCodeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{8}$")] = Field(
+        description="患者出示的8位签到码"
+    )
+    schedule_id: int | None = Field(default=None, gt=0, le=MAX_ID, description="签到码重复时指定排班")
+
+
+class StaffDepartmentRef(BaseModel):
+    id: int
+    name: str
+
+
+class StaffDoctorRef(BaseModel):
+    id: int
+    name: str
+    title: str
+
+
+class StaffPatientRef(BaseModel):
+    name_masked: str = Field(description="脱敏姓名，如 张*丰")
+    sex: str
+
+
+class StaffAppointmentOut(BaseModel):
+    """An appointment as hospital staff see it: no ID number, no phone, no check-in code."""
+
+    id: int
+    status: str
+    status_label: str
+    queue_number: int
+    visit_date: date
+    period: str
+    period_label: str
+    starts_at: datetime = Field(description="号源就诊时段开始")
+    ends_at: datetime
+    hospital_id: int
+    schedule_id: int
+    department: StaffDepartmentRef
+    doctor: StaffDoctorRef
+    patient: StaffPatientRef
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Background work: the outbox relay, the task queue (Huey), event handlers and periodic jobs."""

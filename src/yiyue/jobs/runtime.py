@@ -1,0 +1,88 @@
+"""Building the job system for the two ways it runs: inside the server, or as ``yiyue worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from yiyue.core.clock import Clock
+from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings
+from yiyue.core.crypto import FieldCipher
+from yiyue.core.db import Database
+from yiyue.jobs.context import JobContext
+from yiyue.jobs.queue import make_huey
+from yiyue.jobs.system import JobSystem
+from yiyue.jobs.wiring import wire
+from yiyue.notifications.channels import LoggingSmsProvider
+from yiyue.wechat.client import WeChatClient
+from yiyue.wechat.pay import PayConfig, WeChatPayClient
+
+log = logging.getLogger("yiyue.jobs")
+
+
+def build_jobs(settings: Settings, clock: Clock, context_factory: Callable[[], JobContext]) -> JobSystem:
+    return wire(JobSystem(huey=make_huey(settings), context_factory=context_factory, clock=clock))
+
+
+def attach_to_app(app: FastAPI) -> JobSystem:
+    """Relays the app's outbox to the queue; handlers share the app's database and clients."""
+    state = app.state
+    jobs = build_jobs(
+        state.settings,
+        state.clock,
+        lambda: JobContext(
+            settings=state.settings,
+            clock=state.clock,
+            db=state.db,
+            cipher=state.cipher,
+            wechat=state.wechat,
+            pay=state.pay,
+            sms=LoggingSmsProvider(),
+            gate=state.gate,
+        ),
+    )
+    jobs.listen(state.db)
+    app.state.jobs = jobs
+    return jobs
+
+
+@asynccontextmanager
+async def embedded_workers(app: FastAPI) -> AsyncIterator[None]:
+    """For ``create_app(around=...)``: worker threads in the server process, handing jobs to its loop."""
+    jobs: JobSystem = app.state.jobs
+    workers = app.state.settings.embedded_workers
+    if workers <= 0:
+        yield
+        return
+    jobs.loop = asyncio.get_running_loop()
+    consumer = jobs.start_embedded(workers=workers)
+    log.info("job workers: %s threads in this process", workers)
+    try:
+        yield
+    finally:
+        await asyncio.to_thread(consumer.stop, graceful=True)
+
+
+def worker_context(settings: Settings, clock: Clock) -> JobContext:
+    """What one thread of a separate worker process uses; WeChat must be reachable over HTTP."""
+    if FAKE_WECHAT_IN_PROCESS in (settings.wechat_api_base, settings.wechat_pay_api_base):
+        raise RuntimeError(
+            "yiyue worker runs apart from the server, so it cannot use the in-process fake WeChat: set "
+            "YIYUE_WECHAT_API_BASE and YIYUE_WECHAT_PAY_API_BASE (e.g. http://127.0.0.1:8000/__wechat__)"
+        )
+    return JobContext(
+        settings=settings,
+        clock=clock,
+        db=Database(settings.database_url),
+        cipher=FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret),
+        wechat=WeChatClient(
+            api_base=settings.wechat_api_base, appid=settings.wechat_appid, secret=settings.wechat_secret
+        ),
+        pay=WeChatPayClient(PayConfig.from_settings(settings), clock=clock),
+        sms=LoggingSmsProvider(),
+        gate=None,
+    )

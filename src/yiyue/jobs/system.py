@@ -1,0 +1,204 @@
+"""The job system: relays committed outbox events to the queue and runs their handlers.
+
+Delivery is at least once (a crash between handing an event to the queue and handling it, or a worker
+killed mid-task, means it is handed again by the sweep), and handling is once: an event is marked
+handled in the same transaction as its handler's writes, and a handler that finds it handled does
+nothing. Handlers that call the outside world make those calls idempotent themselves (refund numbers)
+or record that they are about to call before calling (messages: at most once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from huey import Huey, crontab
+from huey.consumer import Consumer
+from huey.exceptions import RetryTask
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.core.clock import Clock
+from yiyue.core.db import Database, begin_write
+from yiyue.core.outbox import OutboxEvent
+
+log = logging.getLogger("yiyue.jobs")
+
+T = TypeVar("T")
+Handler = Callable[[Any, AsyncSession, dict[str, Any], datetime], Awaitable[None]]
+Periodic = Callable[[Any, datetime], Awaitable[object]]
+
+MAX_ATTEMPTS = 8
+REDELIVER_AFTER = timedelta(seconds=60)
+"""An event handed to the queue and still not handled after this is handed again (lost with a worker)."""
+
+
+def backoff(attempts: int) -> int:
+    """Seconds before the next try: 10 s, 20 s, 40 s, ... at most an hour."""
+    return int(min(10 * 2 ** max(attempts - 1, 0), 3600))
+
+
+@dataclass
+class JobSystem:
+    """One per process.
+
+    Inside the server (``loop`` given) the queue's worker threads hand each job to the server's own
+    event loop, and handlers share its database and clients (the in-process fake WeChat included).
+    In a ``yiyue worker`` process each worker thread runs its own event loop, with what
+    ``context_factory`` builds for it (engines and HTTP clients are never shared across loops).
+    """
+
+    huey: Huey
+    context_factory: Callable[[], Any]
+    clock: Clock
+    loop: asyncio.AbstractEventLoop | None = None
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    periodic: dict[str, tuple[crontab, Periodic]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._local = threading.local()
+        self._deliver = self.huey.task(name="deliver_event")(self._deliver_event)
+        self.huey.periodic_task(crontab(), name="redeliver_stale_events")(self._redeliver_task)
+
+    # -- wiring -----------------------------------------------------------------------------------
+
+    def on(self, topic: str, handler: Handler) -> None:
+        self.handlers[topic] = handler
+
+    def every(self, name: str, schedule: crontab, job: Periodic) -> None:
+        """A periodic job: ``job(context, now)``; the time comes from the clock, so tests can drive it."""
+        self.periodic[name] = (schedule, job)
+        self.huey.periodic_task(schedule, name=name)(lambda: self._run(lambda ctx: job(ctx, self.clock.now())))
+
+    def listen(self, db: Database) -> None:
+        """Hands every event to the queue as soon as the transaction that wrote it has committed."""
+
+        async def relay(events: list[tuple[int, datetime]]) -> None:
+            await asyncio.to_thread(self.enqueue, events)
+
+        db.outbox_listener = relay
+
+    def enqueue(self, events: list[tuple[int, datetime]]) -> None:
+        now = self.clock.now()
+        for event_id, available_at in events:
+            if available_at > now:
+                self._deliver.schedule(args=(event_id,), eta=available_at)
+            else:
+                self._deliver(event_id)
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def start_embedded(self, *, workers: int = 2) -> Consumer:
+        """Worker threads inside this process (the embedded default): nothing else to start."""
+        consumer = _EmbeddedConsumer(self.huey, workers=workers, worker_type="thread", periodic=True)
+        consumer.start()
+        return consumer
+
+    def _run(self, work: Callable[[Any], Awaitable[T]]) -> T:
+        if self.loop is not None:
+            context = getattr(self, "_shared_context", None)
+            if context is None:
+                context = self._shared_context = self.context_factory()
+            return asyncio.run_coroutine_threadsafe(_awaited(work(context)), self.loop).result()
+        runtime = getattr(self._local, "runtime", None)
+        if runtime is None:
+            loop = asyncio.new_event_loop()
+            runtime = self._local.runtime = (loop, self.context_factory())
+        loop, context = runtime
+        return loop.run_until_complete(work(context))
+
+    def _deliver_event(self, event_id: int) -> None:
+        self._run(lambda ctx: self.handle(ctx, event_id))
+
+    def _redeliver_task(self) -> None:
+        self._run(lambda ctx: self.redeliver_stale(ctx.db))
+
+    async def handle(self, ctx: Any, event_id: int) -> None:
+        """Runs one event's handler and marks it handled in the same transaction."""
+        now = self.clock.now()
+        db: Database = ctx.db
+        try:
+            async with db.session() as session:
+                event = await session.get(OutboxEvent, event_id)
+                if event is None or event.handled_at is not None or event.failed_at is not None:
+                    return
+                handler = self.handlers.get(event.topic)
+                if handler is None:
+                    raise LookupError(f"no handler for {event.topic!r}")
+                await handler(ctx, session, event.payload, now)
+                await begin_write(session)
+                handled = await session.execute(
+                    update(OutboxEvent)
+                    .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None))
+                    .values(handled_at=now)
+                )
+                if handled.rowcount == 0:  # type: ignore[attr-defined]
+                    raise _AlreadyHandled()
+        except _AlreadyHandled:
+            log.info("event %s was handled by another worker meanwhile", event_id)
+        except Exception as exc:
+            await self._record_failure(db, event_id, exc, now)
+
+    async def _record_failure(self, db: Database, event_id: int, exc: Exception, now: datetime) -> None:
+        async with db.session() as session:
+            await begin_write(session)
+            event = await session.get(OutboxEvent, event_id)
+            if event is None:
+                return
+            event.attempts += 1
+            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if event.attempts >= MAX_ATTEMPTS:
+                event.failed_at = now
+                log.error("event %s (%s) failed for good: %s", event_id, event.topic, event.last_error)
+                return
+            attempts = event.attempts
+        log.warning("event %s failed (attempt %s), retrying: %s", event_id, attempts, exc)
+        raise RetryTask(delay=backoff(attempts))
+
+    async def redeliver_stale(self, db: Database) -> int:
+        """Hands the queue every event that should have been handled by now and was not (a crash, a
+        killed worker, a queue that lost it). Returns how many."""
+        now = self.clock.now()
+        async with db.session() as session:
+            rows = list(
+                await session.execute(
+                    select(OutboxEvent.id, OutboxEvent.available_at)
+                    .where(
+                        OutboxEvent.handled_at.is_(None),
+                        OutboxEvent.failed_at.is_(None),
+                        OutboxEvent.available_at <= now - REDELIVER_AFTER,
+                        or_(OutboxEvent.dispatched_at.is_(None), OutboxEvent.dispatched_at <= now - REDELIVER_AFTER),
+                    )
+                    .order_by(OutboxEvent.id)
+                    .limit(500)
+                )
+            )
+            if rows:
+                await begin_write(session)
+                await session.execute(
+                    update(OutboxEvent).where(OutboxEvent.id.in_([r.id for r in rows])).values(dispatched_at=now)
+                )
+        if rows:
+            log.info("redelivering %s stale outbox events", len(rows))
+            await asyncio.to_thread(self.enqueue, [(r.id, r.available_at) for r in rows])
+        return len(rows)
+
+
+async def _awaited(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+class _AlreadyHandled(Exception):
+    pass
+
+
+class _EmbeddedConsumer(Consumer):  # type: ignore[misc]
+    """Huey's consumer without its signal handlers: in the server process they belong to uvicorn."""
+
+    def _set_signal_handlers(self) -> None:
+        pass

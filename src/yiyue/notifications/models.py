@@ -1,0 +1,80 @@
+"""In-app notifications (站内消息) and their deliveries over the outside channels."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yiyue.core.db import Base, BigId, UtcDateTime
+
+
+class NotificationKind(StrEnum):
+    BOOKING_CONFIRMED = "booking_confirmed"  # 预约成功
+    PAYMENT_REMINDER = "payment_reminder"  # 待支付提醒
+    PAYMENT_EXPIRED = "payment_expired"  # 未支付已取消
+    VISIT_REMINDER = "visit_reminder"  # 就诊提醒
+    CANCELLED = "cancelled"  # 已取消预约
+    REFUNDED = "refunded"  # 退款成功
+    SUSPENDED = "suspended"  # 停诊通知
+    NO_SHOW = "no_show"  # 爽约记录
+
+
+class DeliveryChannel(StrEnum):
+    WECHAT_SUBSCRIBE = "wechat_subscribe"
+    SMS = "sms"
+
+
+class DeliveryStatus(StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"
+    """Handed to the channel; a delivery found in this state by a later run had an unknown outcome."""
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    """Nothing to send through: no subscription left (43101), or no phone number on file."""
+
+
+class Notification(Base):
+    __tablename__ = "notifications"
+    __table_args__ = (
+        Index("ix_notifications_account_id_id", "account_id", "id"),
+        Index("ix_notifications_account_id_read_at", "account_id", "read_at"),
+        Index("ix_notifications_appointment_id", "appointment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    kind: Mapped[str] = mapped_column(String(30))
+    title: Mapped[str] = mapped_column(String(60))
+    body: Mapped[str] = mapped_column(Text)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    """What this notification is about, e.g. ``booking_confirmed:appointment:42``: a handler that runs
+    twice finds it and creates nothing the second time."""
+
+
+class Delivery(Base):
+    """One notification sent over one outside channel; the in-app message itself needs no delivery."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (UniqueConstraint("notification_id", "channel"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("notifications.id"))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    """What to send, rendered when the notification was made: ``{"template_id", "page", "data"}`` for
+    WeChat, ``{"text"}`` for SMS. The recipient (openid, phone) is looked up when sending, so no
+    personal data is copied here."""
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

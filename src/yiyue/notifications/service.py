@@ -1,0 +1,199 @@
+"""Making notifications and reading them: one in-app message per event, deliveries queued through the outbox.
+
+A notification is keyed by what it is about (``dedupe_key``, unique), so the handler of an event that
+runs twice creates nothing the second time. Its deliveries (WeChat subscribe message, SMS) are rows
+written in the same transaction, each with an outbox event that sends it after the commit
+(``channels.deliver``); a delivery that fails never touches the appointment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.accounts.models import VisitPerson
+from yiyue.booking.models import Appointment
+from yiyue.booking.service import AppointmentNotFound
+from yiyue.core import outbox
+from yiyue.core.db import begin_write
+from yiyue.core.errors import NotFound
+from yiyue.core.pagination import PageParams
+from yiyue.hospitals.models import Department, Doctor, Hospital
+from yiyue.notifications.models import (
+    Delivery,
+    DeliveryChannel,
+    DeliveryStatus,
+    Notification,
+    NotificationKind,
+)
+from yiyue.notifications.templates import AppointmentFacts, render
+from yiyue.scheduling.models import PERIOD_LABELS, Period, Schedule, Slot
+
+DELIVER_TOPIC = "notification.deliver"
+
+
+class NotificationNotFound(NotFound):
+    code = "NOTIFICATION_NOT_FOUND"
+    message = "消息不存在"
+
+
+def dedupe_key(kind: NotificationKind | str, appointment_id: int) -> str:
+    return f"{NotificationKind(kind).value}:appointment:{appointment_id}"
+
+
+async def appointment_facts(session: AsyncSession, appointment_id: int) -> tuple[Appointment, AppointmentFacts]:
+    """The appointment and everything a message says about it, in one query."""
+    row = (
+        await session.execute(
+            select(Appointment, Hospital, Department, Doctor, VisitPerson, Schedule, Slot)
+            .join(Hospital, Hospital.id == Appointment.hospital_id)
+            .join(Department, Department.id == Appointment.department_id)
+            .join(Doctor, Doctor.id == Appointment.doctor_id)
+            .join(VisitPerson, VisitPerson.id == Appointment.visit_person_id)
+            .join(Schedule, Schedule.id == Appointment.schedule_id)
+            .join(Slot, Slot.id == Appointment.slot_id)
+            .where(Appointment.id == appointment_id)
+        )
+    ).one_or_none()
+    if row is None:
+        raise AppointmentNotFound()
+    appointment, hospital, department, doctor, person, schedule, slot = row
+    facts = AppointmentFacts(
+        appointment_id=appointment.id,
+        hospital=hospital.name,
+        hospital_address=hospital.address,
+        department=department.name,
+        location=department.location,
+        doctor=doctor.name,
+        doctor_title=doctor.title,
+        patient_name=person.name,
+        visit_date=appointment.visit_date,
+        period_label=PERIOD_LABELS[Period(schedule.period)],
+        starts_at=slot.starts_at,
+        ends_at=slot.ends_at,
+        queue_number=appointment.queue_number,
+        fee_fen=appointment.fee_fen,
+    )
+    return appointment, facts
+
+
+async def notify(
+    session: AsyncSession,
+    *,
+    kind: NotificationKind | str,
+    appointment_id: int,
+    now: datetime,
+    extra: Mapping[str, Any] | None = None,
+) -> Notification | None:
+    """Tells the appointment's account about it: an in-app message, plus a WeChat subscribe message (for
+    kinds that have a template) and an SMS to the visit person, each sent after commit by its own job.
+
+    Once per kind and appointment: when the notification exists already this returns None and writes
+    nothing. ``extra`` carries what the appointment does not know (see ``templates.render``).
+    """
+    kind = NotificationKind(kind)
+    key = dedupe_key(kind, appointment_id)
+    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
+        return None
+    appointment, facts = await appointment_facts(session, appointment_id)
+    message = render(kind, facts, extra)
+
+    await begin_write(session)
+    notification = Notification(
+        account_id=appointment.account_id,
+        kind=kind.value,
+        title=message.title,
+        body=message.body,
+        appointment_id=appointment.id,
+        created_at=now,
+        read_at=None,
+        dedupe_key=key,
+    )
+    try:
+        async with session.begin_nested():
+            session.add(notification)
+    except IntegrityError:  # made meanwhile by another run of the same event (PostgreSQL; SQLite queues writers)
+        return None
+
+    contents: list[tuple[DeliveryChannel, dict[str, Any]]] = []
+    if message.wechat is not None:
+        wechat = message.wechat
+        contents.append(
+            (DeliveryChannel.WECHAT_SUBSCRIBE, {"purpose": wechat.purpose, "page": wechat.page, "data": wechat.data})
+        )
+    contents.append((DeliveryChannel.SMS, {"text": message.sms}))
+    deliveries = [
+        Delivery(
+            notification_id=notification.id,
+            channel=channel.value,
+            status=DeliveryStatus.PENDING.value,
+            content=content,
+            attempts=0,
+            last_error="",
+            created_at=now,
+            updated_at=now,
+            sent_at=None,
+        )
+        for channel, content in contents
+    ]
+    session.add_all(deliveries)
+    await session.flush()
+    for delivery in deliveries:
+        outbox.add(session, DELIVER_TOPIC, now=now, delivery_id=delivery.id)
+    return notification
+
+
+async def list_for(session: AsyncSession, account_id: int, page: PageParams) -> tuple[list[Notification], int, int]:
+    """The account's notifications, newest first; with how many there are and how many are unread."""
+    items = list(
+        await session.scalars(
+            select(Notification)
+            .where(Notification.account_id == account_id)
+            .order_by(Notification.id.desc())
+            .offset(page.offset)
+            .limit(page.page_size)
+        )
+    )
+    counts = (
+        await session.execute(
+            select(func.count(), func.count().filter(Notification.read_at.is_(None))).where(
+                Notification.account_id == account_id
+            )
+        )
+    ).one()
+    return items, int(counts[0]), int(counts[1])
+
+
+async def mark_read(session: AsyncSession, account_id: int, notification_id: int, now: datetime) -> Notification:
+    """Marks one of the caller's notifications read (once: reading it again keeps the first time).
+    Anyone else's is reported as not found."""
+    notification = await session.get(Notification, notification_id)
+    if notification is None or notification.account_id != account_id:
+        raise NotificationNotFound()
+    if notification.read_at is None:
+        await begin_write(session)
+        await session.execute(
+            update(Notification)
+            .where(Notification.id == notification_id, Notification.read_at.is_(None))
+            .values(read_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        await session.refresh(notification)
+    return notification
+
+
+async def mark_all_read(session: AsyncSession, account_id: int, now: datetime) -> int:
+    """Marks every unread notification of the caller read; returns how many changed."""
+    await begin_write(session)
+    result = await session.execute(
+        update(Notification)
+        .where(Notification.account_id == account_id, Notification.read_at.is_(None))
+        .values(read_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
+
+from yiyue.booking import service as booking
+from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep
+from yiyue.core.errors import DomainError
+from yiyue.core.params import IdPath
+from yiyue.payments import service
+from yiyue.payments.schemas import RequestPaymentParams
+from yiyue.wechat.errors import InvalidPayNotification
+from yiyue.wechat.pay import WeChatPayClient
+
+log = logging.getLogger("yiyue.payments")
+
+router = APIRouter(prefix="/api/v1", tags=["支付"])
+
+
+async def _pay(request: Request) -> WeChatPayClient:
+    pay: WeChatPayClient = request.app.state.pay
+    return pay
+
+
+PayDep = Annotated[WeChatPayClient, Depends(_pay)]
+
+
+@router.post("/appointments/{appointment_id}/pay", summary="发起微信支付（返回 wx.requestPayment 参数）")
+async def pay(
+    appointment_id: IdPath, session: SessionDep, patient: CurrentPatient, pay: PayDep, clock: ClockDep
+) -> RequestPaymentParams:
+    now = clock.now()
+    params = await service.start_payment(
+        session, account_id=patient.subject_id, appointment_id=appointment_id, pay=pay, now=now
+    )
+    appointment = await booking.get_own(session, account_id=patient.subject_id, appointment_id=appointment_id)
+    assert appointment.pay_deadline is not None
+    return RequestPaymentParams(
+        **params, appointment_id=appointment.id, amount_fen=appointment.fee_fen, pay_deadline=appointment.pay_deadline
+    )
+
+
+@router.post(
+    "/payments/wechat/notify",
+    summary="微信支付结果与退款结果通知（由微信支付调用）",
+    status_code=204,
+    responses={400: {"description": "验签、解密或内容校验失败：微信支付会重试"}},
+)
+async def wechat_notify(request: Request, session: SessionDep, pay: PayDep, clock: ClockDep) -> Response:
+    body = await request.body()
+    now = clock.now()
+    try:
+        notification = await pay.parse_notification(request.headers, body, now=now)
+    except InvalidPayNotification as exc:
+        # Forged, stale or garbled: log it, change nothing, answer so that a genuine one is retried.
+        log.warning("rejected a WeChat Pay notification from %s: %s", request.client, exc.text)
+        return JSONResponse(status_code=400, content={"code": "FAIL", "message": "验签失败"})
+    try:
+        await service.apply_notification(session, notification=notification, now=now)
+    except DomainError as exc:
+        log.warning("WeChat Pay notification %s not applied: %s", notification.id, exc)
+        return JSONResponse(
+            status_code=exc.status if exc.status < 500 else 500, content={"code": "FAIL", "message": exc.text}
+        )
+    return Response(status_code=204)

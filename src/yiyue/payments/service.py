@@ -1,0 +1,339 @@
+"""Paying for an appointment and paying it back (WeChat Pay v3, JSAPI).
+
+The money state lives here; the appointment's state lives in booking and moves through its service.
+Every change is recorded (``MoneyEvent``); every handler can run twice without paying or refunding
+twice: payments are settled by ``UPDATE ... WHERE status = 'pending'``, refunds carry one refund number
+per payment, which WeChat Pay itself refunds only once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.accounts.models import Account
+from yiyue.booking import service as booking
+from yiyue.booking.models import Appointment, AppointmentStatus
+from yiyue.core import outbox
+from yiyue.core.db import Database, begin_write
+from yiyue.core.errors import Conflict, NotFound
+from yiyue.hospitals.models import Department, Hospital
+from yiyue.payments.models import MoneyEvent, Payment, PaymentStatus, Refund, RefundStatus
+from yiyue.wechat.errors import WeChatPayOrderConflict
+from yiyue.wechat.pay import PayNotification, WeChatPayClient
+
+log = logging.getLogger("yiyue.payments")
+
+RECONCILE_AFTER = timedelta(minutes=2)
+"""A payment still pending this long after its order was placed is asked about (the notify may be lost)."""
+
+
+class NotAwaitingPayment(Conflict):
+    code = "NOT_AWAITING_PAYMENT"
+    message = "该预约无需支付或已支付"
+
+
+class PaymentWindowClosed(Conflict):
+    code = "PAYMENT_EXPIRED"
+    message = "支付时间已过，号源已释放，请重新预约"
+
+
+class UnknownOrder(NotFound):
+    code = "UNKNOWN_ORDER"
+    message = "订单不存在"
+
+
+class AmountMismatch(Conflict):
+    code = "AMOUNT_MISMATCH"
+    message = "支付金额与订单不符"
+
+
+def out_trade_no(appointment_id: int) -> str:
+    """One order number per appointment: placing the order again is answered with the same prepay id."""
+    return f"YY{appointment_id:014d}"
+
+
+def out_refund_no(payment_id: int) -> str:
+    return f"YR{payment_id:014d}"
+
+
+async def start_payment(
+    session: AsyncSession, *, account_id: int, appointment_id: int, pay: WeChatPayClient, now: datetime
+) -> dict[str, str]:
+    """Places (or finds) the WeChat Pay order of a held appointment and returns the signed parameters
+    of ``wx.requestPayment``. The order expires with the hold."""
+    appointment = await booking.get_own(session, account_id=account_id, appointment_id=appointment_id)
+    if appointment.status != AppointmentStatus.PENDING_PAYMENT or appointment.pay_deadline is None:
+        raise NotAwaitingPayment()
+    if appointment.pay_deadline <= now:
+        raise PaymentWindowClosed()
+    payment = await session.scalar(select(Payment).where(Payment.appointment_id == appointment.id))
+    if payment is not None and payment.prepay_id:
+        return await pay.request_payment_params(payment.prepay_id)
+    account = await session.get_one(Account, account_id)
+    # The outside call comes before this unit of work writes anything (no lock held while waiting).
+    prepay_id = await pay.create_jsapi_order(
+        out_trade_no=out_trade_no(appointment.id),
+        description=await _description(session, appointment),
+        amount_fen=appointment.fee_fen,
+        payer_openid=account.openid,
+        time_expire=appointment.pay_deadline,
+        attach=str(appointment.id),
+    )
+    await begin_write(session)
+    payment = await session.scalar(select(Payment).where(Payment.appointment_id == appointment.id))
+    if payment is None:
+        payment = Payment(
+            appointment_id=appointment.id,
+            account_id=account_id,
+            out_trade_no=out_trade_no(appointment.id),
+            amount_fen=appointment.fee_fen,
+            status=PaymentStatus.PENDING,
+            prepay_id=prepay_id,
+            expires_at=appointment.pay_deadline,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(payment)
+        await session.flush()
+        _record(session, payment, None, PaymentStatus.PENDING, source="api", now=now, prepay_id=prepay_id)
+    else:
+        payment.prepay_id = prepay_id
+    return await pay.request_payment_params(prepay_id)
+
+
+async def apply_notification(session: AsyncSession, *, notification: PayNotification, now: datetime) -> None:
+    """A verified WeChat Pay notification: a payment succeeded, or a refund ended. Replays change nothing."""
+    resource = notification.resource
+    if notification.event_type == "TRANSACTION.SUCCESS":
+        await settle_paid(
+            session,
+            out_trade_no=str(resource.get("out_trade_no", "")),
+            transaction_id=str(resource.get("transaction_id", "")),
+            amount_fen=int(resource.get("amount", {}).get("total", -1)),
+            source="notify",
+            now=now,
+        )
+    elif notification.event_type.startswith("REFUND."):
+        await settle_refund(
+            session,
+            out_refund_no=str(resource.get("out_refund_no", "")),
+            status=str(resource.get("refund_status", "")),
+            refund_id=str(resource.get("refund_id", "")),
+            source="notify",
+            now=now,
+        )
+    else:
+        log.info("ignoring WeChat Pay notification %s of type %s", notification.id, notification.event_type)
+
+
+async def settle_paid(
+    session: AsyncSession, *, out_trade_no: str, transaction_id: str, amount_fen: int, source: str, now: datetime
+) -> None:
+    """Marks a payment paid exactly once and confirms its appointment; a payment that arrives after the
+    hold ended (expired, cancelled) is paid back in full."""
+    await begin_write(session)
+    payment = await session.scalar(select(Payment).where(Payment.out_trade_no == out_trade_no).with_for_update())
+    if payment is None:
+        log.warning("payment notification for an unknown order %s", out_trade_no)
+        raise UnknownOrder()
+    if amount_fen != payment.amount_fen:
+        log.error("payment %s: WeChat reports %s fen, the order is %s fen", payment.id, amount_fen, payment.amount_fen)
+        raise AmountMismatch()
+    if payment.status not in (PaymentStatus.PENDING, PaymentStatus.CLOSED):
+        return  # already settled: a replayed notification, or reconciliation got there first
+    previous = payment.status
+    payment.status = PaymentStatus.PAID
+    payment.transaction_id = transaction_id
+    payment.paid_at = now
+    payment.updated_at = now
+    _record(session, payment, previous, PaymentStatus.PAID, source=source, now=now, transaction_id=transaction_id)
+    if not await booking.confirm_paid(session, appointment_id=payment.appointment_id, now=now):
+        outbox.add(session, "payment.refund_due", now=now, payment_id=payment.id, reason="预约已失效，自动退款")
+    await session.flush()
+
+
+async def request_refund(db: Database, *, pay: WeChatPayClient, payment_id: int, reason: str, now: datetime) -> None:
+    """Pays a paid payment back in full. The refund is recorded (committed) before WeChat Pay is asked,
+    so its notification always finds it; asking again after a crash reuses the same refund number."""
+    async with db.session() as session:
+        payment = await session.get(Payment, payment_id)
+        if payment is None or payment.status != PaymentStatus.PAID:
+            return  # nothing was paid (or it is already refunded): nothing to pay back
+        refund = await session.scalar(select(Refund).where(Refund.payment_id == payment.id))
+        if refund is not None and refund.refund_id:
+            return  # asked already; its notification or reconciliation settles it
+        if refund is None:
+            await begin_write(session)
+            refund = Refund(
+                payment_id=payment.id,
+                out_refund_no=out_refund_no(payment.id),
+                amount_fen=payment.amount_fen,
+                reason=reason[:80],
+                status=RefundStatus.PROCESSING,
+                created_at=now,
+                updated_at=now,
+            )
+            session.add(refund)
+            try:
+                await session.flush()
+            except IntegrityError:
+                return  # another worker is on it
+        out_trade, refund_no, total = payment.out_trade_no, refund.out_refund_no, payment.amount_fen
+    answer = await pay.refund(
+        out_refund_no=refund_no, out_trade_no=out_trade, total_fen=total, refund_fen=total, reason=reason[:80]
+    )
+    async with db.session() as session:
+        await settle_refund(
+            session, out_refund_no=refund_no, status=answer.status, refund_id=answer.refund_id, source="job", now=now
+        )
+
+
+async def settle_refund(
+    session: AsyncSession, *, out_refund_no: str, status: str, refund_id: str, source: str, now: datetime
+) -> None:
+    """Records what WeChat Pay says of a refund; a success marks the payment refunded and tells the patient."""
+    await begin_write(session)
+    refund = await session.scalar(select(Refund).where(Refund.out_refund_no == out_refund_no).with_for_update())
+    if refund is None:
+        log.warning("refund notification for an unknown refund %s", out_refund_no)
+        raise UnknownOrder()
+    new_status = {
+        "SUCCESS": RefundStatus.SUCCEEDED,
+        "PROCESSING": RefundStatus.PROCESSING,
+        "ABNORMAL": RefundStatus.ABNORMAL,
+        "CLOSED": RefundStatus.CLOSED,
+    }.get(status)
+    if new_status is None:
+        raise ValueError(f"unknown refund status {status!r}")
+    if refund_id and not refund.refund_id:
+        refund.refund_id = refund_id
+    if refund.status == new_status or refund.status == RefundStatus.SUCCEEDED:
+        return
+    payment = await session.get_one(Payment, refund.payment_id, with_for_update=True)
+    _record(session, payment, refund.status, new_status, source=source, now=now, refund=refund, refund_id=refund_id)
+    refund.status = new_status
+    refund.updated_at = now
+    if new_status == RefundStatus.SUCCEEDED:
+        refund.succeeded_at = now
+        payment.status = PaymentStatus.REFUNDED
+        payment.updated_at = now
+        outbox.add(session, "appointment.refunded", now=now, appointment_id=payment.appointment_id)
+    elif new_status == RefundStatus.ABNORMAL:
+        log.error("refund %s is ABNORMAL at WeChat Pay: staff must pay it back another way", out_refund_no)
+    await session.flush()
+
+
+async def refund_for_appointment(
+    db: Database, *, pay: WeChatPayClient, appointment_id: int, reason: str, now: datetime
+) -> None:
+    async with db.session() as session:
+        payment_id = await session.scalar(select(Payment.id).where(Payment.appointment_id == appointment_id))
+    if payment_id is not None:
+        await request_refund(db, pay=pay, payment_id=payment_id, reason=reason, now=now)
+
+
+async def close_unpaid(db: Database, *, pay: WeChatPayClient, appointment_id: int, now: datetime) -> None:
+    """The hold ended unpaid: close the WeChat order so it cannot be paid any more. If it was paid in the
+    last second, WeChat refuses to close it and the payment is settled (and refunded) instead."""
+    async with db.session() as session:
+        payment = await session.scalar(select(Payment).where(Payment.appointment_id == appointment_id))
+        if payment is None or payment.status != PaymentStatus.PENDING:
+            return
+        order_no = payment.out_trade_no
+    try:
+        await pay.close_order(order_no)
+    except WeChatPayOrderConflict:
+        await reconcile_payment(db, pay=pay, out_trade_no=order_no, now=now)
+        return
+    async with db.session() as session:
+        await begin_write(session)
+        payment = await session.scalar(select(Payment).where(Payment.out_trade_no == order_no).with_for_update())
+        if payment is not None and payment.status == PaymentStatus.PENDING:
+            _record(session, payment, payment.status, PaymentStatus.CLOSED, source="job", now=now)
+            payment.status = PaymentStatus.CLOSED
+            payment.updated_at = now
+
+
+async def reconcile_payment(db: Database, *, pay: WeChatPayClient, out_trade_no: str, now: datetime) -> None:
+    transaction = await pay.query_order(out_trade_no)
+    if transaction is None or transaction.trade_state not in ("SUCCESS", "REFUND"):
+        return
+    async with db.session() as session:
+        await settle_paid(
+            session,
+            out_trade_no=out_trade_no,
+            transaction_id=transaction.transaction_id or "",
+            amount_fen=transaction.amount_total_fen,
+            source="reconcile",
+            now=now,
+        )
+
+
+async def reconcile(db: Database, *, pay: WeChatPayClient, now: datetime) -> int:
+    """Asks WeChat Pay about payments and refunds whose notification has not come: settles what it says."""
+    async with db.session() as session:
+        orders = list(
+            await session.scalars(
+                select(Payment.out_trade_no)
+                .where(Payment.status == PaymentStatus.PENDING, Payment.created_at <= now - RECONCILE_AFTER)
+                .limit(200)
+            )
+        )
+        refunds = list(
+            await session.scalars(
+                select(Refund.out_refund_no)
+                .where(Refund.status == RefundStatus.PROCESSING, Refund.created_at <= now - RECONCILE_AFTER)
+                .limit(200)
+            )
+        )
+    for order_no in orders:
+        await reconcile_payment(db, pay=pay, out_trade_no=order_no, now=now)
+    for refund_no in refunds:
+        answer = await pay.query_refund(refund_no)
+        if answer is not None:
+            async with db.session() as session:
+                await settle_refund(
+                    session,
+                    out_refund_no=refund_no,
+                    status=answer.status,
+                    refund_id=answer.refund_id,
+                    source="reconcile",
+                    now=now,
+                )
+    return len(orders) + len(refunds)
+
+
+async def _description(session: AsyncSession, appointment: Appointment) -> str:
+    hospital = await session.get_one(Hospital, appointment.hospital_id)
+    department = await session.get_one(Department, appointment.department_id)
+    return f"{hospital.name}-{department.name}挂号费"[:120]
+
+
+def _record(
+    session: AsyncSession,
+    payment: Payment,
+    from_status: str | None,
+    to_status: str,
+    *,
+    source: str,
+    now: datetime,
+    refund: Refund | None = None,
+    **detail: Any,
+) -> None:
+    session.add(
+        MoneyEvent(
+            payment_id=payment.id,
+            refund_id=refund.id if refund is not None else None,
+            from_status=from_status,
+            to_status=to_status,
+            source=source,
+            detail=detail,
+            at=now,
+        )
+    )
