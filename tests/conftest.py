@@ -102,6 +102,8 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_key=base64.b64encode(b"k" * 32).decode(),
         blind_index_key=base64.b64encode(b"i" * 32).decode(),
         wechat_secret="test-wechat-secret",
+        queue_url=f"sqlite:///{tmp_path / 'queue.db'}",
+        embedded_workers=0,
     )
 
 

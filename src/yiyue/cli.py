@@ -17,6 +17,8 @@ from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.migrate import upgrade
 from yiyue.demo.seed import SeedSummary
+from yiyue.jobs.context import JobContext
+from yiyue.jobs.system import JobSystem
 
 app = typer.Typer(help="医约 YiYue: hospital appointment booking platform.", no_args_is_help=True)
 
@@ -99,8 +101,17 @@ def worker(
 
     settings = get_settings()
     clock = Clock()
-    worker_context(settings, clock)  # fail now, with a clear message, rather than in every job
-    jobs = build_jobs(settings, clock, lambda: worker_context(settings, clock))
+    startup = worker_context(settings, clock)  # fails now, with a clear message, rather than in every job
+
+    def thread_context() -> JobContext:
+        context = worker_context(settings, clock)
+        jobs.listen(context.db)  # events that handlers write are queued as soon as they commit
+        return context
+
+    jobs = build_jobs(settings, clock, thread_context)
+    # Work a crashed worker took with it is handed out again now, not at the next periodic sweep.
+    recovered = asyncio.run(_recover(jobs, startup))
+    typer.echo(f"handed {recovered} unfinished events to the queue again")
     typer.echo(f"yiyue worker: {threads} threads, queue {settings.queue_url or 'sqlite (./var/queue.db)'}")
     jobs.huey.create_consumer(workers=threads, worker_type="thread", periodic=True).run()
 
@@ -183,6 +194,15 @@ async def _create_staff(
             return created.id
     finally:
         await db.dispose()
+
+
+async def _recover(jobs: JobSystem, context: JobContext) -> int:
+    try:
+        return await jobs.redeliver_stale(context.db)
+    finally:
+        await context.db.dispose()
+        await context.wechat.aclose()
+        await context.pay.aclose()
 
 
 async def _seed() -> SeedSummary:

@@ -123,7 +123,11 @@ class Settings(BaseSettings):
     no_show_ban_days: int = 90
 
     queue_url: str = ""
-    """Task queue: empty for a SQLite queue file under ./var (embedded), or ``redis://host:6379/0``."""
+    """Task queue: empty for a SQLite queue file under ./var (embedded), ``sqlite:///path``, or
+    ``redis://host:6379/0``."""
+    queue_name: str = "yiyue"
+    outbox_redeliver_seconds: int = 60
+    """An event neither handled nor failed this long after it was due is handed to the queue again."""
     embedded_workers: int = 2
     """Job worker threads inside ``yiyue serve``/``demo``; 0 when separate ``yiyue worker`` processes run."""
 

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 from fastapi import FastAPI
 
@@ -25,7 +26,14 @@ log = logging.getLogger("yiyue.jobs")
 
 
 def build_jobs(settings: Settings, clock: Clock, context_factory: Callable[[], JobContext]) -> JobSystem:
-    return wire(JobSystem(huey=make_huey(settings), context_factory=context_factory, clock=clock))
+    return wire(
+        JobSystem(
+            huey=make_huey(settings),
+            context_factory=context_factory,
+            clock=clock,
+            redeliver_after=timedelta(seconds=settings.outbox_redeliver_seconds),
+        )
+    )
 
 
 def attach_to_app(app: FastAPI) -> JobSystem:

@@ -34,8 +34,6 @@ Handler = Callable[[Any, AsyncSession, dict[str, Any], datetime], Awaitable[None
 Periodic = Callable[[Any, datetime], Awaitable[object]]
 
 MAX_ATTEMPTS = 8
-REDELIVER_AFTER = timedelta(seconds=60)
-"""An event handed to the queue and still not handled after this is handed again (lost with a worker)."""
 
 
 def backoff(attempts: int) -> int:
@@ -57,6 +55,8 @@ class JobSystem:
     context_factory: Callable[[], Any]
     clock: Clock
     loop: asyncio.AbstractEventLoop | None = None
+    redeliver_after: timedelta = timedelta(seconds=60)
+    """An event handed to the queue and still not handled after this is handed again (lost with a worker)."""
     handlers: dict[str, Handler] = field(default_factory=dict)
     periodic: dict[str, tuple[crontab, Periodic]] = field(default_factory=dict)
 
@@ -171,8 +171,10 @@ class JobSystem:
                     .where(
                         OutboxEvent.handled_at.is_(None),
                         OutboxEvent.failed_at.is_(None),
-                        OutboxEvent.available_at <= now - REDELIVER_AFTER,
-                        or_(OutboxEvent.dispatched_at.is_(None), OutboxEvent.dispatched_at <= now - REDELIVER_AFTER),
+                        OutboxEvent.available_at <= now - self.redeliver_after,
+                        or_(
+                            OutboxEvent.dispatched_at.is_(None), OutboxEvent.dispatched_at <= now - self.redeliver_after
+                        ),
                     )
                     .order_by(OutboxEvent.id)
                     .limit(500)
