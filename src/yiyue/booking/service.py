@@ -82,6 +82,16 @@ class IdempotencyKeyReused(InvalidInput):
     message = "该幂等键已用于另一笔不同的预约请求"
 
 
+class ScheduleAlreadySuspended(Conflict):
+    code = "SCHEDULE_ALREADY_SUSPENDED"
+    message = "该排班已停诊"
+
+
+class ScheduleAlreadyOver(Conflict):
+    code = "SCHEDULE_OVER"
+    message = "该时段已结束，无法停诊"
+
+
 class BookingBanned(Forbidden):
     code = "BOOKING_BANNED"
     message = "因多次爽约，暂时无法预约"
@@ -774,3 +784,35 @@ def _staff_row(row: tuple[Appointment, str, str, str, str, str, str, datetime, d
 async def _staff_row_of(session: AsyncSession, appointment_id: int) -> StaffAppointmentRow:
     result = await session.execute(_staff_rows_query().where(Appointment.id == appointment_id))
     return _staff_row(result.tuples().one())
+
+
+SUSPEND_ROLES = (StaffRole.HOSPITAL_ADMIN,)
+
+
+async def staff_suspend(
+    session: AsyncSession,
+    *,
+    staff: StaffUser,
+    schedule_id: int,
+    reason: str,
+    now: datetime,
+    gate: InventoryGate | None = None,
+) -> tuple[Schedule, list[int]]:
+    """停诊 by a hospital administrator of the schedule's hospital; once suspended it stays so."""
+    require_role(staff, *SUSPEND_ROLES)
+    schedule = await scheduling.get(session, schedule_id)
+    require_hospital(staff, schedule.hospital_id, not_found=scheduling.ScheduleNotFound)
+    if schedule.status == ScheduleStatus.SUSPENDED:
+        raise ScheduleAlreadySuspended()
+    if schedule.ends_at <= now:
+        raise ScheduleAlreadyOver()
+    affected = await suspend_schedule(session, schedule_id=schedule_id, reason=reason, now=now, gate=gate)
+    audit.record(
+        session,
+        actor=actor(staff),
+        action="schedule.suspend",
+        subject=f"schedule:{schedule_id}",
+        at=now,
+        detail={"reason": reason, "appointments": affected},
+    )
+    return schedule, affected

@@ -15,7 +15,7 @@ from yiyue.accounts import staff as staff_accounts
 from yiyue.accounts.staff import StaffUser
 from yiyue.accounts.staff_deps import CurrentStaff
 from yiyue.booking import service
-from yiyue.booking.endpoints import InvalidStatusFilter
+from yiyue.booking.endpoints import GateDep, InvalidStatusFilter
 from yiyue.booking.models import AppointmentStatus
 from yiyue.booking.staff_schemas import (
     CheckInByCodeIn,
@@ -26,6 +26,8 @@ from yiyue.booking.staff_schemas import (
     StaffOut,
     StaffPatientRef,
     StaffTokenOut,
+    SuspendIn,
+    SuspendOut,
 )
 from yiyue.booking.views import STATUS_LABELS
 from yiyue.core.deps import ClockDep, SessionDep, SettingsDep
@@ -145,3 +147,13 @@ async def complete(
 ) -> StaffAppointmentOut:
     row = await service.staff_complete(session, staff=staff, appointment_id=appointment_id, now=clock.now())
     return staff_appointment_out(row)
+
+
+@router.post("/schedules/{schedule_id}/suspend", summary="停诊：预约全部转为停诊、已付全额退款、逐一通知")
+async def suspend(
+    schedule_id: IdPath, body: SuspendIn, session: SessionDep, staff: CurrentStaff, gate: GateDep, clock: ClockDep
+) -> SuspendOut:
+    schedule, affected = await service.staff_suspend(
+        session, staff=staff, schedule_id=schedule_id, reason=body.reason, now=clock.now(), gate=gate
+    )
+    return SuspendOut(schedule_id=schedule.id, status=schedule.status, suspended_appointments=len(affected))

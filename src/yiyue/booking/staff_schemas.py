@@ -76,3 +76,17 @@ class StaffAppointmentOut(BaseModel):
     doctor: StaffDoctorRef
     patient: StaffPatientRef
     updated_at: datetime
+
+
+class SuspendIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)] = Field(
+        description="停诊原因，会告知每位患者"
+    )
+
+
+class SuspendOut(BaseModel):
+    schedule_id: int
+    status: str
+    suspended_appointments: int
