@@ -38,6 +38,7 @@ const ROUTES = {
   payAppointment: { method: 'POST', path: '/api/v1/appointments/{id}/pay', body: [] },
   notifications: { method: 'GET', path: '/api/v1/me/notifications', query: ['page'] },
   readNotification: { method: 'POST', path: '/api/v1/me/notifications/{id}/read', body: [] },
+  readAllNotifications: { method: 'POST', path: '/api/v1/me/notifications/read-all', body: [] },
 }
 
 const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN']
@@ -306,6 +307,7 @@ const api = {
   // Messages
   notifications: (page) => call('notifications', { query: { page } }),
   readNotification: (id) => call('readNotification', { params: { id }, body: {} }),
+  readAllNotifications: () => call('readAllNotifications', { body: {} }),
 }
 
 module.exports = api

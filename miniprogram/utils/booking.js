@@ -55,6 +55,21 @@ function appointmentView(a) {
   })
 }
 
+/**
+ * Time left to pay an appointment held for payment, by this phone's clock: {expired, remainMs, remainText}.
+ * The server stays the judge (it refuses a late payment with PAYMENT_EXPIRED and releases the slot
+ * within a minute); this only tells the patient how long they have. No deadline: nothing to count.
+ */
+function payCountdown(payDeadline, nowMs) {
+  const deadline = payDeadline ? Date.parse(payDeadline) : NaN
+  if (Number.isNaN(deadline)) return { expired: false, remainMs: null, remainText: '' }
+  const remainMs = Math.max(0, deadline - (nowMs === undefined ? Date.now() : nowMs))
+  return { expired: remainMs <= 0, remainMs, remainText: format.countdown(remainMs) }
+}
+
+/** The words shown when the payment window has closed (the server's PAYMENT_EXPIRED says the same). */
+const PAYMENT_EXPIRED_TEXT = '支付时间已过，号源已释放，请重新预约'
+
 /** What happens to the money if this appointment is cancelled (shown before the user confirms). */
 function refundRule(a) {
   if (a.status === 'pending_payment') return '该预约尚未支付，取消后号源将立即释放。'
@@ -73,4 +88,4 @@ function rulesLines(rules) {
   return lines
 }
 
-module.exports = { scheduleState, dayState, slotView, appointmentView, refundRule, rulesLines, SLOT_LABELS }
+module.exports = { scheduleState, dayState, slotView, appointmentView, payCountdown, PAYMENT_EXPIRED_TEXT, refundRule, rulesLines, SLOT_LABELS }

@@ -101,6 +101,15 @@ function duration(minutes) {
   return `${m}分钟`
 }
 
+/** Milliseconds left -> "14:05" (minutes:seconds, rounded up to the second); "1:02:03" past an hour; "00:00" when none. */
+function countdown(ms) {
+  const total = Math.max(0, Math.ceil((Number(ms) || 0) / 1000))
+  const h = Math.floor(total / 3600)
+  const m = Math.floor((total % 3600) / 60)
+  const s = total % 60
+  return h ? `${h}:${pad(m)}:${pad(s)}` : `${pad(m)}:${pad(s)}`
+}
+
 /** "03-05 08:00" in Shanghai, for release times shown in tight places. */
 function shortDateTime(value) {
   return value ? `${shortDate(date(value))} ${time(value)}` : ''
@@ -109,6 +118,7 @@ function shortDateTime(value) {
 module.exports = {
   money,
   duration,
+  countdown,
   shortDateTime,
   shanghaiParts,
   date,

@@ -10,15 +10,26 @@ const config = require('../config')
 
 const DEV_OPENID_KEY = 'yiyue.devOpenid'
 
+/**
+ * The fake WeChat's helper endpoints used in fake mode, all POST under <baseUrl>/__wechat__ (its own
+ * /__wechat__/__fake__/openapi.json lists them; tests/contract checks these against it).
+ */
+const FAKE_PATHS = {
+  loginCode: '/__fake__/login-code',
+  subscribe: '/__fake__/subscribe',
+  pay: '/__fake__/pay',
+}
+
 function wxCall(fn, options) {
   return new Promise((resolve, reject) => {
     fn(Object.assign({}, options, { success: resolve, fail: reject }))
   })
 }
 
-function fakePost(path, data) {
+function fakePost(name, data) {
+  const path = FAKE_PATHS[name]
   return wxCall(wx.request, {
-    url: `${config.baseUrl}/__wechat__/__fake__/${path}`,
+    url: `${config.baseUrl}/__wechat__${path}`,
     method: 'POST',
     data,
     header: { 'content-type': 'application/json' },
@@ -48,7 +59,7 @@ function loginError(detail) {
 /** Resolves with a login code for our server to exchange (auth/wechat-login). */
 async function login() {
   try {
-    if (config.fakeWechat) return (await fakePost('login-code', { openid: devOpenid() })).code
+    if (config.fakeWechat) return (await fakePost('loginCode', { openid: devOpenid() })).code
     const res = await wxCall(wx.login, { timeout: 10000 })
     if (!res.code) throw res
     return res.code
@@ -105,4 +116,4 @@ async function pay(params) {
   }
 }
 
-module.exports = { login, requestSubscribe, pay, devOpenid }
+module.exports = { FAKE_PATHS, login, requestSubscribe, pay, devOpenid }

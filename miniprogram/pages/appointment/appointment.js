@@ -1,17 +1,19 @@
 /**
  * 预约详情: queue number, time and place, the check-in QR code and code, and cancellation (with a
- * confirmation that states the deadline and the refund rule).
+ * confirmation that states the deadline and the refund rule). Unpaid: the time left to pay and 去支付;
+ * once the payment window has closed (by this phone's clock, or the server has expired it), 重新预约.
  */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
 const qrcode = require('../../utils/qrcode')
 const page = require('../../behaviors/page')
+const payCountdown = require('../../behaviors/pay-countdown')
 
 // Statuses in which the patient still needs the check-in code.
 const SHOW_CHECK_IN = ['booked', 'checked_in']
 
 Component({
-  behaviors: [page],
+  behaviors: [page, payCountdown],
   data: {
     appointment: null,
     qr: [],
@@ -26,6 +28,12 @@ Component({
       // Reload on every show: back from payment, the status has changed.
       this.syncElder()
       this.reload()
+    },
+    onHide() {
+      this.stopPayCountdown()
+    },
+    onUnload() {
+      this.stopPayCountdown()
     },
     onPullDownRefresh() {
       this.reload()
@@ -45,6 +53,11 @@ Component({
         qr: code ? code.modules.map((row, y) => ({ y, cells: row.map((on, x) => ({ x, on })) })) : [],
         qrCell: code ? Math.floor(420 / code.size) : 12, // about 420rpx wide whatever the version
       })
+      if (a.status === 'pending_payment') this.startPayCountdown(a.pay_deadline)
+      else {
+        this.stopPayCountdown()
+        this.setData({ payRemainText: '', payExpired: false })
+      }
     },
 
     onCancel() {
@@ -80,7 +93,16 @@ Component({
     },
 
     pay() {
+      if (this.data.payExpired) return
       wx.navigateTo({ url: `/pages/payment/payment?id=${this.appointmentId}` })
+    },
+    /** Back to the doctor's sessions on the same day, to choose another slot. */
+    bookAgain() {
+      const a = this.data.appointment
+      wx.navigateTo({ url: `/pages/doctor/doctor?id=${a.doctor.id}&date=${a.visit_date}` })
+    },
+    openMessages() {
+      wx.navigateTo({ url: '/pages/messages/messages' })
     },
     copyCode() {
       wx.setClipboardData({ data: this.data.appointment.check_in_code })

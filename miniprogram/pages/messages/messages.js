@@ -1,4 +1,8 @@
-/** 我的消息: in-app notifications (booking confirmed, reminders, cancellations, 停诊); tap marks read. */
+/**
+ * 我的消息: in-app notifications (booking confirmed, payment reminders, cancellations and refunds,
+ * 停诊, visit reminders). Tapping one marks it read and opens the appointment it is about; 全部已读
+ * marks them all read at once.
+ */
 const api = require('../../utils/api')
 const format = require('../../utils/format')
 const page = require('../../behaviors/page')
@@ -16,6 +20,7 @@ Component({
     page: 1,
     loaded: false,
     loadingMore: false,
+    readingAll: false,
   },
   methods: {
     onShow() {
@@ -50,15 +55,37 @@ Component({
       }
     },
 
+    /** Marks the message read (if it is not), then opens the appointment it is about, if any. */
     async open(e) {
       const index = Number(e.currentTarget.dataset.index)
       const item = this.data.items[index]
-      if (!item || !item.unread) return
+      if (!item) return
+      if (item.unread) {
+        try {
+          await api.readNotification(item.id)
+          this.setData({ [`items[${index}].unread`]: false, unread: Math.max(0, this.data.unread - 1) })
+        } catch (err) {
+          api.showError(err)
+        }
+      }
+      if (item.appointment_id) wx.navigateTo({ url: `/pages/appointment/appointment?id=${item.appointment_id}` })
+    },
+
+    async readAll() {
+      if (this.data.readingAll || !this.data.unread) return
+      this.setData({ readingAll: true })
       try {
-        await api.readNotification(item.id)
-        this.setData({ [`items[${index}].unread`]: false, unread: Math.max(0, this.data.unread - 1) })
+        await api.readAllNotifications()
+        const changes = { unread: 0 }
+        this.data.items.forEach((item, i) => {
+          if (item.unread) changes[`items[${i}].unread`] = false
+        })
+        this.setData(changes)
+        wx.showToast({ title: '已全部标为已读', icon: 'none' })
       } catch (err) {
         api.showError(err)
+      } finally {
+        this.setData({ readingAll: false })
       }
     },
   },

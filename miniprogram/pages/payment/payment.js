@@ -1,20 +1,24 @@
 /**
- * 支付: for hospitals that take the fee online. Asks the server for wx.requestPayment parameters, runs
- * the WeChat Pay sheet, then polls the appointment until it leaves pending_payment (the server learns
- * of the payment from WeChat's notification, so the sheet's "ok" alone is not proof).
+ * 支付: for hospitals that take the fee online. Shows the fee and the time left to pay (pay_deadline),
+ * asks the server for wx.requestPayment parameters, runs the WeChat Pay sheet, then polls the
+ * appointment until it leaves pending_payment (the server learns of the payment from WeChat's
+ * notification, so the sheet's "ok" alone is not proof). Once the deadline has passed, by this phone's
+ * clock or by the server's PAYMENT_EXPIRED, the page says so and offers to book again.
  */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
 const wechat = require('../../utils/wechat')
 const page = require('../../behaviors/page')
+const payCountdown = require('../../behaviors/pay-countdown')
 
 Component({
-  behaviors: [page],
+  behaviors: [page, payCountdown],
   data: {
     appointment: null,
     paying: false,
     waiting: false,
     payError: '',
+    expiredText: '',
   },
   methods: {
     onLoad(query) {
@@ -28,17 +32,26 @@ Component({
     },
     onUnload() {
       this.unloaded = true
+      this.stopPayCountdown()
     },
 
     reload() {
       return this.withLoading(async () => {
         const appointment = await api.appointment(this.appointmentId)
         if (appointment.status !== 'pending_payment') {
+          this.stopPayCountdown()
           this.finish()
           return
         }
         this.setData({ appointment: booking.appointmentView(appointment) })
+        this.startPayCountdown(appointment.pay_deadline, () => this.expire())
       })
+    },
+
+    /** The payment window has closed: no more paying here. */
+    expire(message) {
+      this.stopPayCountdown()
+      this.setData({ payExpired: true, expiredText: message || booking.PAYMENT_EXPIRED_TEXT, payError: '' })
     },
 
     finish() {
@@ -46,7 +59,7 @@ Component({
     },
 
     async onPay() {
-      if (this.data.paying) return
+      if (this.data.paying || this.data.payExpired) return
       this.setData({ paying: true, payError: '' })
       try {
         const params = await api.payAppointment(this.appointmentId)
@@ -57,11 +70,27 @@ Component({
         }
         await this.waitForPayment()
       } catch (err) {
-        this.setData({ payError: api.errorMessage(err) })
-        api.showError(err, { modal: true, title: '支付失败' })
+        await this.refused(err)
       } finally {
         this.setData({ paying: false })
       }
+    },
+
+    /** The server would not start the payment: say why, in its words, and show what is true now. */
+    async refused(err) {
+      if (err.code === 'PAYMENT_EXPIRED') {
+        this.expire(api.errorMessage(err))
+        await api.showError(err, { modal: true, title: '支付已超时' })
+        return
+      }
+      if (err.code === 'NOT_AWAITING_PAYMENT') {
+        // Paid meanwhile (another tap, another phone), cancelled or expired: the result page shows which.
+        api.showError(err)
+        await this.reload()
+        return
+      }
+      this.setData({ payError: api.errorMessage(err) })
+      await api.showError(err, { modal: true, title: '支付失败' })
     },
 
     /** Polls the appointment until the server has seen the payment. */
@@ -71,6 +100,7 @@ Component({
         for (let i = 0; i < this.pollTimes && !this.unloaded; i++) {
           const a = await api.appointment(this.appointmentId)
           if (a.status !== 'pending_payment') {
+            this.stopPayCountdown()
             this.finish()
             return
           }
@@ -84,6 +114,12 @@ Component({
 
     viewAppointment() {
       wx.redirectTo({ url: `/pages/appointment/appointment?id=${this.appointmentId}` })
+    },
+
+    /** Back to the doctor's sessions on the same day, to choose another slot. */
+    bookAgain() {
+      const a = this.data.appointment
+      wx.redirectTo({ url: `/pages/doctor/doctor?id=${a.doctor.id}&date=${a.visit_date}` })
     },
   },
 })
