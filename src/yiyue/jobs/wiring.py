@@ -14,6 +14,7 @@ from yiyue.jobs.context import JobContext
 from yiyue.jobs.system import JobSystem
 from yiyue.notifications import tasks as notifications
 from yiyue.payments import service as payments
+from yiyue.scheduling import service as scheduling
 
 Handler = Callable[[JobContext, AsyncSession, dict[str, Any], datetime], Awaitable[None]]
 
@@ -31,6 +32,7 @@ def wire(jobs: JobSystem) -> JobSystem:
     jobs.on("notification.deliver", notifications.deliver_notification)
 
     every_minute = crontab()
+    jobs.every("release_from_templates", every_minute, _release_from_templates)
     jobs.every("expire_unpaid", every_minute, _expire_unpaid)
     jobs.every("no_show_sweep", every_minute, _no_show_sweep)
     jobs.every("visit_reminders", every_minute, _visit_reminders)
@@ -78,6 +80,11 @@ async def _refund_payment(ctx: JobContext, session: AsyncSession, payload: dict[
 
 
 # -- periodic jobs --------------------------------------------------------------------------------
+
+
+async def _release_from_templates(ctx: JobContext, now: datetime) -> int:
+    async with ctx.db.session() as session:
+        return await scheduling.release_from_templates(session, now=now)
 
 
 async def _expire_unpaid(ctx: JobContext, now: datetime) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
@@ -68,3 +68,20 @@ class Slot(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(10), default=SlotStatus.AVAILABLE)
+
+
+class ScheduleTemplate(Base):
+    """A doctor's standing weekly session (排班模板), e.g. Tuesday mornings, 20 slots. The release job
+    turns it into a schedule for each date as that date enters the hospital's booking window."""
+
+    __tablename__ = "schedule_templates"
+    __table_args__ = (UniqueConstraint("doctor_id", "weekday", "period"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"), index=True)
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    weekday: Mapped[int] = mapped_column(Integer)
+    """0 = Monday ... 6 = Sunday."""
+    period: Mapped[str] = mapped_column(String(10))
+    capacity: Mapped[int] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, insert, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Label
 
+from yiyue.core.clock import local, local_today
+from yiyue.core.db import begin_write
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.hospitals.models import Doctor, Hospital
 from yiyue.scheduling import rules
-from yiyue.scheduling.models import Period, Schedule, ScheduleStatus, Slot, SlotStatus
+from yiyue.scheduling.models import Period, Schedule, ScheduleStatus, ScheduleTemplate, Slot, SlotStatus
 
 
 class ScheduleNotFound(NotFound):
@@ -253,3 +255,52 @@ async def department_days(session: AsyncSession, *, department_id: int, start: d
         .order_by(per_schedule.c.visit_date)
     )
     return [DayTotals(d, int(cap), int(rem), rel) for d, cap, rem, rel in rows.tuples()]
+
+
+async def release_from_templates(session: AsyncSession, *, now: datetime) -> int:
+    """放号: at each hospital's daily release time, the day entering its booking window gets its
+    schedules from the doctors' weekly templates (days the job missed are caught up). Schedules that
+    already exist are left alone, so running it again creates nothing. Returns how many were made."""
+    made = 0
+    for hospital in list(await session.scalars(select(Hospital).order_by(Hospital.id))):
+        last_open = _last_released_day(hospital, now)
+        templates = list(
+            await session.scalars(
+                select(ScheduleTemplate).where(
+                    ScheduleTemplate.hospital_id == hospital.id, ScheduleTemplate.active.is_(True)
+                )
+            )
+        )
+        if not templates:
+            continue
+        first = local_today(now) + timedelta(days=1)
+        days = [first + timedelta(days=i) for i in range((last_open - first).days + 1)]
+        existing = set(
+            (
+                await session.execute(
+                    select(Schedule.doctor_id, Schedule.visit_date, Schedule.period).where(
+                        Schedule.hospital_id == hospital.id, Schedule.visit_date.in_(days)
+                    )
+                )
+            ).tuples()
+        )
+        doctors = {d.id: d for d in await session.scalars(select(Doctor).where(Doctor.hospital_id == hospital.id))}
+        specs = [
+            ScheduleSpec(doctors[t.doctor_id], day, Period(t.period), t.capacity)
+            for day in days
+            for t in templates
+            if t.weekday == day.weekday() and (t.doctor_id, day, t.period) not in existing and t.doctor_id in doctors
+        ]
+        if specs:
+            await begin_write(session)
+            await create_schedules(session, hospital=hospital, specs=specs)
+            made += len(specs)
+    return made
+
+
+def _last_released_day(hospital: Hospital, now: datetime) -> date:
+    """The furthest day whose slots are open by ``now``: today + release_days once today's release time
+    has passed, one day less before it."""
+    today = local_today(now)
+    released_today = local(now).time() >= hospital.release_time
+    return today + timedelta(days=hospital.release_days if released_today else hospital.release_days - 1)
