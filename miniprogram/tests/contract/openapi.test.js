@@ -1,15 +1,17 @@
 /**
  * Contract: everything utils/api.js may send and the fields the pages read exist in the server's
- * /openapi.json. Routes the server has not built yet are listed in PENDING and reported as todo; once
+ * /openapi.json, and the fake WeChat helper endpoints utils/wechat.js calls in fake mode exist in the
+ * fake's own spec. Routes the server has not built yet go in PENDING and are reported as todo; once
  * the server has one, the test insists it leaves PENDING (so the list cannot go stale).
  */
 const fs = require('fs')
 const http = require('http')
 const { ROUTES } = require('../../utils/api')
+const { FAKE_PATHS } = require('../../utils/wechat')
 const { SKIP, describeLive } = require('../support/live')
 
-// Announced for the next server issue (payments, notifications).
-const PENDING = ['payAppointment', 'notifications', 'readNotification']
+// Route names announced for a later server issue. None now: pay and notifications arrived.
+const PENDING = []
 
 const APPOINTMENT = [
   'id', 'status', 'status_label', 'queue_number', 'fee_fen', 'visit_date', 'period_label', 'starts_at', 'ends_at',
@@ -43,16 +45,17 @@ const READS = {
   appointment: APPOINTMENT,
   cancelAppointment: APPOINTMENT,
   payAppointment: ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'],
-  notifications: ['total', 'unread', ...each('items[]', ['id', 'title', 'body', 'created_at', 'read_at'])],
+  notifications: ['total', 'unread', ...each('items[]', ['id', 'kind', 'title', 'body', 'appointment_id', 'created_at', 'read_at'])],
 }
 
-function loadSpec() {
+function loadSpec(file) {
   if (SKIP) return null
   if (process.env.YIYUE_TEST_SERVER_ERROR) return { error: process.env.YIYUE_TEST_SERVER_ERROR }
-  return JSON.parse(fs.readFileSync(process.env.YIYUE_TEST_OPENAPI, 'utf8'))
+  return JSON.parse(fs.readFileSync(file, 'utf8'))
 }
 
-const spec = loadSpec()
+const spec = loadSpec(process.env.YIYUE_TEST_OPENAPI)
+const fakeSpec = loadSpec(process.env.YIYUE_TEST_FAKE_OPENAPI)
 const shape = (p) => p.replace(/\{[^}]+\}/g, '{}')
 
 function operation(route) {
@@ -99,6 +102,23 @@ describeLive('the mini-program against /openapi.json', () => {
   })
 
   if (!spec || spec.error) return
+
+  test('every route in ROUTES is a distinct method and path', () => {
+    const keys = Object.keys(ROUTES).map((name) => `${ROUTES[name].method} ${shape(ROUTES[name].path)}`)
+    expect(new Set(keys).size).toBe(keys.length)
+  })
+
+  describe('the fake WeChat helpers utils/wechat.js calls in fake mode (config.fakeWechat)', () => {
+    test('the fake WeChat answered its /__fake__/openapi.json', () => {
+      expect(fakeSpec.error).toBeUndefined()
+    })
+    Object.keys(FAKE_PATHS).forEach((name) => {
+      test(`POST /__wechat__${FAKE_PATHS[name]} (${name}) exists`, () => {
+        const paths = (fakeSpec && fakeSpec.paths) || {}
+        expect(paths[FAKE_PATHS[name]] && paths[FAKE_PATHS[name]].post).toBeTruthy()
+      })
+    })
+  })
 
   test('GET /api/v1/config names the two templates asked for before booking (a free-keyed map in the schema)', async () => {
     const config = await new Promise((resolve, reject) => {

@@ -1,20 +1,32 @@
 /**
- * Paying on the real server: book at a hospital that takes the fee online, pay with the server's
- * wx.requestPayment parameters (the fake WeChat "pays"), and see the appointment become 待就诊.
- * Pending until the server has POST /api/v1/appointments/{id}/pay (announced for the next issue).
+ * Paying on the real server, at a hospital that takes the fee online (booking_rules.payment_required):
+ * book -> the payment page (fee, time left) -> wx.requestPayment with the server's parameters (the
+ * shim tells the fake WeChat "the user paid", WeChat Pay's signed notification reaches the server) ->
+ * booked -> 我的预约 -> cancel (the refund rule first) -> the refund arrives as a message, which is
+ * read, and the unread counts drop. Also: paying later, and paying for what no longer waits for it.
  */
-const fs = require('fs')
-const { text, tap, waitFor } = require('../support/pages')
-const { SKIP, describeLive } = require('../support/live')
+const { open, text, all, exists, tap, input, waitFor } = require('../support/pages')
+const { describeLive } = require('../support/live')
 const api = require('../../utils/api')
 const format = require('../../utils/format')
 const h = require('./helpers')
 const scene = require('./scene')
 
-function serverHasPay() {
-  if (SKIP || !process.env.YIYUE_TEST_OPENAPI) return true // let the test run (and fail) when the server is missing
-  const spec = JSON.parse(fs.readFileSync(process.env.YIYUE_TEST_OPENAPI, 'utf8'))
-  return Object.keys(spec.paths).some((p) => /^\/api\/v1\/appointments\/\{[^}]+\}\/pay$/.test(p))
+const REFUND_WAIT_MS = 15000
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms))
+
+/** The number in "N 条未读" on the messages page (0 when the line is not shown). */
+function unreadOn(messages) {
+  const m = /^(\d+) 条未读$/.exec(text(messages, '.unread-count'))
+  return m ? Number(m[1]) : 0
+}
+
+/** The unread badge on 我的, as a user opening the tab sees it ('' when there is none). */
+async function profileBadge() {
+  const profile = open('profile')
+  await settle()
+  return exists(profile, '.unread-badge') ? text(profile, '.unread-badge') : ''
 }
 
 describeLive('journey against the real server: payment', () => {
@@ -36,32 +48,187 @@ describeLive('journey against the real server: payment', () => {
     return { booking, payment: await h.follow('redirectTo') }
   }
 
-  // Until the server takes payments it books these hospitals straight away (status booked).
-  if (!serverHasPay()) {
-    test.todo('book at a hospital that takes the fee online -> payment page: pending, the server has no /pay yet')
-    test.todo('pay (wx.requestPayment with the server parameters) -> poll -> 预约成功: pending, the server has no /pay yet')
-    return
-  }
+  test('a new user books at a hospital that takes the fee online, pays, cancels, is refunded and reads the messages', async () => {
+    const hospital = await scene.hospitalWhere({ payment_required: true })
+    const session = await scene.bookableSession(hospital)
 
-  test('booking at a hospital that takes the fee online leads to the payment page, with the fee and the deadline', async () => {
+    // 首页: logs in silently; a 就诊人 is ready (adding one through the form is the booking journey's).
+    const home = open('index')
+    await settle()
+    expect(wx.login).toHaveBeenCalledTimes(1)
+    await api.createPatient({ name: '钱多多', id_number: h.newIdNumber(), phone: '13600000000', relationship: 'self' })
+    input(home, '.search-input', hospital.name)
+    tap(home, '.search-btn')
+    await settle()
+    tap(home, '.hospital-item')
+    await settle()
+
+    // 医院: the rules say the fee is paid online; find the 科室 with open sessions.
+    const hospitalPage = await h.follow()
+    expect(text(hospitalPage, '.hospital-name')).toBe(hospital.name)
+    expect(text(hospitalPage, '.booking-rules')).toContain('预约后需在线支付挂号费，超时未支付将自动取消')
+    input(hospitalPage, '.dept-search', session.department.name)
+    tap(hospitalPage, '.dept-search-btn')
+    await settle()
+    const deptText = [session.department.name, session.department.location].filter(Boolean).join(' ')
+    const deptIndex = all(hospitalPage, '.dept-child').findIndex((n) => text(n) === deptText)
+    expect(deptIndex).toBeGreaterThanOrEqual(0)
+    tap(hospitalPage, '.dept-child', deptIndex)
+    await settle()
+
+    // 科室 -> a doctor with slots left that day -> the first free slot.
+    const department = await h.follow()
+    const doctorIndex = all(department, '.doctor-item').findIndex((d) => /当日余号 \d+/.test(text(d)))
+    expect(doctorIndex).toBeGreaterThanOrEqual(0)
+    tap(department, '.doctor-item', doctorIndex)
+    await settle()
+    const doctor = await h.follow()
+    const slotIndex = all(doctor, '.slot').findIndex((s) => /可约$/.test(text(s)))
+    expect(slotIndex).toBeGreaterThanOrEqual(0)
+    tap(doctor, '.slot', slotIndex)
+    await settle()
+
+    // 确认 -> book: held for payment, 15 minutes to pay.
+    const confirm = await h.follow()
+    expect(text(confirm, '.patient-option.chosen')).toContain('钱多多')
+    tap(confirm, '.submit')
+    await settle()
+    const [booking] = phone.calls('POST', '/api/v1/appointments')
+    expect(booking.status).toBe(201)
+    expect(booking.data).toMatchObject({ status: 'pending_payment', status_label: '待支付' })
+    const held = Date.parse(booking.data.pay_deadline) - Date.parse(booking.data.created_at)
+    expect(held).toBeGreaterThan(14 * 60 * 1000)
+    expect(held).toBeLessThanOrEqual(15 * 60 * 1000 + 1000)
+    const id = booking.data.id
+    const fee = format.money(booking.data.fee_fen)
+    expect(h.lastUrl('redirectTo')).toBe(`/pages/payment/payment?id=${id}`)
+
+    // 支付: the fee, the time left and the deadline; pay.
+    const payment = await h.follow('redirectTo')
+    expect(text(payment, '.pay-amount')).toBe(fee)
+    expect(text(payment, '.pay-remain')).toMatch(/^剩余支付时间 1[45]:\d\d$/)
+    expect(text(payment, '.pay-deadline')).toContain(format.dateTime(booking.data.pay_deadline))
+    payment.instance.pollIntervalMs = 200
+    tap(payment, '.pay-btn')
+    await waitFor(() => wx.redirectTo.mock.calls.length === 2, { timeoutMs: 15000, what: 'the result page after paying' })
+    expect(wx.requestPayment).toHaveBeenCalledTimes(1)
+    expect(wx.requestPayment).toHaveBeenCalledWith(
+      expect.objectContaining({ package: expect.stringMatching(/^prepay_id=\S+$/), signType: 'RSA', paySign: expect.any(String), timeStamp: expect.stringMatching(/^\d+$/) })
+    )
+    const [pay] = phone.calls('POST', `/api/v1/appointments/${id}/pay`)
+    expect(pay.status).toBe(200)
+    expect(pay.data).toMatchObject({ appointment_id: id, amount_fen: booking.data.fee_fen, pay_deadline: expect.any(String) })
+
+    // 结果: booked, with a queue number.
+    expect(h.lastUrl('redirectTo')).toBe(`/pages/result/result?id=${id}`)
+    const result = await h.follow('redirectTo')
+    expect(text(result, '.result-headline')).toBe('预约成功')
+    expect(text(result, '.result-queue')).toMatch(/^就诊序号 \d+ 号$/)
+
+    // 我的预约: nothing left under 待支付; under 待就诊, the paid one.
+    const mine = open('appointments')
+    await settle()
+    tap(mine, '.status-tab', 1)
+    await settle()
+    expect(text(mine, '.state-empty')).toContain('暂无预约记录')
+    tap(mine, '.status-tab', 2)
+    await settle()
+    expect(all(mine, '.appointment-item')).toHaveLength(1)
+    expect(text(mine, '.appointment-item')).toContain('待就诊')
+    expect(text(mine, '.appointment-item')).toContain(fee)
+    tap(mine, '.appointment-item')
+    await settle()
+    const detail = await h.follow()
+    expect(text(detail, '.detail-status')).toBe('待就诊')
+    expect(exists(detail, '.to-pay')).toBe(false)
+    expect(text(detail, '.check-in-code')).toBe(`签到码 ${booking.data.check_in_code}`)
+
+    // Cancel: the confirmation states the deadline and that the fee goes back in full.
+    tap(detail, '.cancel-btn')
+    await settle()
+    const modal = wx.showModal.mock.calls.pop()[0]
+    expect(modal.content).toContain(`如已在线支付挂号费${fee}，将原路全额退回`)
+    expect(modal.content).toContain('取消截止')
+    expect(phone.calls('POST', `/api/v1/appointments/${id}/cancel`)[0].status).toBe(200)
+    expect(text(detail, '.detail-status')).toBe('已取消')
+    expect(text(detail, '.refund-note')).toContain('将原路全额退回')
+
+    // 我的消息: the refund is made in the background; pull to refresh until it is listed.
+    tap(detail, '.to-messages')
+    await settle()
+    const messages = await h.follow()
+    const start = Date.now()
+    while (!exists(messages, '.message-item.kind-refunded')) {
+      if (Date.now() - start > REFUND_WAIT_MS) {
+        throw new Error(`no "refunded" message within ${REFUND_WAIT_MS / 1000} s; listed: ${all(messages, '.message-title').map((n) => text(n)).join(' / ')}`)
+      }
+      await sleep(250)
+      messages.instance.onPullDownRefresh()
+      await settle()
+    }
+    const refunded = text(messages, '.message-item.kind-refunded')
+    expect(refunded).toContain('退款成功')
+    expect(refunded).toContain(`${(booking.data.fee_fen / 100).toFixed(2)}元`)
+    expect(exists(messages, '.message-item.kind-cancelled')).toBe(true)
+    expect(exists(messages, '.message-item.kind-booking_confirmed')).toBe(true)
+
+    // Reading one lowers the count here and the badge on 我的.
+    const unread = unreadOn(messages)
+    expect(unread).toBeGreaterThanOrEqual(3)
+    expect(await profileBadge()).toBe(String(unread))
+    const refundIndex = all(messages, '.message-item').findIndex((n) => n.dom.className.includes('kind-refunded'))
+    tap(messages, '.message-item', refundIndex)
+    await settle()
+    expect(phone.calls('POST', /^\/api\/v1\/me\/notifications\/\d+\/read$/).map((r) => r.status)).toEqual([200])
+    expect(all(messages, '.message-item')[refundIndex].dom.className).not.toContain('unread')
+    expect(unreadOn(messages)).toBe(unread - 1)
+    expect(h.lastUrl()).toBe(`/pages/appointment/appointment?id=${id}`) // the message leads to its appointment
+    expect(await profileBadge()).toBe(String(unread - 1))
+
+    // 全部已读: one request, nothing unread anywhere.
+    tap(messages, '.read-all')
+    await settle()
+    const [readAll] = phone.calls('POST', '/api/v1/me/notifications/read-all')
+    expect(readAll).toMatchObject({ status: 200, data: { updated: unread - 1 } })
+    expect(exists(messages, '.unread-count')).toBe(false)
+    expect(exists(messages, '.message-item.unread')).toBe(false)
+    expect(await profileBadge()).toBe('')
+    messages.instance.onPullDownRefresh()
+    await settle()
+    expect(exists(messages, '.message-item.unread')).toBe(false)
+  })
+
+  test('paying later: the payment page shows the fee, time left and deadline; the appointment waits under 待支付', async () => {
     const { booking, payment } = await bookUnpaid()
     expect(text(payment, '.pay-amount')).toBe(format.money(booking.data.fee_fen))
     expect(text(payment, '.pay-deadline')).toContain(format.dateTime(booking.data.pay_deadline))
-    // Paying later is possible: the appointment waits under 待支付.
     tap(payment, '.view-appointment')
     await settle()
     const detail = await h.follow('redirectTo')
     expect(text(detail, '.detail-status')).toBe(booking.data.status_label)
     expect(text(detail, '.to-pay')).toContain('去支付')
+    expect(text(detail, '.to-pay')).toContain(format.dateTime(booking.data.pay_deadline))
+    expect(text(detail, '.pay-remain')).toMatch(/^剩余支付时间 1[45]:\d\d$/)
+    expect(text(detail, '.cancel-rule')).toContain('该预约尚未支付')
+    const mine = open('appointments')
+    await settle()
+    tap(mine, '.status-tab', 1)
+    await settle()
+    expect(text(mine, '.appointment-item')).toContain('待支付')
+    expect(text(mine, '.appointment-pay')).toContain(format.dateTime(booking.data.pay_deadline))
   })
 
-  test('pay with the server parameters, and the appointment is booked', async () => {
-    const { payment } = await bookUnpaid()
-    payment.instance.pollIntervalMs = 200
+  test('paying for an appointment cancelled meanwhile: the server refuses (NOT_AWAITING_PAYMENT) and the page shows it cancelled', async () => {
+    const { booking, payment } = await bookUnpaid()
+    await api.cancelAppointment(booking.data.id) // e.g. from another phone
     tap(payment, '.pay-btn')
-    await waitFor(() => wx.redirectTo.mock.calls.length === 2, { timeoutMs: 15000, what: 'the result page after paying' })
-    expect(wx.requestPayment).toHaveBeenCalledWith(expect.objectContaining({ package: expect.stringMatching(/^prepay_id=/), signType: 'RSA' }))
+    await settle()
+    const [pay] = phone.calls('POST', `/api/v1/appointments/${booking.data.id}/pay`)
+    expect(pay).toMatchObject({ status: 409, data: { code: 'NOT_AWAITING_PAYMENT' } })
+    expect(wx.requestPayment).not.toHaveBeenCalled()
+    expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: pay.data.message }))
+    expect(h.lastUrl('redirectTo')).toBe(`/pages/result/result?id=${booking.data.id}`)
     const result = await h.follow('redirectTo')
-    expect(text(result, '.result-headline')).toBe('预约成功')
+    expect(text(result, '.result-headline')).toBe('已取消')
   })
 })

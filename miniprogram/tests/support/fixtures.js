@@ -107,4 +107,14 @@ function error(status, code, message) {
   return { status, body: { code, message, detail: null } }
 }
 
-module.exports = { TODAY, TOMORROW, at, RULES, hospital, departments, schedule, slots, doctor, patient, appointment, CONFIG, error }
+/** ISO instant `ms` milliseconds from now (payment deadlines must be relative to the real clock). */
+function fromNow(ms) {
+  return new Date(Date.now() + ms).toISOString()
+}
+
+/** An appointment held for payment until `deadline` (default: 10 minutes from now). */
+function unpaid(deadline = fromNow(10 * 60 * 1000), over = {}) {
+  return appointment(Object.assign({ status: 'pending_payment', status_label: '待支付', pay_deadline: deadline, cancellable: true }, over))
+}
+
+module.exports = { TODAY, TOMORROW, at, fromNow, unpaid, RULES, hospital, departments, schedule, slots, doctor, patient, appointment, CONFIG, error }

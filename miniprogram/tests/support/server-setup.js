@@ -31,11 +31,24 @@ function getJson(url) {
   })
 }
 
-/** Saved to a file so that test files can read it synchronously, while defining their tests. */
+/**
+ * Saved to files so that test files can read them synchronously, while defining their tests: the API's
+ * /openapi.json, and the fake WeChat's (<base>/__wechat__/__fake__/openapi.json, for the helper
+ * endpoints utils/wechat.js calls in fake mode; {"error": ...} when that server has no fake WeChat).
+ */
 async function saveOpenapi(baseUrl, dir) {
   const file = path.join(dir, `yiyue-openapi-${process.pid}.json`)
   fs.writeFileSync(file, JSON.stringify(await getJson(`${baseUrl}/openapi.json`)))
   process.env.YIYUE_TEST_OPENAPI = file
+  const fakeFile = path.join(dir, `yiyue-fake-wechat-openapi-${process.pid}.json`)
+  let fake
+  try {
+    fake = await getJson(`${baseUrl}/__wechat__/__fake__/openapi.json`)
+  } catch (err) {
+    fake = { error: err.message }
+  }
+  fs.writeFileSync(fakeFile, JSON.stringify(fake))
+  process.env.YIYUE_TEST_FAKE_OPENAPI = fakeFile
 }
 
 module.exports = async () => {
@@ -51,7 +64,7 @@ module.exports = async () => {
   try {
     if (process.env.YIYUE_TEST_BASE_URL) {
       await saveOpenapi(process.env.YIYUE_TEST_BASE_URL, os.tmpdir())
-      globalThis.__YIYUE_OPENAPI_FILE__ = process.env.YIYUE_TEST_OPENAPI
+      globalThis.__YIYUE_OPENAPI_FILES__ = [process.env.YIYUE_TEST_OPENAPI, process.env.YIYUE_TEST_FAKE_OPENAPI]
       return
     }
     const server = await startServer()

@@ -5,6 +5,6 @@ module.exports = async () => {
   const server = globalThis.__YIYUE_SERVER__
   globalThis.__YIYUE_SERVER__ = null
   await stopServer(server)
-  if (globalThis.__YIYUE_OPENAPI_FILE__) fs.rmSync(globalThis.__YIYUE_OPENAPI_FILE__, { force: true })
-  globalThis.__YIYUE_OPENAPI_FILE__ = null
+  ;(globalThis.__YIYUE_OPENAPI_FILES__ || []).forEach((file) => file && fs.rmSync(file, { force: true }))
+  globalThis.__YIYUE_OPENAPI_FILES__ = null
 }

@@ -1,5 +1,6 @@
-const { open, text, all, tap, exists } = require('../support/pages')
+const { open, text, all, tap, exists, waitFor } = require('../support/pages')
 const fx = require('../support/fixtures')
+const format = require('../../utils/format')
 const qrcode = require('../../utils/qrcode')
 
 beforeEach(() => loggedIn())
@@ -67,17 +68,59 @@ test('past the deadline there is no cancel button, and the page says why', async
   expect(text(comp, '.cancel-closed')).toContain('已过取消截止时间')
 })
 
-test('an unpaid appointment offers to pay and has no check-in code yet', async () => {
-  const comp = await openDetail(fx.appointment({ status: 'pending_payment', status_label: '待支付', pay_deadline: fx.at(fx.TODAY, '10:30') }))
+test('an unpaid appointment shows the deadline and the time left, offers to pay and has no check-in code yet', async () => {
+  const a = fx.unpaid()
+  const comp = await openDetail(a)
   expect(exists(comp, '.check-in')).toBe(false)
-  expect(text(comp, '.to-pay')).toContain(`${fx.TODAY} 10:30`)
+  expect(text(comp, '.to-pay')).toContain(`请在 ${format.dateTime(a.pay_deadline)} 前支付挂号费 ¥50.00`)
+  expect(text(comp, '.pay-remain')).toMatch(/^剩余支付时间 (09:5\d|10:00)$/)
+  expect(exists(comp, '.pay-expired')).toBe(false)
+  // Cancelling an unpaid one: nothing to refund, and the confirmation says so.
+  expect(text(comp, '.cancel-rule')).toContain('该预约尚未支付，取消后号源将立即释放')
   tap(comp, '.pay-now')
   await settle()
   expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/payment/payment?id=900' }))
+  comp.instance.onHide()
+  expect(comp.instance.payTimer).toBeNull() // no ticking behind the payment page; onShow reloads and restarts it
+})
+
+test('the time to pay running out replaces 去支付 with 重新预约', async () => {
+  fake.route('GET /api/v1/appointments/:id', { body: fx.unpaid(fx.fromNow(300)) })
+  const comp = open('appointment', { id: '900' })
+  comp.instance.countdownTickMs = 20
+  await settle()
+  expect(exists(comp, '.pay-now')).toBe(true)
+  await waitFor(() => exists(comp, '.pay-expired'), { what: 'the expired notice' })
+  expect(exists(comp, '.to-pay')).toBe(false)
+  expect(text(comp, '.pay-expired')).toContain('支付时间已过，号源已释放，请重新预约')
+  comp.instance.pay() // a late tap on a stale button does nothing
+  tap(comp, '.book-again')
+  await settle()
+  expect(wx.navigateTo.mock.calls.map((c) => c[0].url)).toEqual([`/pages/doctor/doctor?id=7&date=${fx.TOMORROW}`])
+})
+
+test('an appointment the server has expired (unpaid) says so plainly and offers 重新预约', async () => {
+  const comp = await openDetail(fx.appointment({ status: 'expired', status_label: '已过期', cancellable: false, pay_deadline: null }))
+  expect(text(comp, '.detail-status')).toBe('已过期')
+  expect(text(comp, '.pay-expired')).toContain('支付时间已过，号源已释放，请重新预约')
+  expect(exists(comp, '.pay-now')).toBe(false)
+  expect(exists(comp, '.cancel-btn')).toBe(false)
+  expect(exists(comp, '.check-in')).toBe(false)
+  expect(exists(comp, '.book-again')).toBe(true)
+})
+
+test('a cancelled appointment with a fee says the money goes back and where to follow it', async () => {
+  const comp = await openDetail(fx.appointment({ status: 'cancelled', status_label: '已取消', cancellable: false }))
+  expect(text(comp, '.refund-note')).toContain('如已在线支付挂号费¥50.00，将原路全额退回')
+  tap(comp, '.to-messages')
+  await settle()
+  expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/messages/messages' }))
+  const free = await openDetail(fx.appointment({ status: 'cancelled', status_label: '已取消', cancellable: false, fee_fen: 0 }))
+  expect(exists(free, '.refund-note')).toBe(false)
 })
 
 test('reloads on show (back from payment)', async () => {
-  const comp = await openDetail(fx.appointment({ status: 'pending_payment', status_label: '待支付' }))
+  const comp = await openDetail(fx.unpaid())
   fake.route('GET /api/v1/appointments/:id', { body: fx.appointment() })
   comp.instance.onShow()
   await settle()

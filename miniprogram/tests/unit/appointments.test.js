@@ -1,5 +1,6 @@
 const { open, text, all, tap } = require('../support/pages')
 const fx = require('../support/fixtures')
+const format = require('../../utils/format')
 
 function pageOf(items, total = items.length) {
   return { body: { items, total, page: 1, page_size: 20 } }
@@ -17,6 +18,17 @@ test('lists appointments with status, time and person', async () => {
   expect(text(items[0])).toContain('09:00-09:30 · 3号')
   expect(text(items[0])).toContain('就诊人：李四')
   expect(text(items[1])).toContain('已取消')
+})
+
+test('an unpaid one says by when to pay', async () => {
+  const a = fx.unpaid(fx.fromNow(10 * 60 * 1000), { id: 902 })
+  fake.route('GET /api/v1/me/appointments', pageOf([a, fx.appointment()]))
+  const comp = open('appointments')
+  await settle()
+  const items = all(comp, '.appointment-item')
+  expect(text(items[0])).toContain('待支付')
+  expect(text(items[0])).toContain(`请在 ${format.dateTime(a.pay_deadline)} 前支付，超时将自动取消`)
+  expect(text(items[1])).not.toContain('前支付')
 })
 
 test('tabs ask for their statuses', async () => {

@@ -34,3 +34,13 @@ test('calendar helpers', () => {
   expect(format.duration(90)).toBe('90分钟')
   expect(format.duration(1440)).toBe('1天')
 })
+
+test('countdown: minutes and seconds left, rounded up, hours when long, never negative', () => {
+  expect(format.countdown(15 * 60 * 1000)).toBe('15:00')
+  expect(format.countdown(14 * 60 * 1000 + 59001)).toBe('15:00')
+  expect(format.countdown(65 * 1000)).toBe('01:05')
+  expect(format.countdown(1)).toBe('00:01')
+  expect(format.countdown(0)).toBe('00:00')
+  expect(format.countdown(-5000)).toBe('00:00')
+  expect(format.countdown((3600 + 62) * 1000)).toBe('1:01:02')
+})
