@@ -12,7 +12,7 @@ import uvicorn
 from sqlalchemy.exc import DBAPIError
 
 from yiyue.core.clock import Clock, local_today
-from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, get_settings
+from yiyue.core.config import DEV_WECHAT_PAY_NOTIFY_URL, FAKE_WECHAT_IN_PROCESS, get_settings
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.migrate import upgrade
@@ -77,6 +77,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     from yiyue.server import create_server
 
     base = f"http://{host}:{port}"
+    if settings.wechat_pay_notify_url == DEV_WECHAT_PAY_NOTIFY_URL:
+        # WeChat Pay must call back this very server, whatever port the demo was given.
+        settings = settings.model_copy(update={"wechat_pay_notify_url": f"{base}/api/v1/payments/wechat/notify"})
     typer.echo("")
     typer.echo("医约 YiYue demo")
     typer.echo(
