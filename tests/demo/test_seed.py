@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -274,3 +274,36 @@ class TestSeedDemo:
         first, second = await _snapshot(one), await _snapshot(two)
         assert first["hospitals"] == second["hospitals"]
         assert first["doctors"] != second["doctors"]
+
+
+async def test_the_rosters_become_weekly_templates_and_only_new_days_are_released(tmp_path: Path) -> None:
+    from yiyue.core.clock import HOSPITAL_TZ
+    from yiyue.scheduling import service as scheduling
+    from yiyue.scheduling.models import ScheduleTemplate
+
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'templates.db'}")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(Base.metadata.create_all)
+        async with db.session() as session:
+            await seed_demo(session, today=TODAY)
+        async with db.session() as session:
+            templates = await session.scalar(select(func.count()).select_from(ScheduleTemplate))
+            made = await scheduling.release_from_templates(
+                session, now=datetime.combine(TODAY, time(9, 0), tzinfo=HOSPITAL_TZ)
+            )
+        async with db.session() as session:
+            new_day = TODAY + timedelta(days=14)
+            rows = list(
+                await session.execute(
+                    select(Hospital.release_days, func.count())
+                    .join(Schedule, Schedule.hospital_id == Hospital.id)
+                    .where(Schedule.visit_date == new_day)
+                    .group_by(Hospital.release_days)
+                )
+            )
+        assert templates and templates > 200
+        # The seeded days are never made twice; only the 14-day hospital opens one new day at its release time.
+        assert made > 0 and [tuple(r) for r in rows] == [(14, made)]
+    finally:
+        await db.dispose()

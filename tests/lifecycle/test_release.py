@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tests.factories import make_catalog
 from yiyue.core.clock import HOSPITAL_TZ, local_today
 from yiyue.core.db import Database
+from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Schedule, ScheduleTemplate
+from yiyue.scheduling.models import Schedule, ScheduleTemplate, Slot
 
 MONDAY_0759 = datetime(2026, 3, 2, 7, 59, tzinfo=HOSPITAL_TZ)
 
@@ -93,3 +94,17 @@ async def test_inactive_templates_and_other_hospitals_are_left_alone(db: Databas
     async with db.session() as session:
         hospitals = {s.hospital_id for s in await session.scalars(select(Schedule))}
     assert hospitals == {other.hospital.id}
+
+
+async def test_a_day_released_before_is_not_made_again(db: Database) -> None:
+    catalog = await make_catalog(db, release_days=7, release_time=time(8, 0))
+    await add_templates(db, catalog.hospital.id, catalog.doctor.id, 0)
+    assert await release(db, MONDAY_0759 + timedelta(minutes=1)) == 1
+    async with db.session() as session:  # the hospital takes that session off the roster
+        await session.execute(delete(Slot))
+        await session.execute(delete(Schedule))
+
+    assert await release(db, MONDAY_0759 + timedelta(hours=3)) == 0
+    async with db.session() as session:
+        hospital = await session.get_one(Hospital, catalog.hospital.id)
+    assert hospital.released_through == local_today(MONDAY_0759) + timedelta(days=7)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yiyue.hospitals.models import Department, Doctor, DoctorTitle, Hospital
 from yiyue.hospitals.search import initials
 from yiyue.scheduling import service as scheduling_service
-from yiyue.scheduling.models import Period, Schedule, Slot
+from yiyue.scheduling.models import Period, Schedule, ScheduleTemplate, Slot
 from yiyue.scheduling.service import ScheduleSpec
 
 DEFAULT_RANDOM_SEED = 20261121
@@ -739,6 +739,22 @@ async def seed_demo(
                     specs.append(ScheduleSpec(doctor=doctor, visit_date=visit_date, period=period, capacity=capacity))
         # One batch per hospital: the same rules as create_schedule, without a flush per schedule.
         await scheduling_service.create_schedules(session, hospital=b.hospital, specs=specs)
+        b.hospital.released_through = today + timedelta(days=days - 1)
+        # The rosters are also the doctors' weekly templates (排班模板): the release job keeps the booking
+        # window filled as days pass, so a demo left running keeps having slots to book.
+        session.add_all(
+            ScheduleTemplate(
+                hospital_id=b.hospital.id,
+                doctor_id=doctor.id,
+                weekday=weekday,
+                period=period,
+                capacity=capacity,
+                active=True,
+            )
+            for doctor, roster in zip(b.doctors, weekly, strict=True)
+            for weekday, sessions in roster.items()
+            for period, capacity in sessions
+        )
         schedules += len(specs)
         slots += sum(spec.capacity for spec in specs)
 

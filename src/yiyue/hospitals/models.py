@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
@@ -41,6 +41,8 @@ class Hospital(Base):
     max_active_appointments: Mapped[int] = mapped_column(Integer, default=5)
     """Active (unvisited) appointments one account may hold at this hospital."""
     payment_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    released_through: Mapped[date | None] = mapped_column(Date)
+    """The last visit date whose schedules the release job has made from templates (放号进度)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

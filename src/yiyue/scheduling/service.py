@@ -259,11 +259,15 @@ async def department_days(session: AsyncSession, *, department_id: int, start: d
 
 async def release_from_templates(session: AsyncSession, *, now: datetime) -> int:
     """放号: at each hospital's daily release time, the day entering its booking window gets its
-    schedules from the doctors' weekly templates (days the job missed are caught up). Schedules that
-    already exist are left alone, so running it again creates nothing. Returns how many were made."""
+    schedules from the doctors' weekly templates. Each hospital remembers how far it has released
+    (``released_through``): days the job missed are caught up, days released before are never made
+    again (a session the hospital removed stays removed). Returns how many schedules were made."""
     made = 0
     for hospital in list(await session.scalars(select(Hospital).order_by(Hospital.id))):
         last_open = _last_released_day(hospital, now)
+        first = max(local_today(now), hospital.released_through or local_today(now)) + timedelta(days=1)
+        if first > last_open:
+            continue
         templates = list(
             await session.scalars(
                 select(ScheduleTemplate).where(
@@ -271,9 +275,10 @@ async def release_from_templates(session: AsyncSession, *, now: datetime) -> int
                 )
             )
         )
+        await begin_write(session)
+        hospital.released_through = last_open
         if not templates:
             continue
-        first = local_today(now) + timedelta(days=1)
         days = [first + timedelta(days=i) for i in range((last_open - first).days + 1)]
         existing = set(
             (
@@ -292,7 +297,6 @@ async def release_from_templates(session: AsyncSession, *, now: datetime) -> int
             if t.weekday == day.weekday() and (t.doctor_id, day, t.period) not in existing and t.doctor_id in doctors
         ]
         if specs:
-            await begin_write(session)
             await create_schedules(session, hospital=hospital, specs=specs)
             made += len(specs)
     return made
