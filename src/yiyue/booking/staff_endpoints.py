@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query
 from yiyue.accounts import staff as staff_accounts
 from yiyue.accounts.staff import StaffUser
 from yiyue.accounts.staff_deps import CurrentStaff
-from yiyue.booking import service
+from yiyue.booking import staff_service as service
 from yiyue.booking.endpoints import GateDep, InvalidStatusFilter
 from yiyue.booking.models import AppointmentStatus
 from yiyue.booking.staff_schemas import (
