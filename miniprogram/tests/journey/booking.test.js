@@ -31,9 +31,14 @@ describeLive('journey against the real server: book and cancel', () => {
     tap(hospitalPage, '.dept-child', 0)
     await settle()
 
-    // 科室: the strip opens on a day with slots left; pick a doctor who has some.
+    // 科室: the strip opens on a day with slots left. Take a day at least two days ahead, so that the
+    // hospital's cancellation deadline (up to 24 h before the session) has not passed whatever the hour.
     const department = await h.follow()
     expect(text(one(department, '.day.active'))).toMatch(/余\d+/)
+    const dayIndex = all(department, '.day').findIndex((d, i) => i >= 2 && /余\d+/.test(text(d)))
+    expect(dayIndex).toBeGreaterThanOrEqual(2)
+    tap(department, '.day', dayIndex)
+    await settle()
     const doctorIndex = all(department, '.doctor-item').findIndex((d) => /当日余号 \d+/.test(text(d)))
     expect(doctorIndex).toBeGreaterThanOrEqual(0)
     tap(department, '.doctor-item', doctorIndex)

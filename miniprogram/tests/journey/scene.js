@@ -25,10 +25,13 @@ async function hospitalWhere(rules) {
 async function bookableSession(hospital, pick = (list) => list[0]) {
   const tree = await get(`/api/v1/hospitals/${hospital.id}/departments`)
   const today = format.today()
+  // From two days ahead: a journey that cancels must be before the cancellation deadline (up to 24 h
+  // before the session at some hospitals), whatever the hour the tests run at.
+  const start = format.addDays(today, 2)
   const end = format.addDays(today, hospital.booking_rules.release_days)
   for (const group of tree.items) {
     for (const department of group.children) {
-      const days = await get(`/api/v1/departments/${department.id}/availability?start=${today}&end=${end}`)
+      const days = await get(`/api/v1/departments/${department.id}/availability?start=${start}&end=${end}`)
       for (const day of days.items.filter((d) => d.released && d.remaining > 0)) {
         const doctors = await get(`/api/v1/departments/${department.id}/doctors?date=${day.date}&page_size=50`)
         const candidates = []
