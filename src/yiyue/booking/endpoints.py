@@ -48,7 +48,8 @@ GateDep = Annotated[InventoryGate, Depends(_gate)]
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
-def _statuses(status: str | None) -> list[AppointmentStatus] | None:
+def parse_statuses(status: str | None) -> list[AppointmentStatus] | None:
+    """``booked,cancelled`` -> the statuses; an unknown one is a 422 naming the allowed values."""
     if not status:
         return None
     try:
@@ -89,7 +90,11 @@ async def my_appointments(
     status: Annotated[str | None, Query(max_length=200, description="状态，可用逗号分隔多个")] = None,
 ) -> Page[AppointmentOut]:
     items, total = await service.list_own(
-        session, account_id=patient.subject_id, statuses=_statuses(status), offset=page.offset, limit=page.page_size
+        session,
+        account_id=patient.subject_id,
+        statuses=parse_statuses(status),
+        offset=page.offset,
+        limit=page.page_size,
     )
     return Page.of(await appointment_views(session, items, now=clock.now()), total, page)
 

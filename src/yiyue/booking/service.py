@@ -32,6 +32,7 @@ from yiyue.core import outbox
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.db import after_commit, begin_write, on_close
 from yiyue.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yiyue.core.pagination import paginate
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Schedule, ScheduleStatus, Slot
@@ -359,11 +360,9 @@ async def list_own(
     query = select(Appointment).where(Appointment.account_id == account_id)
     if statuses:
         query = query.where(Appointment.status.in_(statuses))
-    total = await session.scalar(select(func.count()).select_from(query.subquery()))
-    items = await session.scalars(
-        query.order_by(Appointment.visit_date.desc(), Appointment.id.desc()).offset(offset).limit(limit)
+    return await paginate(
+        session, query.order_by(Appointment.visit_date.desc(), Appointment.id.desc()), offset=offset, limit=limit
     )
-    return list(items), int(total or 0)
 
 
 async def remove_visit_person(session: AsyncSession, *, account_id: int, visit_person_id: int, now: datetime) -> None:

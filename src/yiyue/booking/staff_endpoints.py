@@ -15,7 +15,7 @@ from yiyue.accounts import staff as staff_accounts
 from yiyue.accounts.staff import StaffUser
 from yiyue.accounts.staff_deps import CurrentStaff
 from yiyue.booking import staff_service as service
-from yiyue.booking.endpoints import GateDep, InvalidStatusFilter
+from yiyue.booking.endpoints import GateDep, parse_statuses
 from yiyue.booking.models import AppointmentStatus
 from yiyue.booking.staff_schemas import (
     CheckInByCodeIn,
@@ -72,15 +72,6 @@ def staff_appointment_out(row: service.StaffAppointmentRow) -> StaffAppointmentO
     )
 
 
-def _statuses(status: str | None) -> list[AppointmentStatus] | None:
-    if not status:
-        return None
-    try:
-        return [AppointmentStatus(s.strip()) for s in status.split(",") if s.strip()]
-    except ValueError:
-        raise InvalidStatusFilter(detail={"allowed": [s.value for s in AppointmentStatus]}) from None
-
-
 @router.post("/auth/login", summary="工作人员登录（用户名 + 密码）")
 async def login(body: StaffLoginIn, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> StaffTokenOut:
     result = await staff_accounts.login(
@@ -109,7 +100,7 @@ async def list_appointments(
     hospital_id: Annotated[OptionalId, Query(description="医院 id：平台管理员必填")] = None,
 ) -> Page[StaffAppointmentOut]:
     filters = service.StaffAppointmentFilter(
-        visit_date=visit_date, department_id=department_id, doctor_id=doctor_id, statuses=_statuses(status)
+        visit_date=visit_date, department_id=department_id, doctor_id=doctor_id, statuses=parse_statuses(status)
     )
     rows, total = await service.staff_list(
         session,

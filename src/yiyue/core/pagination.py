@@ -6,6 +6,8 @@ from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 T = TypeVar("T")
 
@@ -38,3 +40,10 @@ class Page(BaseModel, Generic[T]):
     @classmethod
     def of(cls, items: list[T], total: int, params: PageParams) -> Page[T]:
         return cls(items=items, total=total, page=params.page, page_size=params.page_size)
+
+
+async def paginate(session: AsyncSession, query: Select[tuple[T]], *, offset: int, limit: int) -> tuple[list[T], int]:
+    """One page of ``query`` (which carries its order) and the total count of all its rows."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    items = list(await session.scalars(query.offset(offset).limit(limit)))
+    return items, int(total or 0)

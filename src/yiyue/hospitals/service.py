@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.sql import Select
 
 from yiyue.core.errors import NotFound
-from yiyue.core.pagination import PageParams
+from yiyue.core.pagination import PageParams, paginate
 from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.hospitals.search import matches
-
-T = TypeVar("T")
 
 
 class HospitalNotFound(NotFound):
@@ -41,7 +36,7 @@ async def search_hospitals(
         query = query.where(Hospital.city == city)
     if level:
         query = query.where(Hospital.level == level)
-    return await _paginate(session, query.order_by(Hospital.id), page)
+    return await paginate(session, query.order_by(Hospital.id), offset=page.offset, limit=page.page_size)
 
 
 async def get_hospital(session: AsyncSession, hospital_id: int) -> Hospital:
@@ -105,7 +100,7 @@ async def search_doctors(
         query = query.where(Doctor.hospital_id == hospital_id)
     if department_id is not None:
         query = query.where(Doctor.department_id == department_id)
-    return await _paginate(session, query.order_by(Doctor.id), page)
+    return await paginate(session, query.order_by(Doctor.id), offset=page.offset, limit=page.page_size)
 
 
 async def get_doctor(session: AsyncSession, doctor_id: int) -> tuple[Doctor, Hospital, Department]:
@@ -121,9 +116,3 @@ async def get_doctor(session: AsyncSession, doctor_id: int) -> tuple[Doctor, Hos
         raise DoctorNotFound()
     doctor, hospital, department = row
     return doctor, hospital, department
-
-
-async def _paginate(session: AsyncSession, query: Select[tuple[T]], page: PageParams) -> tuple[list[T], int]:
-    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    items = list(await session.scalars(query.offset(page.offset).limit(page.page_size)))
-    return items, int(total or 0)

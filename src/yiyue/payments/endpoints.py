@@ -6,7 +6,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from yiyue.booking import service as booking
 from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep
 from yiyue.core.errors import DomainError
 from yiyue.core.params import IdPath
@@ -33,11 +32,10 @@ async def pay(
     appointment_id: IdPath, session: SessionDep, patient: CurrentPatient, pay: PayDep, clock: ClockDep
 ) -> RequestPaymentParams:
     now = clock.now()
-    params = await service.start_payment(
+    params, appointment = await service.start_payment(
         session, account_id=patient.subject_id, appointment_id=appointment_id, pay=pay, now=now
     )
-    appointment = await booking.get_own(session, account_id=patient.subject_id, appointment_id=appointment_id)
-    assert appointment.pay_deadline is not None
+    assert appointment.pay_deadline is not None  # start_payment refuses appointments without one
     return RequestPaymentParams(
         **params, appointment_id=appointment.id, amount_fen=appointment.fee_fen, pay_deadline=appointment.pay_deadline
     )

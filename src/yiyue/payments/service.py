@@ -64,9 +64,9 @@ def out_refund_no(payment_id: int) -> str:
 
 async def start_payment(
     session: AsyncSession, *, account_id: int, appointment_id: int, pay: WeChatPayClient, now: datetime
-) -> dict[str, str]:
+) -> tuple[dict[str, str], Appointment]:
     """Places (or finds) the WeChat Pay order of a held appointment and returns the signed parameters
-    of ``wx.requestPayment``. The order expires with the hold."""
+    of ``wx.requestPayment`` with the appointment. The order expires with the hold."""
     appointment = await booking.get_own(session, account_id=account_id, appointment_id=appointment_id)
     if appointment.status != AppointmentStatus.PENDING_PAYMENT or appointment.pay_deadline is None:
         raise NotAwaitingPayment()
@@ -74,7 +74,7 @@ async def start_payment(
         raise PaymentWindowClosed()
     payment = await session.scalar(select(Payment).where(Payment.appointment_id == appointment.id))
     if payment is not None and payment.prepay_id:
-        return await pay.request_payment_params(payment.prepay_id)
+        return await pay.request_payment_params(payment.prepay_id), appointment
     account = await session.get_one(Account, account_id)
     # The outside call comes before this unit of work writes anything (no lock held while waiting).
     prepay_id = await pay.create_jsapi_order(
@@ -104,7 +104,7 @@ async def start_payment(
         _record(session, payment, None, PaymentStatus.PENDING, source="api", now=now, prepay_id=prepay_id)
     else:
         payment.prepay_id = prepay_id
-    return await pay.request_payment_params(prepay_id)
+    return await pay.request_payment_params(prepay_id), appointment
 
 
 async def apply_notification(session: AsyncSession, *, notification: PayNotification, now: datetime) -> None:
