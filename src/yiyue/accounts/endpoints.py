@@ -20,7 +20,7 @@ from yiyue.accounts.schemas import (
     WeChatLoginIn,
 )
 from yiyue.core.clock import local_today
-from yiyue.core.deps import CipherDep, ClockDep, CurrentPatient, SessionDep, SettingsDep
+from yiyue.core.deps import CipherDep, ClockDep, CurrentAccount, SessionDep, SettingsDep
 from yiyue.core.params import IdPath
 from yiyue.wechat.client import WeChatClient
 
@@ -75,8 +75,8 @@ async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep, c
 
 
 @router.get("/me/patients", summary="我的就诊人")
-async def list_patients(session: SessionDep, patient: CurrentPatient, clock: ClockDep) -> VisitPersonList:
-    people = await service.list_visit_persons(session, account_id=patient.subject_id)
+async def list_patients(session: SessionDep, account: CurrentAccount, clock: ClockDep) -> VisitPersonList:
+    people = await service.list_visit_persons(session, account_id=account.subject_id)
     today = local_today(clock.now())
     return VisitPersonList(items=[visit_person_out(p, today) for p in people], total=len(people))
 
@@ -85,14 +85,14 @@ async def list_patients(session: SessionDep, patient: CurrentPatient, clock: Clo
 async def add_patient(
     body: VisitPersonIn,
     session: SessionDep,
-    patient: CurrentPatient,
+    account: CurrentAccount,
     cipher: CipherDep,
     settings: SettingsDep,
     clock: ClockDep,
 ) -> VisitPersonOut:
     now = clock.now()
     person = await service.add_visit_person(
-        session, account_id=patient.subject_id, data=body, cipher=cipher, settings=settings, now=now
+        session, account_id=account.subject_id, data=body, cipher=cipher, settings=settings, now=now
     )
     return visit_person_out(person, local_today(now))
 
@@ -102,12 +102,12 @@ async def update_patient(
     patient_id: IdPath,
     body: VisitPersonPatch,
     session: SessionDep,
-    patient: CurrentPatient,
+    account: CurrentAccount,
     cipher: CipherDep,
     clock: ClockDep,
 ) -> VisitPersonOut:
     now = clock.now()
     person = await service.update_visit_person(
-        session, account_id=patient.subject_id, visit_person_id=patient_id, patch=body, cipher=cipher, now=now
+        session, account_id=account.subject_id, visit_person_id=patient_id, patch=body, cipher=cipher, now=now
     )
     return visit_person_out(person, local_today(now))

@@ -10,7 +10,7 @@ from yiyue.booking.gate import InventoryGate
 from yiyue.booking.models import AppointmentStatus
 from yiyue.booking.schemas import AppointmentOut, BookingRequest, CancelRequest
 from yiyue.booking.views import appointment_views
-from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep, SettingsDep
+from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
 from yiyue.core.errors import InvalidInput
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import IdPath
@@ -62,7 +62,7 @@ def parse_statuses(status: str | None) -> list[AppointmentStatus] | None:
 async def book(
     body: BookingRequest,
     session: SessionDep,
-    patient: CurrentPatient,
+    account: CurrentAccount,
     idempotency_key: IdempotencyKey,
     gate: GateDep,
     clock: ClockDep,
@@ -71,7 +71,7 @@ async def book(
     now = clock.now()
     appointment = await service.book(
         session,
-        account_id=patient.subject_id,
+        account_id=account.subject_id,
         request=body,
         idempotency_key=idempotency_key,
         gate=gate,
@@ -84,14 +84,14 @@ async def book(
 @router.get("/me/appointments", summary="我的预约")
 async def my_appointments(
     session: SessionDep,
-    patient: CurrentPatient,
+    account: CurrentAccount,
     clock: ClockDep,
     page: PageDep,
     status: Annotated[str | None, Query(max_length=200, description="状态，可用逗号分隔多个")] = None,
 ) -> Page[AppointmentOut]:
     items, total = await service.list_own(
         session,
-        account_id=patient.subject_id,
+        account_id=account.subject_id,
         statuses=parse_statuses(status),
         offset=page.offset,
         limit=page.page_size,
@@ -101,9 +101,9 @@ async def my_appointments(
 
 @router.get("/appointments/{appointment_id}", summary="预约详情")
 async def get_appointment(
-    appointment_id: IdPath, session: SessionDep, patient: CurrentPatient, clock: ClockDep
+    appointment_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep
 ) -> AppointmentOut:
-    appointment = await service.get_own(session, account_id=patient.subject_id, appointment_id=appointment_id)
+    appointment = await service.get_own(session, account_id=account.subject_id, appointment_id=appointment_id)
     return (await appointment_views(session, [appointment], now=clock.now()))[0]
 
 
@@ -111,7 +111,7 @@ async def get_appointment(
 async def cancel(
     appointment_id: IdPath,
     session: SessionDep,
-    patient: CurrentPatient,
+    account: CurrentAccount,
     gate: GateDep,
     clock: ClockDep,
     body: CancelRequest | None = None,
@@ -119,7 +119,7 @@ async def cancel(
     now = clock.now()
     appointment = await service.cancel(
         session,
-        account_id=patient.subject_id,
+        account_id=account.subject_id,
         appointment_id=appointment_id,
         reason=body.reason if body else "",
         gate=gate,
@@ -129,9 +129,9 @@ async def cancel(
 
 
 @router.delete("/me/patients/{patient_id}", status_code=204, summary="删除就诊人（无待就诊预约时）")
-async def remove_patient(patient_id: IdPath, session: SessionDep, patient: CurrentPatient, clock: ClockDep) -> Response:
+async def remove_patient(patient_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep) -> Response:
     # Lives here, not in accounts: whether a visit person may go depends on their appointments.
     await service.remove_visit_person(
-        session, account_id=patient.subject_id, visit_person_id=patient_id, now=clock.now()
+        session, account_id=account.subject_id, visit_person_id=patient_id, now=clock.now()
     )
     return Response(status_code=204)

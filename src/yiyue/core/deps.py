@@ -62,10 +62,10 @@ async def _principal(
     return verifier.verify(credentials.credentials, kind="access", now=clock.now())
 
 
-async def _patient(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+async def _account(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
     if principal.role != "patient":
         raise Forbidden()
     return principal
 
 
-CurrentPatient = Annotated[Principal, Depends(_patient)]
+CurrentAccount = Annotated[Principal, Depends(_account)]

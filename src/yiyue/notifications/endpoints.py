@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep
+from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep
 from yiyue.core.pagination import PageDep
 from yiyue.core.params import IdPath
 from yiyue.notifications import service
@@ -12,8 +12,8 @@ router = APIRouter(prefix="/api/v1/me/notifications", tags=["消息"])
 
 
 @router.get("", summary="我的消息")
-async def my_notifications(session: SessionDep, patient: CurrentPatient, page: PageDep) -> NotificationPage:
-    items, total, unread = await service.list_for(session, patient.subject_id, page)
+async def my_notifications(session: SessionDep, account: CurrentAccount, page: PageDep) -> NotificationPage:
+    items, total, unread = await service.list_for(session, account.subject_id, page)
     return NotificationPage(
         items=[NotificationOut.model_validate(n) for n in items],
         total=total,
@@ -24,13 +24,13 @@ async def my_notifications(session: SessionDep, patient: CurrentPatient, page: P
 
 
 @router.post("/read-all", summary="全部标为已读")
-async def read_all(session: SessionDep, patient: CurrentPatient, clock: ClockDep) -> ReadAllOut:
-    return ReadAllOut(updated=await service.mark_all_read(session, patient.subject_id, clock.now()))
+async def read_all(session: SessionDep, account: CurrentAccount, clock: ClockDep) -> ReadAllOut:
+    return ReadAllOut(updated=await service.mark_all_read(session, account.subject_id, clock.now()))
 
 
 @router.post("/{notification_id}/read", summary="标为已读")
 async def read_one(
-    notification_id: IdPath, session: SessionDep, patient: CurrentPatient, clock: ClockDep
+    notification_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep
 ) -> NotificationOut:
-    notification = await service.mark_read(session, patient.subject_id, notification_id, clock.now())
+    notification = await service.mark_read(session, account.subject_id, notification_id, clock.now())
     return NotificationOut.model_validate(notification)

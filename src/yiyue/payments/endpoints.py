@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
-from yiyue.core.deps import ClockDep, CurrentPatient, SessionDep
+from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep
 from yiyue.core.errors import DomainError
 from yiyue.core.params import IdPath
 from yiyue.payments import service
@@ -29,11 +29,11 @@ PayDep = Annotated[WeChatPayClient, Depends(_pay)]
 
 @router.post("/appointments/{appointment_id}/pay", summary="发起微信支付（返回 wx.requestPayment 参数）")
 async def pay(
-    appointment_id: IdPath, session: SessionDep, patient: CurrentPatient, pay: PayDep, clock: ClockDep
+    appointment_id: IdPath, session: SessionDep, account: CurrentAccount, pay: PayDep, clock: ClockDep
 ) -> RequestPaymentParams:
     now = clock.now()
     params, appointment = await service.start_payment(
-        session, account_id=patient.subject_id, appointment_id=appointment_id, pay=pay, now=now
+        session, account_id=account.subject_id, appointment_id=appointment_id, pay=pay, now=now
     )
     assert appointment.pay_deadline is not None  # start_payment refuses appointments without one
     return RequestPaymentParams(
