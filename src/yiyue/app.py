@@ -30,8 +30,7 @@ from yiyue.notifications.endpoints import router as notifications_router
 from yiyue.payments.endpoints import router as payments_router
 from yiyue.scheduling.endpoints import router as scheduling_router
 from yiyue.wechat.client import WeChatClient
-from yiyue.wechat.fake import create_fake_wechat_app
-from yiyue.wechat.fake_pay import FakePayKeys, asgi_deliverer
+from yiyue.wechat.fake import FakePayKeys, asgi_deliverer, create_fake_wechat_app
 from yiyue.wechat.pay import IN_PROCESS_GATEWAY, PayConfig, WeChatPayClient
 
 log = logging.getLogger("yiyue.app")

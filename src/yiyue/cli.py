@@ -123,8 +123,7 @@ def worker(
 def fake_wechat(host: Host = "127.0.0.1", port: Port = 9000) -> None:
     """Serve the fake WeChat on its own (point YIYUE_WECHAT_API_BASE at it)."""
     _logging()
-    from yiyue.wechat.fake import create_fake_wechat_app
-    from yiyue.wechat.fake_pay import FakePayKeys
+    from yiyue.wechat.fake import FakePayKeys, create_fake_wechat_app
 
     settings = get_settings()
     typer.echo(f"fake WeChat (login, messages, Pay v3) at http://{host}:{port}  appid={settings.wechat_appid}")

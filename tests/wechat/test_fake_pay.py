@@ -25,8 +25,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 
 from yiyue.core.clock import FrozenClock
-from yiyue.wechat.fake import create_fake_wechat_app
-from yiyue.wechat.fake_pay import FakePayKeys, FakePayState, asgi_deliverer, generate_dev_pay_keys
+from yiyue.wechat.fake import FakePayKeys, FakePayState, asgi_deliverer, create_fake_wechat_app, generate_dev_pay_keys
 
 APPID = "wx1234567890abcdef"
 SECRET = "test-app-secret-0123456789abcdef"

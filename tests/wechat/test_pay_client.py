@@ -30,8 +30,7 @@ from yiyue.wechat.errors import (
     WeChatPayRejected,
     WeChatPayUnavailable,
 )
-from yiyue.wechat.fake import create_fake_wechat_app
-from yiyue.wechat.fake_pay import FakePayKeys, FakePayState, generate_dev_pay_keys
+from yiyue.wechat.fake import FakePayKeys, FakePayState, create_fake_wechat_app, generate_dev_pay_keys
 from yiyue.wechat.pay import (
     WECHAT_PAY_GATEWAY,
     PayConfig,

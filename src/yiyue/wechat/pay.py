@@ -1,7 +1,7 @@
 """Our adapter to WeChat Pay API v3 (JSAPI in the mini-program), built on the ``wechatpayv3`` SDK.
 
-The same code talks to WeChat Pay and to ``yiyue.wechat.fake_pay``: the fake speaks the real protocol with
-real keys, so only ``PayConfig`` differs (the gateway, the keys, and for the in-process fake an
+The same code talks to WeChat Pay and to ``yiyue.wechat.fake.pay``: the fake speaks the real protocol
+with real keys, so only ``PayConfig`` differs (the gateway, the keys, and for the in-process fake an
 ``httpx.ASGITransport``). Behaviour follows ``docs/WECHAT.md`` sections 4 and 5.
 
 We use the SDK's asyncio flavour, ``wechatpayv3.async_.AsyncWeChatPay`` (same package and version as

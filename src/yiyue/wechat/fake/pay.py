@@ -1,11 +1,11 @@
 """The fake WeChat Pay API v3: JSAPI orders, query and close, refunds, and signed, encrypted notifications.
 
-Like ``yiyue.wechat.fake`` it is a real implementation of the protocol, not a test double (docs/WECHAT.md
-section 4): requests must carry a valid merchant signature over the raw bytes received, every 2xx answer
-is signed with the WeChat Pay private key and names the public key id in ``Wechatpay-Serial``, and
-notifications are signed the same way with their resource sealed by AES-256-GCM under the APIv3 key. So
-``yiyue.wechat.pay`` (and the ``wechatpayv3`` SDK under it) verifies the fake with the code it uses in
-production.
+Like the rest of the fake WeChat it is a real implementation of the protocol, not a test double
+(docs/WECHAT.md section 4): requests must carry a valid merchant signature over the raw bytes received,
+every 2xx answer is signed with the WeChat Pay private key and names the public key id in
+``Wechatpay-Serial``, and notifications are signed the same way with their resource sealed by AES-256-GCM
+under the APIv3 key. So ``yiyue.wechat.pay`` (and the ``wechatpayv3`` SDK under it) verifies the fake with
+the code it uses in production. The keys both sides share are ``yiyue.wechat.fake.keys.FakePayKeys``.
 
 Paths under ``/__fake__/`` stand in for the patient and for WeChat's back office: ``/__fake__/pay`` is the
 patient paying in ``wx.requestPayment`` (WeChat then notifies the order's ``notify_url``),
@@ -29,13 +29,12 @@ import uuid
 from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import httpx
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
@@ -44,12 +43,10 @@ from pydantic import Field
 from starlette.types import ASGIApp
 
 from yiyue.core.clock import Clock, local
-from yiyue.core.config import DEV_WECHAT_PAY_MCHID, generate_development_pay_secrets
-from yiyue.wechat.fake import FakeWeChatState, HelperInputError, _helper_body, _HelperBody
-from yiyue.wechat.pay import SIGNATURE_TYPE, PayConfig
-
-if TYPE_CHECKING:
-    from yiyue.core.config import Settings
+from yiyue.wechat.fake.errors import HelperBody, HelperInputError, helper_body
+from yiyue.wechat.fake.keys import FakePayKeys
+from yiyue.wechat.fake.state import FakeWeChatState
+from yiyue.wechat.pay import SIGNATURE_TYPE
 
 PATH_JSAPI = "/v3/pay/transactions/jsapi"
 PATH_ORDER = "/v3/pay/transactions/out-trade-no/{out_trade_no}"
@@ -76,105 +73,6 @@ _ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 Deliver = Callable[[str, Mapping[str, str], bytes], Awaitable[int]]
 """Posts one notification (url, headers, body) and returns the HTTP status the receiver answered."""
-
-
-# --- keys -----------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FakePayKeys:
-    """Everything a merchant and the fake WeChat Pay share, as PEM and strings.
-
-    The merchant's key pair (requests are signed with the private half; the fake verifies with the public
-    half, as WeChat does with the merchant certificate) and WeChat Pay's (the fake signs with
-    ``platform_private_key``; the merchant verifies with ``public_key``, named ``public_key_id``).
-    """
-
-    mchid: str
-    merchant_private_key: str = field(repr=False)
-    merchant_serial_no: str
-    apiv3_key: str = field(repr=False)
-    public_key: str
-    public_key_id: str
-    platform_private_key: str = field(repr=False)
-
-    def __post_init__(self) -> None:
-        public = serialization.load_pem_public_key(self.public_key.encode())
-        platform = self.platform_key.public_key()
-        if not isinstance(public, rsa.RSAPublicKey) or public.public_numbers() != platform.public_numbers():
-            raise ValueError(
-                "the fake WeChat Pay private key is not the pair of the WeChat Pay public key: set both "
-                "YIYUE_WECHAT_PAY_PUBLIC_KEY and YIYUE_WECHAT_PAY_FAKE_PLATFORM_PRIVATE_KEY, or neither"
-            )
-        if len(self.apiv3_key.encode()) != 32:
-            raise ValueError("the APIv3 key must be 32 bytes")
-
-    # Parsed once: loading an RSA private key checks it, which takes tens of milliseconds.
-
-    @cached_property
-    def platform_key(self) -> rsa.RSAPrivateKey:
-        return _rsa_private_key(self.platform_private_key)
-
-    @cached_property
-    def merchant_key(self) -> rsa.RSAPublicKey:
-        """The merchant's public key (what WeChat Pay knows from the merchant certificate)."""
-        return _rsa_private_key(self.merchant_private_key).public_key()
-
-    @property
-    def merchant_public_key(self) -> str:
-        """PEM of ``merchant_key``."""
-        return self.merchant_key.public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        ).decode()
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> FakePayKeys:
-        """The keys of ``YIYUE_WECHAT_PAY_*`` (generated into ``var/dev-secrets.json`` in development)."""
-        return cls(
-            mchid=settings.wechat_pay_mchid,
-            merchant_private_key=settings.wechat_pay_merchant_private_key,
-            merchant_serial_no=settings.wechat_pay_merchant_serial_no,
-            apiv3_key=settings.wechat_pay_apiv3_key,
-            public_key=settings.wechat_pay_public_key,
-            public_key_id=settings.wechat_pay_public_key_id,
-            platform_private_key=settings.wechat_pay_fake_platform_private_key,
-        )
-
-    def pay_config(self, *, appid: str, gateway: str, notify_url: str, refund_notify_url: str = "") -> PayConfig:
-        """The merchant's side of these keys, for ``yiyue.wechat.pay.WeChatPayClient``."""
-        return PayConfig(
-            mchid=self.mchid,
-            appid=appid,
-            merchant_private_key=self.merchant_private_key,
-            merchant_serial_no=self.merchant_serial_no,
-            apiv3_key=self.apiv3_key,
-            public_key=self.public_key,
-            public_key_id=self.public_key_id,
-            gateway=gateway,
-            notify_url=notify_url,
-            refund_notify_url=refund_notify_url,
-        )
-
-
-def generate_dev_pay_keys(mchid: str = DEV_WECHAT_PAY_MCHID) -> FakePayKeys:
-    """Fresh keys (two RSA-2048 pairs, a serial, a ``PUB_KEY_ID_`` id, a 32-character APIv3 key)."""
-    generated = generate_development_pay_secrets()
-    return FakePayKeys(
-        mchid=mchid,
-        merchant_private_key=generated["wechat_pay_merchant_private_key"],
-        merchant_serial_no=generated["wechat_pay_merchant_serial_no"],
-        apiv3_key=generated["wechat_pay_apiv3_key"],
-        public_key=generated["wechat_pay_public_key"],
-        public_key_id=generated["wechat_pay_public_key_id"],
-        platform_private_key=generated["wechat_pay_fake_platform_private_key"],
-    )
-
-
-def _rsa_private_key(pem: str) -> rsa.RSAPrivateKey:
-    key = serialization.load_pem_private_key(pem.encode(), password=None)
-    if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("not an RSA private key")
-    return key
 
 
 # --- delivering notifications ---------------------------------------------------------------------
@@ -768,16 +666,16 @@ def _json_body(body: bytes) -> Any:
         raise _param_error("请求体不是合法的 JSON") from None
 
 
-class PaidRequest(_HelperBody):
+class PaidRequest(HelperBody):
     prepay_id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
-class SettleRefundRequest(_HelperBody):
+class SettleRefundRequest(HelperBody):
     out_refund_no: Annotated[str, Field(min_length=1, max_length=64)]
     status: Literal["SUCCESS", "ABNORMAL", "CLOSED"] = "SUCCESS"
 
 
-class RedeliverRequest(_HelperBody):
+class RedeliverRequest(HelperBody):
     id: Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -819,14 +717,14 @@ def pay_router(state: FakePayState) -> APIRouter:
     @helpers.post("/pay")
     async def pay(request: Request) -> dict[str, Any]:
         """The patient pays: SUCCESS, then WeChat Pay notifies the order's notify_url (answered here)."""
-        body = await _helper_body(request, PaidRequest)
+        body = await helper_body(request, PaidRequest)
         delivery = state.pay(body.prepay_id)
         await state.send(delivery)
         return {"out_trade_no": delivery.out_trade_no, "trade_state": "SUCCESS", "notification": delivery.summary()}
 
     @helpers.post("/refund/settle")
     async def settle_refund(request: Request) -> dict[str, Any]:
-        body = await _helper_body(request, SettleRefundRequest)
+        body = await helper_body(request, SettleRefundRequest)
         delivery = state.settle_refund(body.out_refund_no, body.status)
         await state.send(delivery)
         return {"out_refund_no": body.out_refund_no, "status": body.status, "notification": delivery.summary()}
@@ -837,7 +735,7 @@ def pay_router(state: FakePayState) -> APIRouter:
 
     @helpers.post("/pay/redeliver")
     async def redeliver(request: Request) -> dict[str, Any]:
-        body = await _helper_body(request, RedeliverRequest)
+        body = await helper_body(request, RedeliverRequest)
         delivery = state.delivery(body.id)
         await state.send(delivery)
         return delivery.summary()
