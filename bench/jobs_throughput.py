@@ -19,7 +19,6 @@ import time
 import uuid
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -28,8 +27,10 @@ from yiyue.core import audit, outbox
 from yiyue.core.clock import Clock
 from yiyue.core.config import Settings
 from yiyue.core.db import Database, begin_write
+from yiyue.core.events import Event
 from yiyue.core.migrate import upgrade
 from yiyue.core.outbox import OutboxEvent
+from yiyue.core.tasks import Tasks
 from yiyue.jobs.queue import make_huey
 from yiyue.jobs.system import JobSystem
 
@@ -39,9 +40,18 @@ class Context:
         self.db = Database(url)
 
 
-async def record(ctx: Context, session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
+class BenchRecord(Event):
+    topic = "bench.record"
+    n: int
+
+
+tasks = Tasks("bench")
+
+
+@tasks.on(BenchRecord)
+async def record(ctx: Context, session: AsyncSession, event: BenchRecord, now: datetime) -> None:
     await begin_write(session)
-    audit.record(session, actor="bench", action="job", subject=f"n:{payload['n']}", at=now)
+    audit.record(session, actor="bench", action="job", subject=f"n:{event.n}", at=now)
 
 
 async def reset(url: str) -> None:
@@ -58,7 +68,7 @@ async def write_events(db: Database, n: int, batch: int) -> None:
         async with db.session() as session:
             await begin_write(session)
             for i in range(start, min(start + batch, n)):
-                outbox.add(session, "bench.record", now=Clock().now(), n=i)
+                outbox.add(session, BenchRecord(n=i), now=Clock().now())
 
 
 async def handled(db: Database) -> int:
@@ -84,7 +94,7 @@ def run_mode(url: str, queue_url: str, args: argparse.Namespace, workdir: Path) 
         wechat_secret="bench",
     )
     jobs = JobSystem(huey=make_huey(settings), context_factory=lambda: Context(url), clock=Clock())
-    jobs.on("bench.record", record)
+    jobs.register(tasks)
     writer = Database(url)
     jobs.listen(writer)
 

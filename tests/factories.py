@@ -11,13 +11,13 @@ from typing import Any
 import httpx
 from argon2 import PasswordHasher
 
-from yiyue.accounts import staff
 from yiyue.accounts.idcard import check_digit
-from yiyue.accounts.staff import StaffUser
+from yiyue.accounts.staff.models import StaffUser
 from yiyue.core.clock import local_today
 from yiyue.core.db import Database
 from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.hospitals.search import initials
+from yiyue.hospitals.staff_accounts import create_staff_account
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Period, Schedule
 
@@ -152,7 +152,7 @@ async def make_staff(
     if role != "platform_admin":
         hospital_id = doctor.hospital_id if doctor is not None else (catalog.hospital.id if catalog else None)
     async with db.session() as session:
-        return await staff.create_staff(
+        return await create_staff_account(
             session,
             username=username or f"staff{next(_seq)}",
             password=password,

@@ -35,7 +35,7 @@ class Jobs:
         raise AssertionError(f"events keep coming: {handled}")
 
     async def run_periodic(self, name: str) -> object:
-        _, job = self.system.periodic[name]
+        job = self.system.periodic[name]
         return await job(self.context, self.context.clock.now())
 
     async def _due(self, now: datetime) -> list[tuple[int, str]]:

@@ -15,16 +15,17 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiyue.accounts.endpoints import router as accounts_router
+from yiyue.accounts.staff.endpoints import router as staff_router
+from yiyue.booking import gate as inventory
 from yiyue.booking.endpoints import router as booking_router
-from yiyue.booking.fastpath import SoldOutFastPath
-from yiyue.booking.gate import InventoryGate
-from yiyue.booking.staff_endpoints import router as staff_router
+from yiyue.booking.gate.fastpath import SoldOutFastPath
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.security import TokenVerifier
+from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
 from yiyue.hospitals.endpoints import router as hospitals_router
 from yiyue.notifications.endpoints import router as notifications_router
 from yiyue.payments.endpoints import router as payments_router
@@ -76,9 +77,8 @@ def create_app(
     app.state.clock = clock
     app.state.db = db
     app.state.cipher = FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret)
-    app.state.gate = InventoryGate(
-        recheck_seconds=settings.gate_recheck_seconds, claimers_per_schedule=settings.booking_claimers_per_schedule
-    )
+    app.state.gate = inventory.build_gate(settings)
+    inventory.listen(db, app.state.gate.marks)
     app.state.tokens = TokenVerifier(settings.secret_key)
     app.state.wechat, app.state.pay = _wechat_clients(app, settings, clock)
 
@@ -88,12 +88,13 @@ def create_app(
         scheduling_router,
         booking_router,
         staff_router,
+        frontdesk_router,
         notifications_router,
         payments_router,
     ):
         app.include_router(router)
     _install_error_handlers(app)
-    app.add_middleware(SoldOutFastPath, gate=app.state.gate, tokens=app.state.tokens, clock=clock)
+    app.add_middleware(SoldOutFastPath, marks=app.state.gate.marks, tokens=app.state.tokens, clock=clock)
 
     @app.get("/healthz", tags=["运维"], summary="存活检查")
     async def healthz() -> dict[str, str]:

@@ -178,12 +178,12 @@ async def _create_staff(
     hospital_id: int | None,
     doctor_id: int | None,
 ) -> int:
-    from yiyue.accounts import staff
+    from yiyue.hospitals.staff_accounts import create_staff_account
 
     db = Database(get_settings().database_url)
     try:
         async with db.session() as session:
-            created = await staff.create_staff(
+            created = await create_staff_account(
                 session,
                 username=username,
                 password=password,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 def load_all() -> None:
     import yiyue.accounts.models
-    import yiyue.accounts.staff
+    import yiyue.accounts.staff.models
     import yiyue.booking.models
     import yiyue.core.audit
     import yiyue.core.outbox

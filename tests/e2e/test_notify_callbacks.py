@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_booking import add_patient, book
+from tests.booking.test_booking_api import add_patient, book
 from tests.conftest import Login
 from tests.e2e.test_paid_booking import pay_for
 from tests.factories import make_catalog, make_schedule

@@ -9,14 +9,15 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_booking import add_patient, book, remaining
+from tests.booking.test_booking_api import add_patient, book, remaining
 from tests.conftest import Login
 from tests.factories import Catalog, make_catalog, make_schedule
 from tests.jobs_support import Jobs
 from yiyue.app import FAKE_WECHAT_MOUNT
-from yiyue.booking import service as booking
+from yiyue.booking import lifecycle
 from yiyue.core.clock import FrozenClock
 from yiyue.core.db import Database
+from yiyue.frontdesk.service import suspend_schedule
 from yiyue.payments.models import MoneyEvent, Payment, Refund
 
 FAKE = FAKE_WECHAT_MOUNT
@@ -120,7 +121,7 @@ async def test_a_payment_arriving_after_expiry_is_refunded(
     held = (await book(client, auth, schedule.id, await add_patient(client, auth))).json()
     params = await pay_for(client, auth, held["id"])
     async with db.session() as session:  # the hold ends before WeChat's notice arrives
-        await booking.expire_unpaid(session, now=clock.now() + timedelta(minutes=15))
+        await lifecycle.expire_unpaid(session, now=clock.now() + timedelta(minutes=15))
 
     await user_pays(client, params)
     await jobs.drain()
@@ -140,7 +141,7 @@ async def test_suspension_refunds_paid_appointments_and_tells_everyone(
     await jobs.drain()
 
     async with db.session() as session:
-        await booking.suspend_schedule(session, schedule_id=schedule.id, reason="医生临时停诊", now=clock.now())
+        await suspend_schedule(session, schedule_id=schedule.id, reason="医生临时停诊", now=clock.now())
     await jobs.drain()
 
     assert (await appointment(client, payer, paid["id"]))["status"] == "suspended"

@@ -13,13 +13,14 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.api.test_booking import add_patient, book
+from tests.booking.test_booking_api import add_patient, book
 from tests.conftest import NOW, Login
 from tests.factories import make_catalog, make_schedule
 from yiyue.core.clock import Clock
 from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
+from yiyue.core.events import DeliveryDue
 from yiyue.notifications import service, tasks
 from yiyue.notifications.channels import (
     OUTCOME_UNKNOWN,
@@ -125,7 +126,7 @@ class TestWeChat:
         wechat = (await deliveries(db, appointment[1], "visit_reminder"))["wechat_subscribe"]
 
         async with db.session() as session:
-            await tasks.deliver_notification(ctx, session, {"delivery_id": wechat.id}, NOW)
+            await tasks.deliver_notification(ctx, session, DeliveryDue(delivery_id=wechat.id), NOW)
 
         assert [m.template_id for m in fake.sent_messages(OPENID)] == [template(ctx, "visit_reminder")]
         assert (await reload(db))["wechat_subscribe"].status == "sent"

@@ -9,12 +9,13 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from tests.api.test_booking import add_patient, book
+from tests.booking.test_booking_api import add_patient, book
 from tests.conftest import NOW, Login
 from tests.factories import Catalog, make_catalog, make_schedule
-from yiyue.booking.service import AppointmentNotFound
+from yiyue.booking.errors import AppointmentNotFound
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.db import Database
+from yiyue.core.events import AppointmentNoShow, AppointmentPaymentDue, AppointmentSuspended
 from yiyue.core.outbox import OutboxEvent
 from yiyue.notifications import service, tasks
 from yiyue.notifications.models import Delivery, Notification
@@ -112,12 +113,14 @@ class TestNotify:
 
 class TestEventHandler:
     async def test_passes_the_rest_of_the_payload_to_the_template(self, db, appointment_id):
-        handler = tasks.on_appointment_event("suspended")
+        handler = tasks.notify_of("suspended")
+        ctx = SimpleNamespace(settings=SimpleNamespace())
+        event = AppointmentSuspended(appointment_id=appointment_id, refund=True)
 
         async with db.session() as session:
-            await handler(object(), session, {"appointment_id": appointment_id, "refund": True}, NOW)
+            await handler(ctx, session, event, NOW)
         async with db.session() as session:
-            await handler(object(), session, {"appointment_id": appointment_id, "refund": True}, NOW)
+            await handler(ctx, session, event, NOW)
 
         notifications, _, _ = await rows(db)
         [notification] = notifications
@@ -128,14 +131,16 @@ class TestEventHandler:
         rules = SimpleNamespace(no_show_threshold=2, no_show_window_days=30, no_show_ban_days=7)
 
         async with db.session() as session:
-            handler = tasks.on_appointment_event("no_show")
-            await handler(SimpleNamespace(settings=rules), session, {"appointment_id": appointment_id}, NOW)
+            handler = tasks.notify_of("no_show")
+            await handler(
+                SimpleNamespace(settings=rules), session, AppointmentNoShow(appointment_id=appointment_id), NOW
+            )
         async with db.session() as session:
-            handler = tasks.on_appointment_event("payment_reminder")
+            handler = tasks.notify_of("payment_reminder")
             await handler(
                 SimpleNamespace(settings=SimpleNamespace(payment_hold_minutes=15)),
                 session,
-                {"appointment_id": appointment_id},
+                AppointmentPaymentDue(appointment_id=appointment_id),
                 NOW,
             )
 

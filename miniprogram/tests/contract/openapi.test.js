@@ -3,9 +3,14 @@
  * /openapi.json, and the fake WeChat helper endpoints utils/wechat.js calls in fake mode exist in the
  * fake's own spec. Routes the server has not built yet go in PENDING and are reported as todo; once
  * the server has one, the test insists it leaves PENDING (so the list cannot go stale).
+ *
+ * Error codes: every code the mini-program's own code names (the codes it compares err.code with) must
+ * be declared by some error response of the server, in its x-error-codes list (written by
+ * yiyue.core.errors.responses), unless the mini-program makes the code up itself (CLIENT_CODES).
  */
 const fs = require('fs')
 const http = require('http')
+const path = require('path')
 const { ROUTES } = require('../../utils/api')
 const { FAKE_PATHS } = require('../../utils/wechat')
 const { SKIP, describeLive } = require('../support/live')
@@ -47,6 +52,95 @@ const READS = {
   payAppointment: ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'],
   notifications: ['total', 'unread', ...each('items[]', ['id', 'kind', 'title', 'body', 'appointment_id', 'created_at', 'read_at'])],
 }
+
+// --- error codes -----------------------------------------------------------------------------------
+
+/** Where the server lists the codes an error response can carry (yiyue.core.errors.ERROR_CODES_KEY). */
+const ERROR_CODES_KEY = 'x-error-codes'
+
+/** The mini-program's own code, relative to miniprogram/ (tests and node_modules are not part of it). */
+const SOURCES = ['app.js', 'config.js', 'behaviors', 'components', 'pages', 'utils']
+
+/** Upper-case strings in the sources that are not error codes. */
+const NOT_CODES = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'] // HTTP methods in utils/api.js ROUTES
+
+/**
+ * Codes the mini-program makes up itself: no server answer carries them, so the server cannot declare
+ * them. Only these may be missing from the spec; the test insists each is still used, and never declared.
+ */
+const CLIENT_CODES = {
+  NETWORK_ERROR: 'utils/api.js: wx.request failed (no connection, timeout): there is no server answer at all',
+  WX_LOGIN_FAILED: 'utils/wechat.js: wx.login failed on the phone, before the server is asked',
+}
+
+const CODE = '[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*'
+const QUOTED_CODE = new RegExp(`(['"\`])(${CODE})\\1`, 'g')
+const KEY_CODE = new RegExp(`[{,]\\s*(${CODE})\\s*:`, 'g')
+
+/**
+ * The error-code-like names in one source text: upper-case string literals ('SOLD_OUT', as compared
+ * with err.code or listed in an array of codes) and upper-case keys of object literals
+ * ({ INVALID_PHONE: 'phone' }[err.code]); comments do not count.
+ */
+function codesIn(text) {
+  const code = text.replace(/\/\*[\s\S]*?\*\//g, ' ').replace(/(^|[^:'"\\])\/\/.*$/gm, '$1')
+  const found = new Set()
+  for (const m of code.matchAll(QUOTED_CODE)) found.add(m[2])
+  for (const m of code.matchAll(KEY_CODE)) found.add(m[1])
+  return [...found].filter((c) => c.length >= 3 && NOT_CODES.indexOf(c) < 0)
+}
+
+function sourceFiles(entry) {
+  const full = path.join(__dirname, '../..', entry)
+  if (fs.statSync(full).isFile()) return /\.js$/.test(entry) ? [entry] : []
+  return fs.readdirSync(full).sort().flatMap((name) => sourceFiles(path.join(entry, name)))
+}
+
+/** {code: [files that name it]} over the mini-program's sources. */
+function codesUsed() {
+  const used = {}
+  SOURCES.flatMap(sourceFiles).forEach((file) => {
+    codesIn(fs.readFileSync(path.join(__dirname, '../..', file), 'utf8')).forEach((c) => {
+      used[c] = (used[c] || []).concat(file)
+    })
+  })
+  return used
+}
+
+/** {code: ["METHOD path status", ...]} over every error response of the spec. */
+function codesDeclared(openapi) {
+  const declared = {}
+  Object.keys(openapi.paths).forEach((p) => {
+    Object.keys(openapi.paths[p]).forEach((method) => {
+      const responses = openapi.paths[p][method].responses || {}
+      Object.keys(responses)
+        .filter((status) => /^[45]/.test(status) || status === 'default')
+        .forEach((status) => {
+          ;(responses[status][ERROR_CODES_KEY] || []).forEach((c) => {
+            declared[c] = (declared[c] || []).concat(`${method.toUpperCase()} ${p} ${status}`)
+          })
+        })
+    })
+  })
+  return declared
+}
+
+describe('finding error codes in the mini-program sources', () => {
+  test('string literals and object keys count; comments, HTTP methods and other names do not', () => {
+    const text = [
+      "const PICK_AGAIN = ['SOLD_OUT', \"SLOT_TAKEN\"]",
+      "if (err.code === `PAYMENT_EXPIRED`) go() // unlike 'IN_A_COMMENT'",
+      "const field = { INVALID_ID_NUMBER: 'idNumber', INVALID_PHONE: 'phone' }[err.code]",
+      "/* 'ALSO_A_COMMENT' */ const PAGE_SIZE = 20; call({ method: 'POST', url: 'https://x.test/a' })",
+      "module.exports = { PAGE_SIZE, PICK_AGAIN }",
+    ].join('\n')
+    expect(codesIn(text).sort()).toEqual(['INVALID_ID_NUMBER', 'INVALID_PHONE', 'PAYMENT_EXPIRED', 'SLOT_TAKEN', 'SOLD_OUT'])
+  })
+
+  test('the pages and utils name some codes', () => {
+    expect(Object.keys(codesUsed()).length).toBeGreaterThan(0)
+  })
+})
 
 function loadSpec(file) {
   if (SKIP) return null
@@ -132,6 +226,29 @@ describeLive('the mini-program against /openapi.json', () => {
     })
     expect(config.subscribe_templates.booking_confirmed).toEqual(expect.any(String))
     expect(config.subscribe_templates.visit_reminder).toEqual(expect.any(String))
+  })
+
+  describe(`every error code the mini-program names is declared in the x-error-codes of some error response`, () => {
+    const used = codesUsed()
+    const declared = codesDeclared(spec)
+
+    Object.keys(used)
+      .sort()
+      .filter((code) => !CLIENT_CODES[code])
+      .forEach((code) => {
+        test(`${code} (${used[code].join(', ')})`, () => {
+          if (!declared[code]) throw new Error(`${code}, named in ${used[code].join(', ')}, is declared by no error response of the server`)
+        })
+      })
+
+    Object.keys(CLIENT_CODES)
+      .sort()
+      .forEach((code) => {
+        test(`${code} is made up by the mini-program (${CLIENT_CODES[code]})`, () => {
+          if (!used[code]) throw new Error(`${code} is no longer named in the sources: remove it from CLIENT_CODES`)
+          if (declared[code]) throw new Error(`${code} is declared by the server (${declared[code].join('; ')}): remove it from CLIENT_CODES`)
+        })
+      })
   })
 
   Object.keys(ROUTES).forEach((name) => {

@@ -21,8 +21,16 @@ from yiyue.accounts.schemas import (
 )
 from yiyue.core.clock import local_today
 from yiyue.core.deps import CipherDep, ClockDep, CurrentAccount, SessionDep, SettingsDep
+from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidToken, TokenExpired, responses
 from yiyue.core.params import IdPath
 from yiyue.wechat.client import WeChatClient
+from yiyue.wechat.errors import (
+    WeChatCodeInvalid,
+    WeChatMisconfigured,
+    WeChatRateLimited,
+    WeChatUnavailable,
+    WeChatUserBlocked,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["账号与就诊人"])
 
@@ -60,7 +68,13 @@ def visit_person_out(person: VisitPerson, today: date) -> VisitPersonOut:
     )
 
 
-@router.post("/auth/wechat-login", summary="微信小程序登录（wx.login 的 code 换取令牌）")
+@router.post(
+    "/auth/wechat-login",
+    summary="微信小程序登录（wx.login 的 code 换取令牌）",
+    responses=responses(
+        *BODY_ERRORS, WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUnavailable, WeChatMisconfigured
+    ),
+)
 async def wechat_login(
     body: WeChatLoginIn, session: SessionDep, wechat: WeChatDep, settings: SettingsDep, clock: ClockDep
 ) -> TokenOut:
@@ -68,20 +82,38 @@ async def wechat_login(
     return _token_out(login)
 
 
-@router.post("/auth/refresh", summary="刷新令牌")
+@router.post(
+    "/auth/refresh",
+    summary="刷新令牌",
+    responses=responses(*BODY_ERRORS, TokenExpired, InvalidToken, service.AccountNotFound),
+)
 async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> TokenOut:
     login = await service.refresh(session, refresh_token=body.refresh_token, settings=settings, now=clock.now())
     return _token_out(login)
 
 
-@router.get("/me/patients", summary="我的就诊人")
+@router.get("/me/patients", summary="我的就诊人", responses=responses(*AUTH_ERRORS))
 async def list_patients(session: SessionDep, account: CurrentAccount, clock: ClockDep) -> VisitPersonList:
     people = await service.list_visit_persons(session, account_id=account.subject_id)
     today = local_today(clock.now())
     return VisitPersonList(items=[visit_person_out(p, today) for p in people], total=len(people))
 
 
-@router.post("/me/patients", status_code=201, summary="添加就诊人")
+@router.post(
+    "/me/patients",
+    status_code=201,
+    summary="添加就诊人",
+    responses=responses(
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        service.AccountNotFound,
+        service.InvalidIdNumber,
+        service.InvalidPhone,
+        service.TooManyVisitPersons,
+        service.SelfAlreadyExists,
+        service.IdNumberTaken,
+    ),
+)
 async def add_patient(
     body: VisitPersonIn,
     session: SessionDep,
@@ -97,7 +129,17 @@ async def add_patient(
     return visit_person_out(person, local_today(now))
 
 
-@router.patch("/me/patients/{patient_id}", summary="修改就诊人")
+@router.patch(
+    "/me/patients/{patient_id}",
+    summary="修改就诊人",
+    responses=responses(
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        service.InvalidPhone,
+        service.VisitPersonNotFound,
+        service.SelfAlreadyExists,
+    ),
+)
 async def update_patient(
     patient_id: IdPath,
     body: VisitPersonPatch,

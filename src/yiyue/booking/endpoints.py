@@ -5,15 +5,29 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import service
-from yiyue.booking.gate import InventoryGate
-from yiyue.booking.models import AppointmentStatus
-from yiyue.booking.schemas import AppointmentOut, BookingRequest, CancelRequest
+from yiyue.booking.errors import (
+    AppointmentNotFound,
+    BookingBanned,
+    BookingLimit,
+    DuplicateBooking,
+    IdempotencyKeyReused,
+    NotCancellable,
+    SlotNotFound,
+    SlotTaken,
+    SoldOut,
+    VisitPersonHasAppointments,
+)
+from yiyue.booking.gate import BookingGate
+from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, NotReleased, ScheduleSuspended
+from yiyue.booking.schemas import AppointmentOut, BookingRequest, CancelRequest, InvalidStatusFilter, parse_statuses
 from yiyue.booking.views import appointment_views
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
-from yiyue.core.errors import InvalidInput
+from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, InvalidInput, responses
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import IdPath
+from yiyue.scheduling.service import ScheduleNotFound
 
 router = APIRouter(prefix="/api/v1", tags=["预约"])
 
@@ -24,13 +38,8 @@ class IdempotencyKeyRequired(InvalidInput):
     message = "缺少 Idempotency-Key 请求头（每次预约尝试一个唯一值，重试时沿用）"
 
 
-class InvalidStatusFilter(InvalidInput):
-    code = "INVALID_STATUS_FILTER"
-    message = "预约状态筛选值无效"
-
-
-async def _gate(request: Request) -> InventoryGate:
-    gate: InventoryGate = request.app.state.gate
+async def _gate(request: Request) -> BookingGate:
+    gate: BookingGate = request.app.state.gate
     return gate
 
 
@@ -44,21 +53,33 @@ async def _idempotency_key(
     return key.strip()
 
 
-GateDep = Annotated[InventoryGate, Depends(_gate)]
+GateDep = Annotated[BookingGate, Depends(_gate)]
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
-def parse_statuses(status: str | None) -> list[AppointmentStatus] | None:
-    """``booked,cancelled`` -> the statuses; an unknown one is a 422 naming the allowed values."""
-    if not status:
-        return None
-    try:
-        return [AppointmentStatus(s.strip()) for s in status.split(",") if s.strip()]
-    except ValueError:
-        raise InvalidStatusFilter(detail={"allowed": [s.value for s in AppointmentStatus]}) from None
-
-
-@router.post("/appointments", status_code=201, summary="预约挂号")
+@router.post(
+    "/appointments",
+    status_code=201,
+    summary="预约挂号",
+    responses=responses(
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        IdempotencyKeyRequired,
+        IdempotencyKeyReused,
+        AccountNotFound,
+        VisitPersonNotFound,
+        ScheduleNotFound,
+        SlotNotFound,
+        BookingBanned,
+        SoldOut,
+        SlotTaken,
+        DuplicateBooking,
+        BookingLimit,
+        NotReleased,
+        BookingClosed,
+        ScheduleSuspended,
+    ),
+)
 async def book(
     body: BookingRequest,
     session: SessionDep,
@@ -81,7 +102,9 @@ async def book(
     return (await appointment_views(session, [appointment], now=now))[0]
 
 
-@router.get("/me/appointments", summary="我的预约")
+@router.get(
+    "/me/appointments", summary="我的预约", responses=responses(*AUTH_ERRORS, *INPUT_ERRORS, InvalidStatusFilter)
+)
 async def my_appointments(
     session: SessionDep,
     account: CurrentAccount,
@@ -99,7 +122,11 @@ async def my_appointments(
     return Page.of(await appointment_views(session, items, now=clock.now()), total, page)
 
 
-@router.get("/appointments/{appointment_id}", summary="预约详情")
+@router.get(
+    "/appointments/{appointment_id}",
+    summary="预约详情",
+    responses=responses(*AUTH_ERRORS, *INPUT_ERRORS, AppointmentNotFound),
+)
 async def get_appointment(
     appointment_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep
 ) -> AppointmentOut:
@@ -107,12 +134,15 @@ async def get_appointment(
     return (await appointment_views(session, [appointment], now=clock.now()))[0]
 
 
-@router.post("/appointments/{appointment_id}/cancel", summary="取消预约（退号）")
+@router.post(
+    "/appointments/{appointment_id}/cancel",
+    summary="取消预约（退号）",
+    responses=responses(*AUTH_ERRORS, *BODY_ERRORS, AppointmentNotFound, NotCancellable, CancelDeadlinePassed),
+)
 async def cancel(
     appointment_id: IdPath,
     session: SessionDep,
     account: CurrentAccount,
-    gate: GateDep,
     clock: ClockDep,
     body: CancelRequest | None = None,
 ) -> AppointmentOut:
@@ -122,13 +152,17 @@ async def cancel(
         account_id=account.subject_id,
         appointment_id=appointment_id,
         reason=body.reason if body else "",
-        gate=gate,
         now=now,
     )
     return (await appointment_views(session, [appointment], now=now))[0]
 
 
-@router.delete("/me/patients/{patient_id}", status_code=204, summary="删除就诊人（无待就诊预约时）")
+@router.delete(
+    "/me/patients/{patient_id}",
+    status_code=204,
+    summary="删除就诊人（无待就诊预约时）",
+    responses=responses(*AUTH_ERRORS, *INPUT_ERRORS, VisitPersonNotFound, VisitPersonHasAppointments),
+)
 async def remove_patient(patient_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep) -> Response:
     # Lives here, not in accounts: whether a visit person may go depends on their appointments.
     await service.remove_visit_person(

@@ -6,9 +6,12 @@ from datetime import date, datetime
 from enum import StrEnum
 
 from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from yiyue.accounts.models import VisitPerson
 from yiyue.core.db import Base, BigId, UtcDateTime
+from yiyue.hospitals.models import Department, Doctor, Hospital
+from yiyue.scheduling.models import Schedule, Slot
 
 
 class AppointmentStatus(StrEnum):
@@ -68,6 +71,15 @@ class Appointment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    # Loaded only on purpose (``booking.read_model``): touching one that was not loaded raises, so no
+    # page quietly issues a query per row.
+    hospital: Mapped[Hospital] = relationship(lazy="raise")
+    department: Mapped[Department] = relationship(lazy="raise")
+    doctor: Mapped[Doctor] = relationship(lazy="raise")
+    schedule: Mapped[Schedule] = relationship(lazy="raise")
+    slot: Mapped[Slot] = relationship(lazy="raise")
+    visit_person: Mapped[VisitPerson] = relationship(lazy="raise")
 
 
 class AppointmentEvent(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.errors import Conflict
 from yiyue.hospitals.models import Hospital
@@ -54,3 +55,10 @@ def check_cancellable_in_time(schedule: Schedule, hospital: Hospital, *, now: da
     if now > deadline:
         local = deadline.astimezone(HOSPITAL_TZ)
         raise CancelDeadlinePassed(f"已过退号截止时间（{local:%m月%d日 %H:%M}），无法取消")
+
+
+def is_cancellable(appointment: Appointment, deadline: datetime, now: datetime) -> bool:
+    """An unpaid hold can always be let go; a booking until the cancel deadline (退号截止)."""
+    if appointment.status == AppointmentStatus.PENDING_PAYMENT:
+        return True
+    return appointment.status == AppointmentStatus.BOOKED and now <= deadline

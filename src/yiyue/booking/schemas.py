@@ -1,3 +1,5 @@
+"""What the booking API reads and answers."""
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -5,6 +7,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from yiyue.booking.models import AppointmentStatus
+from yiyue.core.errors import InvalidInput
 from yiyue.core.params import MAX_ID
 
 
@@ -69,3 +73,18 @@ class AppointmentOut(BaseModel):
     patient: PatientRef
     schedule_id: int
     slot_id: int
+
+
+class InvalidStatusFilter(InvalidInput):
+    code = "INVALID_STATUS_FILTER"
+    message = "预约状态筛选值无效"
+
+
+def parse_statuses(status: str | None) -> list[AppointmentStatus] | None:
+    """``booked,cancelled`` -> the statuses; an unknown one is a 422 naming the allowed values."""
+    if not status:
+        return None
+    try:
+        return [AppointmentStatus(s.strip()) for s in status.split(",") if s.strip()]
+    except ValueError:
+        raise InvalidStatusFilter(detail={"allowed": [s.value for s in AppointmentStatus]}) from None

@@ -16,8 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
+from yiyue.booking import gate as inventory
 from yiyue.booking import rules
-from yiyue.booking.gate import InventoryGate
+from yiyue.booking.errors import (
+    AppointmentNotFound,
+    BookingBanned,
+    BookingLimit,
+    DuplicateBooking,
+    IdempotencyKeyReused,
+    NotCancellable,
+    SlotNotFound,
+    SlotTaken,
+    SoldOut,
+    VisitPersonHasAppointments,
+)
+from yiyue.booking.gate import BookingGate
+from yiyue.booking.lifecycle import transition
 from yiyue.booking.models import (
     ACTIVE,
     OCCUPYING,
@@ -31,62 +45,12 @@ from yiyue.booking.schemas import BookingRequest
 from yiyue.core import outbox
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.db import after_commit, begin_write, on_close
-from yiyue.core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from yiyue.core.errors import Conflict, NotFound
+from yiyue.core.events import AppointmentBooked, AppointmentCancelled, AppointmentHoldEnds, AppointmentPaymentDue
 from yiyue.core.pagination import paginate
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Schedule, ScheduleStatus, Slot
-
-
-class SoldOut(Conflict):
-    code = "SOLD_OUT"
-    message = "该时段号源已约满"
-
-
-class SlotTaken(Conflict):
-    code = "SLOT_TAKEN"
-    message = "该号源已被预约，请选择其他号源"
-
-
-class SlotNotFound(NotFound):
-    code = "SLOT_NOT_FOUND"
-    message = "号源不存在"
-
-
-class DuplicateBooking(Conflict):
-    code = "DUPLICATE_BOOKING"
-    message = "该就诊人当天已预约过这位医生，请勿重复预约"
-
-
-class BookingLimit(Conflict):
-    code = "BOOKING_LIMIT"
-    message = "您在该医院的待就诊预约已达上限"
-
-
-class AppointmentNotFound(NotFound):
-    code = "APPOINTMENT_NOT_FOUND"
-    message = "预约不存在"
-
-
-class NotCancellable(Conflict):
-    code = "NOT_CANCELLABLE"
-    message = "该预约当前状态不能取消"
-
-
-class IdempotencyKeyReused(InvalidInput):
-    code = "IDEMPOTENCY_KEY_REUSED"
-    message = "该幂等键已用于另一笔不同的预约请求"
-
-
-class BookingBanned(Forbidden):
-    code = "BOOKING_BANNED"
-    message = "因多次爽约，暂时无法预约"
-
-
-class VisitPersonHasAppointments(Conflict):
-    code = "VISIT_PERSON_HAS_APPOINTMENTS"
-    message = "该就诊人还有待就诊的预约，请先取消后再删除"
-
+from yiyue.scheduling.models import Slot
 
 CANCELLABLE = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.BOOKED)
 
@@ -97,7 +61,7 @@ async def book(
     account_id: int,
     request: BookingRequest,
     idempotency_key: str,
-    gate: InventoryGate,
+    gate: BookingGate,
     now: datetime,
     payment_hold: timedelta = timedelta(minutes=15),
 ) -> Appointment:
@@ -110,15 +74,15 @@ async def book(
     ``payment_hold`` (``pending_payment``); otherwise the booking is confirmed at once.
     """
 
-    def refuse_if_sold_out() -> None:
-        if gate.is_sold_out_for(request.schedule_id, account_id):
+    async def refuse_if_sold_out() -> None:
+        if await gate.marks.is_sold_out_for(request.schedule_id, account_id):
             raise SoldOut()
 
-    refuse_if_sold_out()
+    await refuse_if_sold_out()
     # Bookings queue for a turn at the schedule, then (SQLite) for the writer's lock; by the time a
     # turn comes, the one before may have taken the last slot.
-    on_close(session, await gate.take_turn(request.schedule_id))
-    refuse_if_sold_out()
+    on_close(session, await gate.turns.take(request.schedule_id))
+    await refuse_if_sold_out()
     await begin_write(session, recheck=refuse_if_sold_out)
     # The account lock orders this account's concurrent requests: twins of one key and bookings racing
     # the active limit are decided one after another, each seeing what the one before committed.
@@ -178,19 +142,18 @@ async def book(
     )
     session.add(AppointmentEvent(appointment_id=appointment.id, from_status=None, to_status=appointment.status, at=now))
     if pay_first:
-        outbox.add(session, "appointment.payment_due", now=now, appointment_id=appointment.id)
-        assert appointment.pay_deadline is not None
-        outbox.add(session, "appointment.hold_ends", now=now, delay=payment_hold, appointment_id=appointment.id)
+        outbox.add(session, AppointmentPaymentDue(appointment_id=appointment.id), now=now)
+        outbox.add(session, AppointmentHoldEnds(appointment_id=appointment.id), now=now, delay=payment_hold)
     else:
-        outbox.add(session, "appointment.booked", now=now, appointment_id=appointment.id)
+        outbox.add(session, AppointmentBooked(appointment_id=appointment.id), now=now)
     if await scheduling.remaining(session, schedule.id) == 0:
         holders = await _holders(session, schedule.id)
-        after_commit(session, lambda: gate.mark_sold_out(schedule.id, holders))
+        after_commit(session, lambda: gate.marks.mark_sold_out(schedule.id, holders))
     return appointment
 
 
 async def cancel(
-    session: AsyncSession, *, account_id: int, appointment_id: int, reason: str, gate: InventoryGate, now: datetime
+    session: AsyncSession, *, account_id: int, appointment_id: int, reason: str, now: datetime
 ) -> Appointment:
     """Cancels before the hospital's deadline (退号截止); the slot is bookable again once this commits."""
     await begin_write(session)
@@ -205,129 +168,15 @@ async def cancel(
     transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
     appointment.cancelled_at = now
     await scheduling.release_slot(session, appointment.slot_id)
-    after_commit(session, lambda: gate.mark_available(schedule.id))
+    inventory.slots_freed(session, [schedule.id])
     # Payments refunds a paid booking in full (cancelled before the deadline); notifications tells the patient.
-    outbox.add(session, "appointment.cancelled", now=now, appointment_id=appointment.id, refund=was_paid)
+    outbox.add(session, AppointmentCancelled(appointment_id=appointment.id, refund=was_paid), now=now)
     await session.flush()
     return appointment
 
 
-async def confirm_paid(session: AsyncSession, *, appointment_id: int, now: datetime) -> bool:
-    """A held appointment whose payment arrived becomes ``booked`` and its slot booked. False when the
-    appointment is no longer waiting for payment (it expired or was cancelled): the money goes back."""
-    await begin_write(session)
-    appointment = await session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
-    if appointment is None or appointment.status != AppointmentStatus.PENDING_PAYMENT:
-        return False
-    transition(session, appointment, AppointmentStatus.BOOKED, now=now, reason="已支付")
-    await scheduling.confirm_slot(session, appointment.slot_id)
-    outbox.add(session, "appointment.booked", now=now, appointment_id=appointment.id)
-    await session.flush()
-    return True
-
-
-async def expire_unpaid(
-    session: AsyncSession, *, now: datetime, gate: InventoryGate | None = None, appointment_id: int | None = None
-) -> list[int]:
-    """Holds whose payment window has ended are released (未支付过期): the slot is bookable again."""
-    await begin_write(session)
-    query = select(Appointment).where(
-        Appointment.status == AppointmentStatus.PENDING_PAYMENT, Appointment.pay_deadline <= now
-    )
-    if appointment_id is not None:
-        query = query.where(Appointment.id == appointment_id)
-    expired = list(await session.scalars(query.order_by(Appointment.id).limit(500).with_for_update(skip_locked=True)))
-    for appointment in expired:
-        transition(session, appointment, AppointmentStatus.EXPIRED, now=now, reason="超时未支付")
-        await scheduling.release_slot(session, appointment.slot_id)
-        outbox.add(session, "appointment.expired", now=now, appointment_id=appointment.id)
-    if gate is not None:
-        schedules = {a.schedule_id for a in expired}
-        after_commit(session, lambda: gate.reopen(schedules))
-    await session.flush()
-    return [a.id for a in expired]
-
-
-async def suspend_schedule(
-    session: AsyncSession, *, schedule_id: int, reason: str, now: datetime, gate: InventoryGate | None = None
-) -> list[int]:
-    """停诊: the schedule closes for good, every active appointment becomes ``suspended`` (paid ones are
-    refunded in full by payments, every patient is told by notifications). Returns the appointments."""
-    await begin_write(session)
-    schedule = await scheduling.lock_for_suspension(session, schedule_id)
-    affected = list(
-        await session.scalars(
-            select(Appointment)
-            .where(Appointment.schedule_id == schedule_id, Appointment.status.in_(ACTIVE))
-            .order_by(Appointment.id)
-            .with_for_update()
-        )
-    )
-    for appointment in affected:
-        paid = appointment.status != AppointmentStatus.PENDING_PAYMENT and appointment.pay_deadline is not None
-        transition(session, appointment, AppointmentStatus.SUSPENDED, now=now, reason=reason or "医生停诊")
-        await scheduling.release_slot(session, appointment.slot_id)
-        outbox.add(session, "appointment.suspended", now=now, appointment_id=appointment.id, refund=paid)
-    schedule.status = ScheduleStatus.SUSPENDED
-    if gate is not None:
-        after_commit(session, lambda: gate.mark_available(schedule_id))
-    await session.flush()
-    return [a.id for a in affected]
-
-
-async def mark_no_shows(
-    session: AsyncSession,
-    *,
-    now: datetime,
-    threshold: int = 3,
-    window: timedelta = timedelta(days=90),
-    ban_for: timedelta = timedelta(days=90),
-) -> list[int]:
-    """Booked appointments not checked in by the end of their session become ``no_show`` (爽约);
-    ``threshold`` no-shows within ``window`` ban the account from booking for ``ban_for``."""
-    await begin_write(session)
-    missed = list(
-        await session.scalars(
-            select(Appointment)
-            .join(Schedule, Schedule.id == Appointment.schedule_id)
-            .where(Appointment.status == AppointmentStatus.BOOKED, Schedule.ends_at <= now)
-            .order_by(Appointment.id)
-            .limit(500)
-            .with_for_update(of=Appointment, skip_locked=True)
-        )
-    )
-    for appointment in missed:
-        transition(session, appointment, AppointmentStatus.NO_SHOW, now=now, reason="未按时签到")
-        outbox.add(session, "appointment.no_show", now=now, appointment_id=appointment.id)
-    await session.flush()
-    for account_id in sorted({a.account_id for a in missed}):
-        await _ban_if_over(session, account_id=account_id, now=now, threshold=threshold, window=window, ban_for=ban_for)
-    return [a.id for a in missed]
-
-
-async def _ban_if_over(
-    session: AsyncSession, *, account_id: int, now: datetime, threshold: int, window: timedelta, ban_for: timedelta
-) -> None:
-    recent = await session.scalar(
-        select(func.count())
-        .select_from(Appointment)
-        .join(Schedule, Schedule.id == Appointment.schedule_id)
-        .where(
-            Appointment.account_id == account_id,
-            Appointment.status == AppointmentStatus.NO_SHOW,
-            Schedule.ends_at > now - window,
-        )
-    )
-    if (recent or 0) >= threshold and not await _active_ban(session, account_id=account_id, now=now):
-        session.add(
-            BookingBan(
-                account_id=account_id, starts_at=now, ends_at=now + ban_for, reason=f"{window.days}天内爽约{recent}次"
-            )
-        )
-        await session.flush()
-
-
-async def _active_ban(session: AsyncSession, *, account_id: int, now: datetime) -> BookingBan | None:
+async def active_ban(session: AsyncSession, *, account_id: int, now: datetime) -> BookingBan | None:
+    """The ban (爽约限制) in force for this account now, the one that lasts longest."""
     ban: BookingBan | None = await session.scalar(
         select(BookingBan)
         .where(BookingBan.account_id == account_id, BookingBan.starts_at <= now, BookingBan.ends_at > now)
@@ -338,7 +187,7 @@ async def _active_ban(session: AsyncSession, *, account_id: int, now: datetime) 
 
 
 async def _check_not_banned(session: AsyncSession, *, account_id: int, now: datetime) -> None:
-    ban = await _active_ban(session, account_id=account_id, now=now)
+    ban = await active_ban(session, account_id=account_id, now=now)
     if ban is not None:
         until = ban.ends_at.astimezone(HOSPITAL_TZ)
         raise BookingBanned(
@@ -377,24 +226,6 @@ async def remove_visit_person(session: AsyncSession, *, account_id: int, visit_p
     if pending:
         raise VisitPersonHasAppointments()
     await accounts.remove_visit_person(session, person=person, now=now)
-
-
-def is_cancellable(appointment: Appointment, deadline: datetime, now: datetime) -> bool:
-    if appointment.status == AppointmentStatus.PENDING_PAYMENT:
-        return True
-    return appointment.status == AppointmentStatus.BOOKED and now <= deadline
-
-
-def transition(
-    session: AsyncSession, appointment: Appointment, to: AppointmentStatus, *, now: datetime, reason: str
-) -> None:
-    session.add(
-        AppointmentEvent(
-            appointment_id=appointment.id, from_status=appointment.status, to_status=to, reason=reason, at=now
-        )
-    )
-    appointment.status = to
-    appointment.updated_at = now
 
 
 def _fingerprint(request: BookingRequest) -> str:
@@ -447,11 +278,12 @@ async def _check_active_limit(session: AsyncSession, *, account_id: int, hospita
 
 
 async def _why_no_slot(
-    session: AsyncSession, *, schedule_id: int, slot_id: int | None, gate: InventoryGate
+    session: AsyncSession, *, schedule_id: int, slot_id: int | None, gate: BookingGate
 ) -> Conflict | NotFound:
     remaining = await scheduling.remaining(session, schedule_id)
     if remaining == 0:
-        gate.mark_sold_out(schedule_id, await _holders(session, schedule_id))
+        # Marked now: this unit of work rolls back with the refusal, so nothing after commit would run.
+        await gate.marks.mark_sold_out(schedule_id, await _holders(session, schedule_id))
         return SoldOut()
     if slot_id is not None:
         slot = await session.get(Slot, slot_id)

@@ -34,6 +34,7 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger("yiyue.db")
 
 AfterCommit = Callable[[], Awaitable[None] | None]
+Listener = Callable[[list[Any]], Awaitable[None] | None]
 
 # Integer ids that are BIGINT on PostgreSQL and the rowid alias on SQLite.
 BigId = BigInteger().with_variant(Integer(), "sqlite")
@@ -91,8 +92,9 @@ class Database:
             self.engine, expire_on_commit=False, sync_session_class=UnitOfWorkSession
         )
         self._write_lock: asyncio.Lock | None = None
-        self.outbox_listener: Callable[[list[tuple[int, datetime]]], Awaitable[None] | None] | None = None
-        """Told the (id, available_at) of outbox events a commit just made durable (set by the job system)."""
+        self.listeners: dict[str, Listener] = {}
+        """By channel: told what units of work published there (``publish_after_commit``) once they commit.
+        The job system listens for outbox events, the booking gate for freed slots."""
 
     @property
     def write_lock(self) -> asyncio.Lock:
@@ -132,7 +134,7 @@ class Database:
         await self.engine.dispose()
 
 
-async def begin_write(session: AsyncSession, *, recheck: Callable[[], None] | None = None) -> None:
+async def begin_write(session: AsyncSession, *, recheck: Callable[[], Awaitable[None]] | None = None) -> None:
     """Declare that this unit of work will write. Call it before the first write of a use case.
 
     On SQLite a read-only transaction already open is ended first (``expire_on_commit`` is off, so
@@ -143,7 +145,7 @@ async def begin_write(session: AsyncSession, *, recheck: Callable[[], None] | No
     db: Database | None = session.info.get("db")
     if db is None or not db.is_sqlite or "write_lock" in session.info:
         if recheck is not None:
-            recheck()
+            await recheck()
         return
     if session.new or session.dirty or session.deleted or session.info.get("flushed"):
         raise RuntimeError("begin_write() must come before the first write of the unit of work")
@@ -152,13 +154,33 @@ async def begin_write(session: AsyncSession, *, recheck: Callable[[], None] | No
     await db.write_lock.acquire()
     session.info["write_lock"] = db.write_lock
     if recheck is not None:
-        recheck()
+        await recheck()
     await session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
 
 
 def after_commit(session: AsyncSession, callback: AfterCommit) -> None:
     """Run ``callback`` once this unit of work has committed (never if it rolls back)."""
     session.info.setdefault("after_commit", []).append(callback)
+
+
+def publish_after_commit(session: AsyncSession, channel: str, fact: Any) -> None:
+    """Tells this process's listener on ``channel`` (``Database.listeners``) of ``fact`` once this unit of
+    work has committed; it hears a unit of work's facts together, in the order they were published, and
+    nothing if the unit of work rolls back or nobody listens."""
+    published: dict[str, list[Any]] = session.info.setdefault("published", {})
+    if not published:
+        after_commit(session, lambda: _tell_listeners(session, published))
+    published.setdefault(channel, []).append(fact)
+
+
+async def _tell_listeners(session: AsyncSession, published: dict[str, list[Any]]) -> None:
+    db: Database | None = session.info.get("db")
+    for channel, facts in published.items():
+        listener = db.listeners.get(channel) if db is not None else None
+        if listener is not None:
+            result = listener(facts)
+            if result is not None:
+                await result
 
 
 def on_close(session: AsyncSession, release: Callable[[], None]) -> None:

@@ -1,12 +1,15 @@
 """Domain errors: a stable code for programs, a Chinese message for people, an HTTP status for the edge.
 
 Services raise these; one handler in ``yiyue.app`` renders every one as
-``{"code": ..., "message": ..., "detail": ...}``.
+``{"code": ..., "message": ..., "detail": ...}`` (``ErrorOut``). Endpoints declare the ones they can
+answer with ``responses=responses(...)``, so the codes are part of the OpenAPI contract.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
+
+from pydantic import BaseModel, Field
 
 
 class DomainError(Exception):
@@ -70,3 +73,69 @@ class UpstreamUnavailable(DomainError):
     status = 503
     code = "UPSTREAM_UNAVAILABLE"
     message = "外部服务暂不可用，请稍后再试"
+
+
+class MalformedJson(DomainError):
+    """A request body that is not JSON (or not UTF-8). The app's validation handler answers it; services
+    never raise it. Declared here so endpoints with a body can list it (``BODY_ERRORS``)."""
+
+    status = 400
+    code = "MALFORMED_JSON"
+    message = "请求体不是合法的 JSON"
+
+
+# --- the errors in the OpenAPI document -----------------------------------------------------------
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    code: str = Field(description="稳定的错误码，供程序判断；各接口可能的取值见其错误响应的 x-error-codes")
+    message: str = Field(description="给用户看的中文说明")
+    detail: Any = Field(description="补充信息：参数校验错误时是出错字段的列表，多数错误为 null")
+
+
+ERROR_CODES_KEY = "x-error-codes"
+"""The key, in each error response of the OpenAPI document, of the list of codes it can carry."""
+
+AUTH_ERRORS: tuple[type[DomainError], ...] = (Unauthenticated, TokenExpired, InvalidToken, Forbidden)
+"""What a logged-in patient's endpoint (``CurrentAccount``) can answer before it runs: no, a bad or an
+expired token (401), or a token that is not a patient's (403)."""
+
+INPUT_ERRORS: tuple[type[DomainError], ...] = (InvalidInput,)
+"""What an endpoint with path or query parameters can answer when they do not validate (422)."""
+
+BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedJson, InvalidInput)
+"""What an endpoint with a JSON body can answer when it cannot be read (400) or does not validate (422)."""
+
+
+def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
+    """The ``responses=`` of a route that can answer with these errors, e.g.
+    ``responses(*AUTH_ERRORS, *INPUT_ERRORS, HospitalNotFound)``.
+
+    One entry per HTTP status (ascending), each with the ``ErrorOut`` model, a Chinese description
+    listing its codes, one example per code, and the codes themselves under ``x-error-codes`` for
+    programs. Codes keep the order given; a code given twice (or by two classes) counts once, so
+    shared tuples can be combined freely.
+    """
+    by_status: dict[int, dict[str, type[DomainError]]] = {}
+    for error in errors:
+        by_status.setdefault(error.status, {}).setdefault(error.code, error)
+    return {status: _response(list(by_code.values())) for status, by_code in sorted(by_status.items())}
+
+
+def _response(errors: list[type[DomainError]]) -> dict[str, Any]:
+    lines = "\n".join(f"- `{e.code}`：{e.message}" for e in errors)
+    return {
+        "model": ErrorOut,
+        "description": f"可能的错误码：\n\n{lines}",
+        "content": {
+            "application/json": {
+                "examples": {
+                    e.code: {"summary": e.message, "value": {"code": e.code, "message": e.message, "detail": None}}
+                    for e in errors
+                }
+            }
+        },
+        ERROR_CODES_KEY: [e.code for e in errors],
+    }

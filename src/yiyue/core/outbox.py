@@ -8,7 +8,6 @@ transaction commits (``handled_at``), so a handler that runs twice finds it hand
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,11 +15,11 @@ from sqlalchemy import JSON, Index, Integer, String, Text, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from yiyue.core.db import Base, BigId, UtcDateTime, after_commit
+from yiyue.core.db import Base, BigId, UtcDateTime, publish_after_commit
+from yiyue.core.events import Event
 
-OUTBOX_LISTENER = "outbox_listener"
-"""``Database`` attribute (set by the job system): told the ids of events a commit just made durable."""
-OutboxListener = Callable[[list[tuple[int, datetime]]], Awaitable[None] | None]
+CHANNEL = "outbox"
+"""``Database.listeners`` channel: the job system hears there of the events each commit made durable."""
 
 
 class OutboxEvent(Base):
@@ -48,27 +47,22 @@ class OutboxEvent(Base):
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """Set when the handler kept failing past the retry limit (dead letter); an operator looks."""
 
+    def fact(self) -> Event:
+        """The typed event this row holds."""
+        return Event.parse(self.topic, self.payload)
 
-def add(
-    session: AsyncSession, topic: str, *, now: datetime, delay: timedelta | None = None, **payload: Any
-) -> OutboxEvent:
-    """Records an event in the current unit of work; it is relayed only if this transaction commits."""
+
+def add(session: AsyncSession, fact: Event, *, now: datetime, delay: timedelta | None = None) -> OutboxEvent:
+    """Records a typed event in the current unit of work; it is relayed only if this transaction commits.
+    ``delay``: not handled before ``now + delay`` (e.g. the end of a payment hold)."""
     event = OutboxEvent(
-        topic=topic,
-        payload=payload,
+        topic=fact.topic,
+        payload=fact.payload(),
         created_at=now,
         available_at=now + (delay or timedelta()),
         attempts=0,
         last_error="",
     )
     session.add(event)
-    added: list[OutboxEvent] = session.info.setdefault("outbox_added", [])
-    if not added:
-        after_commit(session, lambda: _tell_listener(session, added))
-    added.append(event)
+    publish_after_commit(session, CHANNEL, event)
     return event
-
-
-def _tell_listener(session: AsyncSession, events: list[OutboxEvent]) -> Awaitable[None] | None:
-    listener: OutboxListener | None = getattr(session.info.get("db"), OUTBOX_LISTENER, None)
-    return listener([(e.id, e.available_at) for e in events]) if listener is not None else None

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from yiyue.core.deps import SessionDep
+from yiyue.core.errors import INPUT_ERRORS, responses
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import MAX_ID, IdPath
 from yiyue.hospitals import service
@@ -39,7 +40,7 @@ def booking_rules(hospital: Hospital) -> BookingRules:
     )
 
 
-@router.get("/hospitals", summary="医院列表与搜索")
+@router.get("/hospitals", summary="医院列表与搜索", responses=responses(*INPUT_ERRORS))
 async def list_hospitals(
     session: SessionDep,
     page: PageDep,
@@ -51,7 +52,11 @@ async def list_hospitals(
     return Page.of([HospitalBrief.model_validate(h) for h in hospitals], total, page)
 
 
-@router.get("/hospitals/{hospital_id}", summary="医院详情与预约规则")
+@router.get(
+    "/hospitals/{hospital_id}",
+    summary="医院详情与预约规则",
+    responses=responses(*INPUT_ERRORS, service.HospitalNotFound),
+)
 async def get_hospital(hospital_id: IdPath, session: SessionDep) -> HospitalOut:
     hospital = await service.get_hospital(session, hospital_id)
     return HospitalOut(
@@ -61,7 +66,11 @@ async def get_hospital(hospital_id: IdPath, session: SessionDep) -> HospitalOut:
     )
 
 
-@router.get("/hospitals/{hospital_id}/departments", summary="两级科室列表")
+@router.get(
+    "/hospitals/{hospital_id}/departments",
+    summary="两级科室列表",
+    responses=responses(*INPUT_ERRORS, service.HospitalNotFound),
+)
 async def list_departments(hospital_id: IdPath, session: SessionDep, q: SearchQuery = None) -> DepartmentTree:
     tree = await service.department_tree(session, hospital_id=hospital_id, q=q)
     items = [
@@ -74,12 +83,14 @@ async def list_departments(hospital_id: IdPath, session: SessionDep, q: SearchQu
     return DepartmentTree(items=items, total=len(items))
 
 
-@router.get("/departments/{department_id}", summary="科室详情")
+@router.get(
+    "/departments/{department_id}", summary="科室详情", responses=responses(*INPUT_ERRORS, service.DepartmentNotFound)
+)
 async def get_department(department_id: IdPath, session: SessionDep) -> DepartmentOut:
     return DepartmentOut.model_validate(await service.get_department(session, department_id))
 
 
-@router.get("/doctors", summary="医生搜索")
+@router.get("/doctors", summary="医生搜索", responses=responses(*INPUT_ERRORS))
 async def list_doctors(
     session: SessionDep,
     page: PageDep,
@@ -93,7 +104,7 @@ async def list_doctors(
     return Page.of([DoctorBrief.model_validate(d) for d in doctors], total, page)
 
 
-@router.get("/doctors/{doctor_id}", summary="医生详情")
+@router.get("/doctors/{doctor_id}", summary="医生详情", responses=responses(*INPUT_ERRORS, service.DoctorNotFound))
 async def get_doctor(doctor_id: IdPath, session: SessionDep) -> DoctorOut:
     doctor, hospital, department = await service.get_doctor(session, doctor_id)
     return DoctorOut(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from yiyue.booking.gate import InventoryGate
+from yiyue.booking.gate import BookingGate
 from yiyue.core.clock import Clock
 from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher
@@ -23,5 +23,5 @@ class JobContext:
     wechat: WeChatClient
     pay: WeChatPayClient
     sms: SmsProvider
-    gate: InventoryGate | None
-    """The server's gate when the worker runs inside the server process (to reopen sold-out marks)."""
+    gate: BookingGate
+    """This process's gate: the server's own when the workers run inside it; slots freed by jobs reopen it."""

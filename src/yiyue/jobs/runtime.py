@@ -10,14 +10,16 @@ from datetime import timedelta
 
 from fastapi import FastAPI
 
+from yiyue.booking import gate as inventory
+from yiyue.booking.gate import build_gate
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.jobs.context import JobContext
 from yiyue.jobs.queue import make_huey
+from yiyue.jobs.registry import DOMAIN_TASKS
 from yiyue.jobs.system import JobSystem
-from yiyue.jobs.wiring import wire
 from yiyue.notifications.channels import LoggingSmsProvider
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.pay import PayConfig, WeChatPayClient
@@ -26,14 +28,15 @@ log = logging.getLogger("yiyue.jobs")
 
 
 def build_jobs(settings: Settings, clock: Clock, context_factory: Callable[[], JobContext]) -> JobSystem:
-    return wire(
-        JobSystem(
-            huey=make_huey(settings),
-            context_factory=context_factory,
-            clock=clock,
-            redeliver_after=timedelta(seconds=settings.outbox_redeliver_seconds),
-        )
+    jobs = JobSystem(
+        huey=make_huey(settings),
+        context_factory=context_factory,
+        clock=clock,
+        redeliver_after=timedelta(seconds=settings.outbox_redeliver_seconds),
     )
+    for tasks in DOMAIN_TASKS:
+        jobs.register(tasks)
+    return jobs
 
 
 def attach_to_app(app: FastAPI) -> JobSystem:
@@ -82,15 +85,18 @@ def worker_context(settings: Settings, clock: Clock) -> JobContext:
             "yiyue worker runs apart from the server, so it cannot use the in-process fake WeChat: set "
             "YIYUE_WECHAT_API_BASE and YIYUE_WECHAT_PAY_API_BASE (e.g. http://127.0.0.1:8000/__wechat__)"
         )
+    db = Database(settings.database_url)
+    gate = build_gate(settings)
+    inventory.listen(db, gate.marks)
     return JobContext(
         settings=settings,
         clock=clock,
-        db=Database(settings.database_url),
+        db=db,
         cipher=FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret),
         wechat=WeChatClient(
             api_base=settings.wechat_api_base, appid=settings.wechat_appid, secret=settings.wechat_secret
         ),
         pay=WeChatPayClient(PayConfig.from_settings(settings), clock=clock),
         sms=LoggingSmsProvider(),
-        gate=None,
+        gate=gate,
     )

@@ -21,17 +21,16 @@ from huey import Huey, crontab
 from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from sqlalchemy import or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.core import outbox
 from yiyue.core.clock import Clock
 from yiyue.core.db import Database, begin_write
 from yiyue.core.outbox import OutboxEvent
+from yiyue.core.tasks import EventHandler, Periodic, PeriodicJob, Tasks
 
 log = logging.getLogger("yiyue.jobs")
 
 T = TypeVar("T")
-Handler = Callable[[Any, AsyncSession, dict[str, Any], datetime], Awaitable[None]]
-Periodic = Callable[[Any, datetime], Awaitable[object]]
 
 MAX_ATTEMPTS = 8
 
@@ -57,8 +56,9 @@ class JobSystem:
     loop: asyncio.AbstractEventLoop | None = None
     redeliver_after: timedelta = timedelta(seconds=60)
     """An event handed to the queue and still not handled after this is handed again (lost with a worker)."""
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    periodic: dict[str, tuple[crontab, Periodic]] = field(default_factory=dict)
+    handlers: dict[str, list[EventHandler[Any]]] = field(default_factory=dict)
+    """By topic, in the order they run."""
+    periodic: dict[str, PeriodicJob] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._local = threading.local()
@@ -67,21 +67,28 @@ class JobSystem:
 
     # -- wiring -----------------------------------------------------------------------------------
 
-    def on(self, topic: str, handler: Handler) -> None:
-        self.handlers[topic] = handler
+    def register(self, tasks: Tasks) -> None:
+        """Runs a domain's event handlers and periodic jobs (``core.tasks``); call in handler order."""
+        for event_type, handler in tasks.handlers:
+            self.handlers.setdefault(event_type.topic, []).append(handler)
+        for periodic in tasks.periodic:
+            self._every(periodic)
 
-    def every(self, name: str, schedule: crontab, job: Periodic) -> None:
+    def _every(self, periodic: Periodic) -> None:
         """A periodic job: ``job(context, now)``; the time comes from the clock, so tests can drive it."""
-        self.periodic[name] = (schedule, job)
-        self.huey.periodic_task(schedule, name=name)(lambda: self._run(lambda ctx: job(ctx, self.clock.now())))
+        job = periodic.job
+        self.periodic[periodic.name] = job
+        self.huey.periodic_task(crontab(minute=periodic.minute), name=periodic.name)(
+            lambda: self._run(lambda ctx: job(ctx, self.clock.now()))
+        )
 
     def listen(self, db: Database) -> None:
         """Hands every event to the queue as soon as the transaction that wrote it has committed."""
 
-        async def relay(events: list[tuple[int, datetime]]) -> None:
-            await asyncio.to_thread(self.enqueue, events)
+        async def relay(events: list[OutboxEvent]) -> None:
+            await asyncio.to_thread(self.enqueue, [(e.id, e.available_at) for e in events])
 
-        db.outbox_listener = relay
+        db.listeners[outbox.CHANNEL] = relay
 
     def enqueue(self, events: list[tuple[int, datetime]]) -> None:
         now = self.clock.now()
@@ -127,10 +134,9 @@ class JobSystem:
                 event = await session.get(OutboxEvent, event_id)
                 if event is None or event.handled_at is not None or event.failed_at is not None:
                     return
-                handler = self.handlers.get(event.topic)
-                if handler is None:
-                    raise LookupError(f"no handler for {event.topic!r}")
-                await handler(ctx, session, event.payload, now)
+                fact = event.fact()  # a topic no class declares fails here, and is retried, then dead-lettered
+                for handler in self.handlers.get(event.topic, []):  # none: nobody needs to hear of it yet
+                    await handler(ctx, session, fact, now)
                 await begin_write(session)
                 handled = await session.execute(
                     update(OutboxEvent)

@@ -16,14 +16,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.accounts.models import VisitPerson
+from yiyue.booking import read_model
 from yiyue.booking.models import Appointment
-from yiyue.booking.service import AppointmentNotFound
 from yiyue.core import outbox
 from yiyue.core.db import begin_write
 from yiyue.core.errors import NotFound
+from yiyue.core.events import DeliveryDue
 from yiyue.core.pagination import PageParams
-from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.notifications.models import (
     Delivery,
     DeliveryChannel,
@@ -32,9 +31,7 @@ from yiyue.notifications.models import (
     NotificationKind,
 )
 from yiyue.notifications.templates import AppointmentFacts, render
-from yiyue.scheduling.models import PERIOD_LABELS, Period, Schedule, Slot
-
-DELIVER_TOPIC = "notification.deliver"
+from yiyue.scheduling.models import PERIOD_LABELS, Period
 
 
 class NotificationNotFound(NotFound):
@@ -47,39 +44,25 @@ def dedupe_key(kind: NotificationKind | str, appointment_id: int) -> str:
 
 
 async def appointment_facts(session: AsyncSession, appointment_id: int) -> tuple[Appointment, AppointmentFacts]:
-    """The appointment and everything a message says about it, in one query."""
-    row = (
-        await session.execute(
-            select(Appointment, Hospital, Department, Doctor, VisitPerson, Schedule, Slot)
-            .join(Hospital, Hospital.id == Appointment.hospital_id)
-            .join(Department, Department.id == Appointment.department_id)
-            .join(Doctor, Doctor.id == Appointment.doctor_id)
-            .join(VisitPerson, VisitPerson.id == Appointment.visit_person_id)
-            .join(Schedule, Schedule.id == Appointment.schedule_id)
-            .join(Slot, Slot.id == Appointment.slot_id)
-            .where(Appointment.id == appointment_id)
-        )
-    ).one_or_none()
-    if row is None:
-        raise AppointmentNotFound()
-    appointment, hospital, department, doctor, person, schedule, slot = row
+    """The appointment (read model) and everything a message says about it, in one query."""
+    a = await read_model.load_one(session, appointment_id)
     facts = AppointmentFacts(
-        appointment_id=appointment.id,
-        hospital=hospital.name,
-        hospital_address=hospital.address,
-        department=department.name,
-        location=department.location,
-        doctor=doctor.name,
-        doctor_title=doctor.title,
-        patient_name=person.name,
-        visit_date=appointment.visit_date,
-        period_label=PERIOD_LABELS[Period(schedule.period)],
-        starts_at=slot.starts_at,
-        ends_at=slot.ends_at,
-        queue_number=appointment.queue_number,
-        fee_fen=appointment.fee_fen,
+        appointment_id=a.id,
+        hospital=a.hospital.name,
+        hospital_address=a.hospital.address,
+        department=a.department.name,
+        location=a.department.location,
+        doctor=a.doctor.name,
+        doctor_title=a.doctor.title,
+        patient_name=a.visit_person.name,
+        visit_date=a.visit_date,
+        period_label=PERIOD_LABELS[Period(a.schedule.period)],
+        starts_at=a.slot.starts_at,
+        ends_at=a.slot.ends_at,
+        queue_number=a.queue_number,
+        fee_fen=a.fee_fen,
     )
-    return appointment, facts
+    return a, facts
 
 
 async def notify(
@@ -144,7 +127,7 @@ async def notify(
     session.add_all(deliveries)
     await session.flush()
     for delivery in deliveries:
-        outbox.add(session, DELIVER_TOPIC, now=now, delivery_id=delivery.id)
+        outbox.add(session, DeliveryDue(delivery_id=delivery.id), now=now)
     return notification
 
 

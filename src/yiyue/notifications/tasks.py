@@ -1,13 +1,12 @@
-"""Jobs of the notifications domain, wired to outbox topics and schedules by ``yiyue.jobs``.
+"""Jobs of the notifications domain: a message for each appointment fact, sending deliveries, and the
+visit reminders of the evening before.
 
-Event handlers have the job system's shape, ``handler(ctx, session, payload, now)``: they run inside the
-job's unit of work and are safe to run twice (a notification exists once per kind and appointment; a
-delivery is sent at most once).
+Handlers run inside the job's unit of work and are safe to run twice (a notification exists once per
+kind and appointment; a delivery is sent at most once).
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -16,35 +15,64 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core.clock import local
-from yiyue.notifications.channels import deliver
+from yiyue.core.config import Settings
+from yiyue.core.events import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    AppointmentExpired,
+    AppointmentFact,
+    AppointmentNoShow,
+    AppointmentPaymentDue,
+    AppointmentSuspended,
+    DeliveryDue,
+    RefundSucceeded,
+)
+from yiyue.core.tasks import EventHandler, Tasks
+from yiyue.notifications.channels import DeliveryContext, deliver
 from yiyue.notifications.models import Notification, NotificationKind
 from yiyue.notifications.service import notify
 
-EventHandler = Callable[[Any, AsyncSession, dict[str, Any], datetime], Awaitable[None]]
+tasks = Tasks("notifications")
+
+
+NotificationsContext = DeliveryContext
+"""What the notifications jobs need of the job context: the database, settings and WeChat."""
 
 REMIND_AT = time(18, 0)
 """Visit reminders go out from this hospital-local time on the evening before the visit."""
 REMINDER_BATCH = 500
 
 
-def on_appointment_event(kind: NotificationKind | str) -> EventHandler:
-    """A handler for an appointment event (payload ``{"appointment_id", ...}``) that notifies ``kind``;
-    the payload's other keys (``refund``, ``reason``, ``minutes``, ...) reach the template as ``extra``,
-    over the rules the settings hold (the payment hold, the no-show ban)."""
+def notify_of(kind: NotificationKind | str) -> EventHandler[AppointmentFact]:
+    """A handler for an appointment fact that notifies ``kind``; the event's other fields (``refund``,
+    ...) reach the template as ``extra``, over the rules the settings hold (the payment hold, the
+    no-show ban)."""
     notification_kind = NotificationKind(kind)
 
-    async def handler(ctx: Any, session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
-        extra = _rules_from_settings(notification_kind, getattr(ctx, "settings", None))
-        extra.update((key, value) for key, value in payload.items() if key != "appointment_id")
-        await notify(
-            session, kind=notification_kind, appointment_id=int(payload["appointment_id"]), now=now, extra=extra
-        )
+    async def handler(ctx: NotificationsContext, session: AsyncSession, event: AppointmentFact, now: datetime) -> None:
+        extra = _rules_from_settings(notification_kind, ctx.settings)
+        extra.update(event.model_dump(exclude={"appointment_id"}))
+        await notify(session, kind=notification_kind, appointment_id=event.appointment_id, now=now, extra=extra)
 
     handler.__name__ = handler.__qualname__ = f"notify_{notification_kind.value}"
     return handler
 
 
-def _rules_from_settings(kind: NotificationKind, settings: object) -> dict[str, Any]:
+NOTIFY_ON: dict[type[AppointmentFact], NotificationKind] = {
+    AppointmentBooked: NotificationKind.BOOKING_CONFIRMED,
+    AppointmentPaymentDue: NotificationKind.PAYMENT_REMINDER,
+    AppointmentExpired: NotificationKind.PAYMENT_EXPIRED,
+    AppointmentCancelled: NotificationKind.CANCELLED,
+    AppointmentSuspended: NotificationKind.SUSPENDED,
+    RefundSucceeded: NotificationKind.REFUNDED,
+    AppointmentNoShow: NotificationKind.NO_SHOW,
+}
+"""Which message each appointment fact sends to its patient."""
+for _event_type, _kind in NOTIFY_ON.items():
+    tasks.on(_event_type)(notify_of(_kind))
+
+
+def _rules_from_settings(kind: NotificationKind, settings: Settings) -> dict[str, Any]:
     """The numbers a message quotes from the settings, so it says what the rules really are."""
     wanted = {
         NotificationKind.PAYMENT_REMINDER: {"minutes": "payment_hold_minutes"},
@@ -58,9 +86,18 @@ def _rules_from_settings(kind: NotificationKind, settings: object) -> dict[str, 
     return {key: value for key, value in found.items() if isinstance(value, int)}
 
 
-async def deliver_notification(ctx: Any, session: AsyncSession, payload: dict[str, Any], now: datetime) -> None:
-    """Handler of ``notification.deliver`` (payload ``{"delivery_id"}``): sends one delivery."""
-    await deliver(session, ctx, int(payload["delivery_id"]), now)
+@tasks.on(DeliveryDue)
+async def deliver_notification(
+    ctx: NotificationsContext, session: AsyncSession, event: DeliveryDue, now: datetime
+) -> None:
+    """Sends one delivery (subscribe message, SMS)."""
+    await deliver(session, ctx, event.delivery_id, now)
+
+
+@tasks.every(name="visit_reminders")
+async def _visit_reminders(ctx: NotificationsContext, now: datetime) -> int:
+    async with ctx.db.session() as session:
+        return await send_visit_reminders(session, now=now, remind_at=ctx.settings.visit_reminder_time)
 
 
 async def send_visit_reminders(

@@ -6,12 +6,18 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 
+from yiyue.booking.errors import AppointmentNotFound
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep
-from yiyue.core.errors import DomainError
+from yiyue.core.errors import AUTH_ERRORS, INPUT_ERRORS, DomainError, responses
 from yiyue.core.params import IdPath
 from yiyue.payments import service
 from yiyue.payments.schemas import RequestPaymentParams
-from yiyue.wechat.errors import InvalidPayNotification
+from yiyue.wechat.errors import (
+    InvalidPayNotification,
+    WeChatPayOrderConflict,
+    WeChatPayRejected,
+    WeChatPayUnavailable,
+)
 from yiyue.wechat.pay import WeChatPayClient
 
 log = logging.getLogger("yiyue.payments")
@@ -27,7 +33,20 @@ async def _pay(request: Request) -> WeChatPayClient:
 PayDep = Annotated[WeChatPayClient, Depends(_pay)]
 
 
-@router.post("/appointments/{appointment_id}/pay", summary="发起微信支付（返回 wx.requestPayment 参数）")
+@router.post(
+    "/appointments/{appointment_id}/pay",
+    summary="发起微信支付（返回 wx.requestPayment 参数）",
+    responses=responses(
+        *AUTH_ERRORS,
+        *INPUT_ERRORS,
+        AppointmentNotFound,
+        service.NotAwaitingPayment,
+        service.PaymentWindowClosed,
+        WeChatPayOrderConflict,
+        WeChatPayRejected,
+        WeChatPayUnavailable,
+    ),
+)
 async def pay(
     appointment_id: IdPath, session: SessionDep, account: CurrentAccount, pay: PayDep, clock: ClockDep
 ) -> RequestPaymentParams:

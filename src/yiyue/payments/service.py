@@ -1,4 +1,6 @@
-"""Paying for an appointment and paying it back (WeChat Pay v3, JSAPI).
+"""Paying for an appointment and paying it back (WeChat Pay v3, JSAPI): the use cases that run inside
+the caller's unit of work (an API request, a notification, a job). The flows that call WeChat Pay
+between units of work of their own (refunds, closing orders, reconciliation) are in ``flows.py``.
 
 The money state lives here; the appointment's state lives in booking and moves through its service.
 Every change is recorded (``MoneyEvent``); every handler can run twice without paying or refunding
@@ -9,28 +11,25 @@ per payment, which WeChat Pay itself refunds only once.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts.models import Account
+from yiyue.booking import lifecycle
 from yiyue.booking import service as booking
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core import outbox
-from yiyue.core.db import Database, begin_write
+from yiyue.core.db import begin_write
 from yiyue.core.errors import Conflict, NotFound
+from yiyue.core.events import PaymentSucceeded, RefundDue, RefundSucceeded
 from yiyue.hospitals.models import Department, Hospital
 from yiyue.payments.models import MoneyEvent, Payment, PaymentStatus, Refund, RefundStatus
-from yiyue.wechat.errors import WeChatPayOrderConflict
 from yiyue.wechat.pay import PayNotification, WeChatPayClient
 
 log = logging.getLogger("yiyue.payments")
-
-RECONCILE_AFTER = timedelta(minutes=2)
-"""A payment still pending this long after its order was placed is asked about (the notify may be lost)."""
 
 
 class NotAwaitingPayment(Conflict):
@@ -101,7 +100,7 @@ async def start_payment(
         )
         session.add(payment)
         await session.flush()
-        _record(session, payment, None, PaymentStatus.PENDING, source="api", now=now, prepay_id=prepay_id)
+        record(session, payment, None, PaymentStatus.PENDING, source="api", now=now, prepay_id=prepay_id)
     else:
         payment.prepay_id = prepay_id
     return await pay.request_payment_params(prepay_id), appointment
@@ -152,46 +151,15 @@ async def settle_paid(
     payment.transaction_id = transaction_id
     payment.paid_at = now
     payment.updated_at = now
-    _record(session, payment, previous, PaymentStatus.PAID, source=source, now=now, transaction_id=transaction_id)
-    if not await booking.confirm_paid(session, appointment_id=payment.appointment_id, now=now):
-        outbox.add(session, "payment.refund_due", now=now, payment_id=payment.id, reason="预约已失效，自动退款")
-    await session.flush()
-
-
-async def request_refund(db: Database, *, pay: WeChatPayClient, payment_id: int, reason: str, now: datetime) -> None:
-    """Pays a paid payment back in full. The refund is recorded (committed) before WeChat Pay is asked,
-    so its notification always finds it; asking again after a crash reuses the same refund number."""
-    async with db.session() as session:
-        payment = await session.get(Payment, payment_id)
-        if payment is None or payment.status != PaymentStatus.PAID:
-            return  # nothing was paid (or it is already refunded): nothing to pay back
-        refund = await session.scalar(select(Refund).where(Refund.payment_id == payment.id))
-        if refund is not None and refund.refund_id:
-            return  # asked already; its notification or reconciliation settles it
-        if refund is None:
-            await begin_write(session)
-            refund = Refund(
-                payment_id=payment.id,
-                out_refund_no=out_refund_no(payment.id),
-                amount_fen=payment.amount_fen,
-                reason=reason[:80],
-                status=RefundStatus.PROCESSING,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(refund)
-            try:
-                await session.flush()
-            except IntegrityError:
-                return  # another worker is on it
-        out_trade, refund_no, total = payment.out_trade_no, refund.out_refund_no, payment.amount_fen
-    answer = await pay.refund(
-        out_refund_no=refund_no, out_trade_no=out_trade, total_fen=total, refund_fen=total, reason=reason[:80]
+    record(session, payment, previous, PaymentStatus.PAID, source=source, now=now, transaction_id=transaction_id)
+    outbox.add(
+        session,
+        PaymentSucceeded(appointment_id=payment.appointment_id, payment_id=payment.id, amount_fen=payment.amount_fen),
+        now=now,
     )
-    async with db.session() as session:
-        await settle_refund(
-            session, out_refund_no=refund_no, status=answer.status, refund_id=answer.refund_id, source="job", now=now
-        )
+    if not await lifecycle.confirm_paid(session, appointment_id=payment.appointment_id, now=now):
+        outbox.add(session, RefundDue(payment_id=payment.id, reason="预约已失效，自动退款"), now=now)
+    await session.flush()
 
 
 async def settle_refund(
@@ -216,97 +184,17 @@ async def settle_refund(
     if refund.status == new_status or refund.status == RefundStatus.SUCCEEDED:
         return
     payment = await session.get_one(Payment, refund.payment_id, with_for_update=True)
-    _record(session, payment, refund.status, new_status, source=source, now=now, refund=refund, refund_id=refund_id)
+    record(session, payment, refund.status, new_status, source=source, now=now, refund=refund, refund_id=refund_id)
     refund.status = new_status
     refund.updated_at = now
     if new_status == RefundStatus.SUCCEEDED:
         refund.succeeded_at = now
         payment.status = PaymentStatus.REFUNDED
         payment.updated_at = now
-        outbox.add(session, "appointment.refunded", now=now, appointment_id=payment.appointment_id)
+        outbox.add(session, RefundSucceeded(appointment_id=payment.appointment_id), now=now)
     elif new_status == RefundStatus.ABNORMAL:
         log.error("refund %s is ABNORMAL at WeChat Pay: staff must pay it back another way", out_refund_no)
     await session.flush()
-
-
-async def refund_for_appointment(
-    db: Database, *, pay: WeChatPayClient, appointment_id: int, reason: str, now: datetime
-) -> None:
-    async with db.session() as session:
-        payment_id = await session.scalar(select(Payment.id).where(Payment.appointment_id == appointment_id))
-    if payment_id is not None:
-        await request_refund(db, pay=pay, payment_id=payment_id, reason=reason, now=now)
-
-
-async def close_unpaid(db: Database, *, pay: WeChatPayClient, appointment_id: int, now: datetime) -> None:
-    """The hold ended unpaid: close the WeChat order so it cannot be paid any more. If it was paid in the
-    last second, WeChat refuses to close it and the payment is settled (and refunded) instead."""
-    async with db.session() as session:
-        payment = await session.scalar(select(Payment).where(Payment.appointment_id == appointment_id))
-        if payment is None or payment.status != PaymentStatus.PENDING:
-            return
-        order_no = payment.out_trade_no
-    try:
-        await pay.close_order(order_no)
-    except WeChatPayOrderConflict:
-        await reconcile_payment(db, pay=pay, out_trade_no=order_no, now=now)
-        return
-    async with db.session() as session:
-        await begin_write(session)
-        payment = await session.scalar(select(Payment).where(Payment.out_trade_no == order_no).with_for_update())
-        if payment is not None and payment.status == PaymentStatus.PENDING:
-            _record(session, payment, payment.status, PaymentStatus.CLOSED, source="job", now=now)
-            payment.status = PaymentStatus.CLOSED
-            payment.updated_at = now
-
-
-async def reconcile_payment(db: Database, *, pay: WeChatPayClient, out_trade_no: str, now: datetime) -> None:
-    transaction = await pay.query_order(out_trade_no)
-    if transaction is None or transaction.trade_state not in ("SUCCESS", "REFUND"):
-        return
-    async with db.session() as session:
-        await settle_paid(
-            session,
-            out_trade_no=out_trade_no,
-            transaction_id=transaction.transaction_id or "",
-            amount_fen=transaction.amount_total_fen,
-            source="reconcile",
-            now=now,
-        )
-
-
-async def reconcile(db: Database, *, pay: WeChatPayClient, now: datetime) -> int:
-    """Asks WeChat Pay about payments and refunds whose notification has not come: settles what it says."""
-    async with db.session() as session:
-        orders = list(
-            await session.scalars(
-                select(Payment.out_trade_no)
-                .where(Payment.status == PaymentStatus.PENDING, Payment.created_at <= now - RECONCILE_AFTER)
-                .limit(200)
-            )
-        )
-        refunds = list(
-            await session.scalars(
-                select(Refund.out_refund_no)
-                .where(Refund.status == RefundStatus.PROCESSING, Refund.created_at <= now - RECONCILE_AFTER)
-                .limit(200)
-            )
-        )
-    for order_no in orders:
-        await reconcile_payment(db, pay=pay, out_trade_no=order_no, now=now)
-    for refund_no in refunds:
-        answer = await pay.query_refund(refund_no)
-        if answer is not None:
-            async with db.session() as session:
-                await settle_refund(
-                    session,
-                    out_refund_no=refund_no,
-                    status=answer.status,
-                    refund_id=answer.refund_id,
-                    source="reconcile",
-                    now=now,
-                )
-    return len(orders) + len(refunds)
 
 
 async def _description(session: AsyncSession, appointment: Appointment) -> str:
@@ -315,7 +203,7 @@ async def _description(session: AsyncSession, appointment: Appointment) -> str:
     return f"{hospital.name}-{department.name}挂号费"[:120]
 
 
-def _record(
+def record(
     session: AsyncSession,
     payment: Payment,
     from_status: str | None,

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
-from yiyue.core.errors import InvalidInput
+from yiyue.core.errors import INPUT_ERRORS, InvalidInput, responses
 from yiyue.core.pagination import PageDep
 from yiyue.core.params import IdPath
 from yiyue.hospitals import service as hospitals
@@ -69,7 +69,11 @@ def _date_range(start: date | None, end: date | None, today: date, default_days:
     return start, end
 
 
-@router.get("/departments/{department_id}/doctors", summary="科室某日出诊医生及余号")
+@router.get(
+    "/departments/{department_id}/doctors",
+    summary="科室某日出诊医生及余号",
+    responses=responses(*INPUT_ERRORS, hospitals.DepartmentNotFound),
+)
 async def doctors_on_day(
     department_id: IdPath,
     session: SessionDep,
@@ -97,7 +101,11 @@ async def doctors_on_day(
     return DoctorsOnDay(items=items, total=len(doctor_ids), page=page.page, page_size=page.page_size, date=day)
 
 
-@router.get("/departments/{department_id}/availability", summary="科室逐日余号（日期条）")
+@router.get(
+    "/departments/{department_id}/availability",
+    summary="科室逐日余号（日期条）",
+    responses=responses(*INPUT_ERRORS, InvalidDateRange, hospitals.DepartmentNotFound),
+)
 async def department_availability(
     department_id: IdPath,
     session: SessionDep,
@@ -124,7 +132,11 @@ async def department_availability(
     )
 
 
-@router.get("/doctors/{doctor_id}/schedules", summary="医生排班")
+@router.get(
+    "/doctors/{doctor_id}/schedules",
+    summary="医生排班",
+    responses=responses(*INPUT_ERRORS, InvalidDateRange, hospitals.DoctorNotFound),
+)
 async def doctor_schedules(
     doctor_id: IdPath,
     session: SessionDep,
@@ -140,7 +152,9 @@ async def doctor_schedules(
     return ScheduleList(items=items, total=len(items))
 
 
-@router.get("/schedules/{schedule_id}/slots", summary="排班的号源")
+@router.get(
+    "/schedules/{schedule_id}/slots", summary="排班的号源", responses=responses(*INPUT_ERRORS, service.ScheduleNotFound)
+)
 async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockDep) -> SlotList:
     schedule = await service.get(session, schedule_id)
     hospital = await hospitals.get_hospital(session, schedule.hospital_id)

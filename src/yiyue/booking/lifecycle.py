@@ -1,0 +1,61 @@
+"""How an appointment moves on outside the patient's own requests: the status history every transition
+writes, payment confirming a hold, and unpaid holds running out (未支付过期)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from yiyue.booking import gate as inventory
+from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
+from yiyue.core import outbox
+from yiyue.core.db import begin_write
+from yiyue.core.events import AppointmentBooked, AppointmentExpired
+from yiyue.scheduling import service as scheduling
+
+
+def transition(
+    session: AsyncSession, appointment: Appointment, to: AppointmentStatus, *, now: datetime, reason: str
+) -> None:
+    """Moves the appointment to ``to`` and records the change (who and why go in ``reason``)."""
+    session.add(
+        AppointmentEvent(
+            appointment_id=appointment.id, from_status=appointment.status, to_status=to, reason=reason, at=now
+        )
+    )
+    appointment.status = to
+    appointment.updated_at = now
+
+
+async def confirm_paid(session: AsyncSession, *, appointment_id: int, now: datetime) -> bool:
+    """A held appointment whose payment arrived becomes ``booked`` and its slot booked. False when the
+    appointment is no longer waiting for payment (it expired or was cancelled): the money goes back."""
+    await begin_write(session)
+    appointment = await session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
+    if appointment is None or appointment.status != AppointmentStatus.PENDING_PAYMENT:
+        return False
+    transition(session, appointment, AppointmentStatus.BOOKED, now=now, reason="已支付")
+    await scheduling.confirm_slot(session, appointment.slot_id)
+    outbox.add(session, AppointmentBooked(appointment_id=appointment.id), now=now)
+    await session.flush()
+    return True
+
+
+async def expire_unpaid(session: AsyncSession, *, now: datetime, appointment_id: int | None = None) -> list[int]:
+    """Holds whose payment window has ended are released (未支付过期): the slot is bookable again."""
+    await begin_write(session)
+    query = select(Appointment).where(
+        Appointment.status == AppointmentStatus.PENDING_PAYMENT, Appointment.pay_deadline <= now
+    )
+    if appointment_id is not None:
+        query = query.where(Appointment.id == appointment_id)
+    expired = list(await session.scalars(query.order_by(Appointment.id).limit(500).with_for_update(skip_locked=True)))
+    for appointment in expired:
+        transition(session, appointment, AppointmentStatus.EXPIRED, now=now, reason="超时未支付")
+        await scheduling.release_slot(session, appointment.slot_id)
+        outbox.add(session, AppointmentExpired(appointment_id=appointment.id), now=now)
+    inventory.slots_freed(session, {a.schedule_id for a in expired})
+    await session.flush()
+    return [a.id for a in expired]
