@@ -10,12 +10,14 @@ from typing import Any
 import httpx
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiyue.accounts.endpoints import router as accounts_router
 from yiyue.accounts.staff.endpoints import router as staff_router
+from yiyue.admin import errors as console_errors
+from yiyue.admin.routes import install as install_console
 from yiyue.booking import gate as inventory
 from yiyue.booking.endpoints import router as booking_router
 from yiyue.booking.gate.fastpath import SoldOutFastPath
@@ -93,6 +95,7 @@ def create_app(
         payments_router,
     ):
         app.include_router(router)
+    install_console(app)
     _install_error_handlers(app)
     app.add_middleware(SoldOutFastPath, marks=app.state.gate.marks, tokens=app.state.tokens, clock=clock)
 
@@ -136,36 +139,44 @@ def _wechat_clients(app: FastAPI, settings: Settings, clock: Clock) -> tuple[WeC
 
 
 def _error(
-    status: int, code: str, message: str, detail: Any = None, headers: Mapping[str, str] | None = None
-) -> JSONResponse:
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    detail: Any = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """The API's error body; a console page gets the same refusal as a page."""
+    if console_errors.is_console(request):
+        return console_errors.error_page(request, status, message)
     content = {"code": code, "message": message, "detail": detail}
     return JSONResponse(status_code=status, content=content, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return _error(exc.status, exc.code, exc.text, exc.detail)
+    async def domain_error(request: Request, exc: DomainError) -> Response:
+        return _error(request, exc.status, exc.code, exc.text, exc.detail)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def validation_error(request: Request, exc: RequestValidationError) -> Response:
         errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
         if any(e["type"] == "json_invalid" for e in errors):
-            return _error(400, "MALFORMED_JSON", "请求体不是合法的 JSON", errors)
+            return _error(request, 400, "MALFORMED_JSON", "请求体不是合法的 JSON", errors)
         fields = "、".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors[:3])
-        return _error(422, "VALIDATION_ERROR", f"请求参数有误：{fields}", errors)
+        return _error(request, 422, "VALIDATION_ERROR", f"请求参数有误：{fields}", errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         known = {
             400: ("MALFORMED_JSON", "请求体不是合法的 JSON"),  # e.g. a body that is not UTF-8
             404: ("NOT_FOUND", "接口不存在"),
             405: ("METHOD_NOT_ALLOWED", "不支持该请求方法"),
         }
         code, message = known.get(exc.status_code, ("HTTP_ERROR", "请求无法处理"))
-        return _error(exc.status_code, code, message, headers=exc.headers)
+        return _error(request, exc.status_code, code, message, headers=exc.headers)
 
     @app.exception_handler(Exception)
-    async def unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unhandled error", exc_info=exc)
-        return _error(500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")
+        return _error(request, 500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")

@@ -17,6 +17,7 @@ from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.migrate import upgrade
 from yiyue.demo.seed import SeedSummary
+from yiyue.demo.staff import DemoLogin
 from yiyue.jobs.context import JobContext
 from yiyue.jobs.system import JobSystem
 
@@ -73,6 +74,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     settings = get_settings()
     upgrade(settings.database_url)
     summary = asyncio.run(_seed())
+    logins = asyncio.run(_demo_staff(settings.secret_key))
     from yiyue.app import FAKE_WECHAT_MOUNT
     from yiyue.server import create_server
 
@@ -90,6 +92,9 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     if settings.wechat_api_base == FAKE_WECHAT_IN_PROCESS:
         fake = f"{base}{FAKE_WECHAT_MOUNT}"
         typer.echo(f"  fake WeChat  {fake}  (mint a login code: POST {fake}/__fake__/login-code)")
+    typer.echo(f"  console      {base}/admin/  (development accounts, user name / password:)")
+    for login in logins:
+        typer.echo(f"               {login.username:<12} {login.password}  {login.label}")
     typer.echo("")
     uvicorn.run(create_server(settings), host=host, port=port, log_level="info")
 
@@ -214,6 +219,17 @@ async def _seed() -> SeedSummary:
     try:
         async with db.session() as session:
             return await seed_demo(session, today=local_today(Clock().now()))
+    finally:
+        await db.dispose()
+
+
+async def _demo_staff(secret_key: str) -> list[DemoLogin]:
+    from yiyue.demo.staff import ensure_demo_staff
+
+    db = Database(get_settings().database_url)
+    try:
+        async with db.session() as session:
+            return await ensure_demo_staff(session, secret_key=secret_key, now=Clock().now())
     finally:
         await db.dispose()
 

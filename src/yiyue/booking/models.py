@@ -71,6 +71,8 @@ class Appointment(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
+    """``online`` (the mini-program) or ``onsite`` (registered at the hospital's window, 现场挂号)."""
 
     # Loaded only on purpose (``booking.read_model``): touching one that was not loaded raises, so no
     # page quietly issues a query per row.
@@ -119,3 +121,7 @@ class BookingBan(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     reason: Mapped[str] = mapped_column(String(100))
+    lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Set when hospital staff lifted the ban early; it no longer applies from then."""
+    lifted_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    lift_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")

@@ -32,12 +32,36 @@ class AuditLog(Base):
     """Which record: ``appointment:5``, or ``hospital:3`` for a list of its appointments."""
     at: Mapped[datetime] = mapped_column(UtcDateTime)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    hospital_id: Mapped[int | None] = mapped_column(BigId, index=True)
+    """The hospital whose data it was (None: platform-wide), so each hospital reads its own log."""
+    ip: Mapped[str] = mapped_column(String(45), default="", server_default="")
+    """Where the request came from (staff console or API)."""
+
+
+CLIENT_IP = "audit_client_ip"
+"""``session.info`` key: the request's client address, set by the staff dependencies, read by ``record``."""
 
 
 def record(
-    session: AsyncSession, *, actor: str, action: str, subject: str, at: datetime, detail: dict[str, Any] | None = None
+    session: AsyncSession,
+    *,
+    actor: str,
+    action: str,
+    subject: str,
+    at: datetime,
+    detail: dict[str, Any] | None = None,
+    hospital_id: int | None = None,
 ) -> AuditLog:
-    """Adds an audit row to the unit of work (the caller has declared its write with ``begin_write``)."""
-    row = AuditLog(actor=actor, action=action, subject=subject, at=at, detail=detail or {})
+    """Adds an audit row to the unit of work (the caller has declared its write with ``begin_write``).
+    The client address comes from the unit of work (``CLIENT_IP``), so use cases need not carry it."""
+    row = AuditLog(
+        actor=actor,
+        action=action,
+        subject=subject,
+        at=at,
+        detail=detail or {},
+        hospital_id=hospital_id,
+        ip=str(session.info.get(CLIENT_IP, "")),
+    )
     session.add(row)
     return row

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
 HOSPITAL_TZ: tzinfo = ZoneInfo("Asia/Shanghai")
@@ -26,6 +26,9 @@ class FrozenClock(Clock):
 
     def set(self, at: datetime) -> None:
         self._at = at
+
+    def advance(self, by: timedelta) -> None:
+        self._at += by
 
 
 def local(dt: datetime) -> datetime:

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     """Subscribe-message template ids by purpose; the defaults are the ones the fake WeChat knows."""
 
     access_token_minutes: int = 120
+    staff_session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60)
+    """A console login ends after this long without a request (the clerk walked away)."""
+    staff_session_max_hours: int = Field(default=12, ge=1, le=72)
+    """And after this long in any case: one working day."""
     refresh_token_days: int = 30
     hospital_timezone: str = "Asia/Shanghai"
     max_visit_persons: int = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
@@ -41,6 +41,8 @@ class Hospital(Base):
     max_active_appointments: Mapped[int] = mapped_column(Integer, default=5)
     """Active (unvisited) appointments one account may hold at this hospital."""
     payment_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    booking_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False while the platform has closed the hospital for online booking (its catalog stays visible)."""
     released_through: Mapped[date | None] = mapped_column(Date)
     """The last visit date whose schedules the release job has made from templates (放号进度)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -62,6 +64,8 @@ class Department(Base):
     location: Mapped[str] = mapped_column(String(100), default="")
     intro: Mapped[str] = mapped_column(Text, default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False once closed by the hospital: hidden from patients, kept for history."""
 
 
 class Doctor(Base):
@@ -78,3 +82,5 @@ class Doctor(Base):
     intro: Mapped[str] = mapped_column(Text, default="")
     fee_fen: Mapped[int] = mapped_column(Integer)
     """Registration fee (挂号费) in fen."""
+    active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    """False once the doctor has left the hospital: no new schedules, hidden from patients."""

@@ -29,6 +29,7 @@ class SlotStatus(StrEnum):
     AVAILABLE = "available"
     HELD = "held"  # claimed by an appointment awaiting payment
     BOOKED = "booked"
+    ONSITE = "onsite"  # kept back for walk-in registration at the hospital (现场号), never booked online
 
 
 class Schedule(Base):
@@ -52,6 +53,8 @@ class Schedule(Base):
     release_at: Mapped[datetime] = mapped_column(UtcDateTime)
     """When its slots open for booking (放号时间)."""
     status: Mapped[str] = mapped_column(String(12), default=ScheduleStatus.OPEN)
+    onsite_quota: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of ``capacity``, the last-numbered slots kept back for walk-in registration (现场号)."""
 
 
 class Slot(Base):
@@ -84,4 +87,8 @@ class ScheduleTemplate(Base):
     """0 = Monday ... 6 = Sunday."""
     period: Mapped[str] = mapped_column(String(10))
     capacity: Mapped[int] = mapped_column(Integer)
+    onsite_quota: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of ``capacity``, slots kept back for walk-in registration at the hospital (现场号)."""
+    slot_minutes: Mapped[int | None] = mapped_column(Integer)
+    """Length of a slot's arrival window (分时段); None: 15 or 30 minutes by the crowd."""
     active: Mapped[bool] = mapped_column(Boolean, default=True)

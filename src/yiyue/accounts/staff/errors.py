@@ -57,7 +57,7 @@ class InvalidDisplayName(InvalidInput):
 
 class InvalidRole(InvalidInput):
     code = "INVALID_ROLE"
-    message = "角色无效，可选：platform_admin、hospital_admin、doctor"
+    message = "角色无效，可选：platform_admin、hospital_admin、doctor、front_desk"
 
 
 class InvalidStaffScope(InvalidInput):

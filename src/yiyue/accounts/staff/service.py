@@ -177,7 +177,7 @@ def _check_scope(role: StaffRole, hospital_id: int | None, doctor_id: int | None
         raise InvalidStaffScope("平台管理员不属于任何医院，不能指定医院或医生")
     if role != StaffRole.PLATFORM_ADMIN and hospital_id is None:
         raise InvalidStaffScope(f"{ROLE_LABELS[role]}必须指定所属医院")
-    if role == StaffRole.HOSPITAL_ADMIN and doctor_id is not None:
-        raise InvalidStaffScope("医院管理员不能关联医生")
+    if role in (StaffRole.HOSPITAL_ADMIN, StaffRole.FRONT_DESK) and doctor_id is not None:
+        raise InvalidStaffScope(f"{ROLE_LABELS[role]}不能关联医生")
     if role == StaffRole.DOCTOR and doctor_id is None:
         raise InvalidStaffScope("医生账号必须关联医生")
