@@ -76,8 +76,13 @@ describeLive('journey against the real server: payment', () => {
     tap(hospitalPage, '.dept-child', deptIndex)
     await settle()
 
-    // 科室 -> a doctor with slots left that day -> the first free slot.
+    // 科室 -> the session's day (two days ahead: before the cancellation deadline whatever the hour the
+    // tests run at; the page opens on the first bookable day) -> a doctor with slots left -> a free slot.
     const department = await h.follow()
+    const dayIndex = department.instance.data.days.findIndex((d) => d.date === session.date)
+    expect(dayIndex).toBeGreaterThanOrEqual(0)
+    tap(department, '.day', dayIndex)
+    await settle()
     const doctorIndex = all(department, '.doctor-item').findIndex((d) => /当日余号 \d+/.test(text(d)))
     expect(doctorIndex).toBeGreaterThanOrEqual(0)
     tap(department, '.doctor-item', doctorIndex)
