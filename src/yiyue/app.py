@@ -28,10 +28,14 @@ from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.security import TokenVerifier
 from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
+from yiyue.frontdesk.today_endpoints import router as today_router
 from yiyue.hospitals.endpoints import router as hospitals_router
+from yiyue.hospitals.staff_accounts_endpoints import router as staff_accounts_router
+from yiyue.hospitals.staff_endpoints import router as catalog_staff_router
 from yiyue.notifications.endpoints import router as notifications_router
 from yiyue.payments.endpoints import router as payments_router
 from yiyue.scheduling.endpoints import router as scheduling_router
+from yiyue.scheduling.staff_endpoints import router as schedules_staff_router
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.fake import FakePayKeys, asgi_deliverer, create_fake_wechat_app
 from yiyue.wechat.pay import IN_PROCESS_GATEWAY, PayConfig, WeChatPayClient
@@ -90,7 +94,11 @@ def create_app(
         scheduling_router,
         booking_router,
         staff_router,
+        staff_accounts_router,
         frontdesk_router,
+        today_router,
+        catalog_staff_router,
+        schedules_staff_router,
         notifications_router,
         payments_router,
     ):

@@ -8,8 +8,9 @@ import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 
+import httpx
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Error, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Dialog, Error, Page, async_playwright
 
 from tests.conftest import NOW
 from tests.factories import FAST_HASHER, STAFF_PASSWORD
@@ -100,6 +101,24 @@ class ConsolePage:
 
     async def text(self) -> str:
         return await self.page.inner_text("body")
+
+    def accept_confirms(self) -> list[str]:
+        """Answers OK to every confirmation the page asks from now on; returns the questions as they come."""
+        asked: list[str] = []
+
+        async def answer(dialog: Dialog) -> None:
+            asked.append(dialog.message)
+            await dialog.accept()
+
+        self.page.on("dialog", answer)
+        return asked
+
+
+@pytest.fixture
+async def api(live: str) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client on the live server, for what patients do through the API while the staff use the console."""
+    async with httpx.AsyncClient(base_url=live, timeout=30) as http:
+        yield http
 
 
 @pytest.fixture

@@ -295,6 +295,8 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
             "/api/v1/appointments",
             409,
             [
+                "HOSPITAL_CLOSED",
+                "DOCTOR_UNAVAILABLE",
                 "SOLD_OUT",
                 "SLOT_TAKEN",
                 "DUPLICATE_BOOKING",

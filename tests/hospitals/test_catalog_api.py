@@ -147,6 +147,7 @@ async def test_hospital_detail_shows_its_booking_rules(client: httpx.AsyncClient
         "cancel_minutes_before": 120,
         "max_active_appointments": 5,
         "payment_required": False,
+        "booking_open": True,
     }
 
 

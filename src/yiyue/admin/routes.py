@@ -7,10 +7,20 @@ from fastapi.staticfiles import StaticFiles
 
 from yiyue.admin.console import LoginRequired
 from yiyue.admin.errors import login_required
-from yiyue.admin.pages import auth, dashboard
+from yiyue.admin.pages import audit, auth, catalog, dashboard, exports, frontdesk, hospitals, schedules, staff
 from yiyue.admin.templating import HERE
 
-ROUTERS: tuple[APIRouter, ...] = (auth.router, dashboard.router)
+ROUTERS: tuple[APIRouter, ...] = (
+    auth.router,
+    dashboard.router,
+    hospitals.router,
+    catalog.router,
+    exports.router,
+    staff.router,
+    audit.router,
+    frontdesk.router,
+    schedules.router,
+)
 
 
 def install(app: FastAPI) -> None:

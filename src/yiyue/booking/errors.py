@@ -5,6 +5,16 @@ from __future__ import annotations
 from yiyue.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 
+class HospitalClosed(Conflict):
+    code = "HOSPITAL_CLOSED"
+    message = "该医院暂停网上预约"
+
+
+class DoctorUnavailable(Conflict):
+    code = "DOCTOR_UNAVAILABLE"
+    message = "该医生或科室已停止网上预约"
+
+
 class SoldOut(Conflict):
     code = "SOLD_OUT"
     message = "该时段号源已约满"

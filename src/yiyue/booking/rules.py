@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from yiyue.booking.errors import HospitalClosed
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.errors import Conflict
@@ -33,7 +34,10 @@ class CancelDeadlinePassed(Conflict):
 
 
 def check_bookable(schedule: Schedule, hospital: Hospital, *, now: datetime) -> None:
-    """Open, released (放号), and before the hospital's cut-off for the session."""
+    """The hospital takes online bookings; the schedule is open, released (放号), and before the hospital's
+    cut-off for the session."""
+    if hospital.booking_open is False:  # (None on a hospital not yet saved: the column's default, open)
+        raise HospitalClosed()
     if schedule.status == ScheduleStatus.SUSPENDED:
         raise ScheduleSuspended()
     closes_at = scheduling_rules.booking_closes_at(schedule.starts_at, stop_minutes_before=hospital.stop_minutes_before)

@@ -22,6 +22,7 @@ from yiyue.booking.errors import (
     AppointmentNotFound,
     BookingBanned,
     BookingLimit,
+    DoctorUnavailable,
     DuplicateBooking,
     IdempotencyKeyReused,
     NotCancellable,
@@ -48,6 +49,7 @@ from yiyue.core.db import after_commit, begin_write, on_close
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.core.events import AppointmentBooked, AppointmentCancelled, AppointmentHoldEnds, AppointmentPaymentDue
 from yiyue.core.pagination import paginate
+from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Slot
@@ -95,6 +97,8 @@ async def book(
     schedule = await scheduling.get_for_update(session, request.schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
     rules.check_bookable(schedule, hospital, now=now)
+    if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
+        raise DoctorUnavailable()
     await _check_not_banned(session, account_id=account_id, now=now)
     await _check_not_duplicate(
         session, visit_person_id=person.id, doctor_id=schedule.doctor_id, day=schedule.visit_date
@@ -167,7 +171,7 @@ async def cancel(
     was_paid = appointment.status == AppointmentStatus.BOOKED and appointment.pay_deadline is not None
     transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
     appointment.cancelled_at = now
-    await scheduling.release_slot(session, appointment.slot_id)
+    await scheduling.release_slot(session, appointment.slot_id, onsite=appointment.channel == "onsite")
     inventory.slots_freed(session, [schedule.id])
     # Payments refunds a paid booking in full (cancelled before the deadline); notifications tells the patient.
     outbox.add(session, AppointmentCancelled(appointment_id=appointment.id, refund=was_paid), now=now)
@@ -176,10 +180,16 @@ async def cancel(
 
 
 async def active_ban(session: AsyncSession, *, account_id: int, now: datetime) -> BookingBan | None:
-    """The ban (爽约限制) in force for this account now, the one that lasts longest."""
+    """The ban (爽约限制) in force for this account now, the one that lasts longest; a ban the hospital
+    lifted early no longer counts."""
     ban: BookingBan | None = await session.scalar(
         select(BookingBan)
-        .where(BookingBan.account_id == account_id, BookingBan.starts_at <= now, BookingBan.ends_at > now)
+        .where(
+            BookingBan.account_id == account_id,
+            BookingBan.starts_at <= now,
+            BookingBan.ends_at > now,
+            BookingBan.lifted_at.is_(None),
+        )
         .order_by(BookingBan.ends_at.desc())
         .limit(1)
     )

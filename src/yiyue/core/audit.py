@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Index, String
+from sqlalchemy import JSON, ColumnElement, Index, String, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -65,3 +65,67 @@ def record(
     )
     session.add(row)
     return row
+
+
+def _conditions(
+    *,
+    hospital_id: int | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if hospital_id is not None:
+        conditions.append(AuditLog.hospital_id == hospital_id)
+    if since is not None:
+        conditions.append(AuditLog.at >= since)
+    if until is not None:
+        conditions.append(AuditLog.at < until)
+    if actor:
+        conditions.append(AuditLog.actor == actor)
+    if action:
+        conditions.append(AuditLog.action == action)
+    if subject:
+        # "appointment:12" is that record; "appointment" every record of the kind.
+        conditions.append(
+            AuditLog.subject == subject
+            if ":" in subject
+            else AuditLog.subject.startswith(subject + ":", autoescape=True)
+        )
+    return conditions
+
+
+async def search(
+    session: AsyncSession,
+    *,
+    hospital_id: int | None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    actor: str | None = None,
+    action: str | None = None,
+    subject: str | None = None,
+    offset: int = 0,
+    limit: int = 50,
+) -> tuple[list[AuditLog], int]:
+    """Rows of the log, newest first, and how many match: one hospital's (``hospital_id``) or, with
+    None, every row. ``since`` is inclusive, ``until`` exclusive. Who may read which hospital's log is
+    the caller's to check."""
+    conditions = _conditions(
+        hospital_id=hospital_id, since=since, until=until, actor=actor, action=action, subject=subject
+    )
+    total = await session.scalar(select(func.count()).select_from(AuditLog).where(*conditions))
+    rows = await session.scalars(
+        select(AuditLog).where(*conditions).order_by(AuditLog.at.desc(), AuditLog.id.desc()).offset(offset).limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def actions(session: AsyncSession, *, hospital_id: int | None) -> list[str]:
+    """The actions the log of a hospital (None: every hospital) holds, for a filter's choices."""
+    return list(
+        await session.scalars(
+            select(AuditLog.action).where(*_conditions(hospital_id=hospital_id)).distinct().order_by(AuditLog.action)
+        )
+    )

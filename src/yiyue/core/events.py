@@ -9,6 +9,7 @@ renamed; a new fact gets a new class.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict
@@ -135,3 +136,20 @@ class DeliveryDue(Event):
 
     topic = "notification.deliver"
     delivery_id: int
+
+
+# --- scheduling (替诊) --------------------------------------------------------------------------------
+
+
+class AppointmentDoctorChanged(AppointmentFact):
+    """替诊: the hospital gave the appointment's session to another doctor of the same clinic; the slot,
+    queue number and time stay. ``changed_at`` tells one change from another (a session may change
+    doctor twice, each change is told)."""
+
+    topic = "appointment.doctor_changed"
+    from_doctor_id: int
+    from_doctor: str
+    """The doctor's name before the change, as the patient knew it."""
+    to_doctor_id: int
+    reason: str = ""
+    changed_at: datetime

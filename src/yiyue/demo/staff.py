@@ -53,7 +53,7 @@ async def ensure_demo_staff(session: AsyncSession, *, secret_key: str, now: date
                 username=username,
                 password=password,
                 role=role,
-                display_name=f"{place.name[:12]}{ROLE_LABELS[role]}" if place else "平台管理员",
+                display_name=f"{ROLE_LABELS[role]}（{place.name[:16]}）" if place else "平台管理员",
                 hospital_id=place.id if place else None,
                 now=now,
             )

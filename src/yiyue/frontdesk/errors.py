@@ -48,3 +48,43 @@ class CheckInCodeAmbiguous(Conflict):
 class HospitalRequired(InvalidInput):
     code = "HOSPITAL_ID_REQUIRED"
     message = "平台管理员查询预约须指定医院（hospital_id）"
+
+
+class NotNoShowable(Conflict):
+    code = "NOT_NO_SHOWABLE"
+    message = "只有待就诊（未签到）的预约才能记为爽约"
+
+
+class NoShowTooEarly(Conflict):
+    code = "NO_SHOW_TOO_EARLY"
+    message = "就诊时段尚未结束，不能记录爽约"
+
+
+class InvalidSearch(InvalidInput):
+    code = "INVALID_SEARCH"
+    message = "请输入8位签到码、手机号后4位或患者姓名"
+
+
+class OnsiteSoldOut(Conflict):
+    code = "ONSITE_SOLD_OUT"
+    message = "该时段现场号已挂完，请选择其他医生或时段"
+
+
+class SessionNotOpen(Conflict):
+    code = "SESSION_NOT_OPEN"
+    message = "该时段已停诊或已结束，不能挂号"
+
+
+class IdNumberNameMismatch(Conflict):
+    code = "ID_NUMBER_NAME_MISMATCH"
+    message = "该身份证号已登记为其他姓名，请核对患者姓名与证件"
+
+
+class BanNotFound(NotFound):
+    code = "BAN_NOT_FOUND"
+    message = "爽约限制记录不存在"
+
+
+class BanNotInForce(Conflict):
+    code = "BAN_NOT_IN_FORCE"
+    message = "该限制已到期或已解除"

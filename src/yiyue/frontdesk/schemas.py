@@ -1,4 +1,5 @@
-"""What the front desk reads and answers: appointments as hospital staff see them, check-in, 停诊."""
+"""What the front desk reads and answers: appointments as hospital staff see them, the day's sessions,
+check-in, no-shows, 停诊, walk-in registration, bans and revealing a patient's full details."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from yiyue.accounts.schemas import Name
 from yiyue.core.params import MAX_ID
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
 
 
 class CheckInByCodeIn(BaseModel):
@@ -52,6 +56,7 @@ class StaffAppointmentOut(BaseModel):
     department: StaffDepartmentRef
     doctor: StaffDoctorRef
     patient: StaffPatientRef
+    channel: str = Field(description="online：线上预约；onsite：现场挂号")
     updated_at: datetime
 
 
@@ -67,3 +72,94 @@ class SuspendOut(BaseModel):
     schedule_id: int
     status: str
     suspended_appointments: int
+
+
+class SessionCountsOut(BaseModel):
+    booked: int = Field(description="待就诊（未签到）")
+    pending_payment: int = Field(description="待支付（线上支付未完成）")
+    checked_in: int
+    completed: int
+    no_show: int
+    cancelled: int = Field(description="已取消、已过期或已停诊")
+
+
+class StaffSessionOut(BaseModel):
+    """One session (排班) of the day with where its patients stand; no patient is named."""
+
+    schedule_id: int
+    visit_date: date
+    period: str
+    period_label: str
+    starts_at: datetime
+    ends_at: datetime
+    status: str
+    department: StaffDepartmentRef
+    doctor: StaffDoctorRef
+    capacity: int
+    fee_fen: int
+    counts: SessionCountsOut
+    online_left: int = Field(description="剩余线上号源")
+    onsite_left: int = Field(description="剩余现场号")
+
+
+class WalkInIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schedule_id: int = Field(gt=0, le=MAX_ID, description="有现场号的排班")
+    name: Name = Field(description="患者姓名")
+    id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = Field(
+        description="居民身份证号码（性别、出生日期由号码得出）"
+    )
+    phone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=20)] = Field(description="手机号")
+
+
+class WalkInOut(StaffAppointmentOut):
+    """The registration as the window prints it: with the check-in code the patient shows."""
+
+    check_in_code: str = Field(description="8位签到码，打印给患者")
+    fee_fen: int = Field(description="挂号费（分），在窗口收取")
+    new_patient: bool = Field(description="首次登记的患者")
+
+
+class BanOut(BaseModel):
+    id: int
+    account_id: int
+    patients_masked: list[str] = Field(description="在本院爽约的就诊人（脱敏姓名）")
+    no_shows_here: int = Field(description="在本院的爽约次数")
+    last_no_show: date | None
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+
+
+class LiftBanIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="提前解除的原因（记入操作日志）")
+
+
+class LiftedBanOut(BaseModel):
+    id: int
+    account_id: int
+    ends_at: datetime
+    lifted_at: datetime
+    lifted_by: str
+    lift_reason: str
+
+
+class RevealIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Reason = Field(description="查看原因（记入操作日志）")
+
+
+class RevealedOut(BaseModel):
+    """A visit person's full details, shown once; the access is audited."""
+
+    appointment_id: int
+    visit_person_id: int
+    name: str
+    sex: str
+    birth_date: date
+    id_number: str
+    phone: str

@@ -1,14 +1,17 @@
-"""Staff operations on appointments (医院工作人员): the hospital's list, check-in (签到), completion and
-停诊. Role and hospital scope are checked here; another hospital's record is answered as not found."""
+"""Staff operations on appointments (医院工作人员): the hospital's day (list, search, its sessions),
+check-in (签到), completion and 停诊. Role and hospital scope are checked here; another hospital's record
+is answered as not found."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.accounts.models import VisitPerson
 from yiyue.accounts.staff.models import StaffRole, StaffUser
 from yiyue.accounts.staff.scope import actor, require_hospital, require_role
 from yiyue.booking import gate as inventory
@@ -29,10 +32,11 @@ from yiyue.frontdesk.errors import (
     ScheduleAlreadyOver,
     ScheduleAlreadySuspended,
 )
-from yiyue.frontdesk.rules import CHECK_IN_ROLES, SUSPEND_ROLES, check_in_window
+from yiyue.frontdesk.rules import CHECK_IN_ROLES, SUSPEND_ROLES, Search, SearchKind, check_in_window
+from yiyue.hospitals.models import Department, Doctor
 from yiyue.hospitals.service import HospitalNotFound
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Schedule, ScheduleStatus
+from yiyue.scheduling.models import Schedule, ScheduleStatus, Slot, SlotStatus
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,8 @@ class AppointmentFilter:
     department_id: int | None = None
     doctor_id: int | None = None
     statuses: list[AppointmentStatus] | None = None
+    search: Search | None = None
+    """Check-in code, the end of the phone number, or (part of) the visit person's name."""
 
 
 def staff_hospital(staff: StaffUser, hospital_id: int | None) -> int:
@@ -85,12 +91,30 @@ async def list_appointments(
         conditions.append(Appointment.doctor_id == filters.doctor_id)
     if filters.statuses:
         conditions.append(Appointment.status.in_(filters.statuses))
-    total = await session.scalar(select(func.count()).select_from(Appointment).where(*conditions))
+    search = filters.search
+    if search is not None and search.kind == SearchKind.CODE:
+        conditions.append(Appointment.check_in_code == search.value)
+    elif search is not None and search.kind == SearchKind.PHONE_TAIL:
+        conditions.append(VisitPerson.phone_masked.endswith(search.value, autoescape=True))
+    elif search is not None:
+        conditions.append(VisitPerson.name.contains(search.value, autoescape=True))
+    person = VisitPerson.id == Appointment.visit_person_id
+    total = await session.scalar(
+        select(func.count()).select_from(Appointment).join(VisitPerson, person).where(*conditions)
+    )
     page = await session.scalars(
         read_model.with_details()
         .join(Schedule, Schedule.id == Appointment.schedule_id)
+        .join(VisitPerson, person)
         .where(*conditions)
-        .order_by(Appointment.visit_date, Schedule.starts_at, Appointment.queue_number, Appointment.id)
+        .order_by(
+            Appointment.visit_date,
+            Schedule.starts_at,
+            Appointment.department_id,
+            Appointment.doctor_id,
+            Appointment.queue_number,
+            Appointment.id,
+        )
         .offset(offset)
         .limit(limit)
     )
@@ -102,18 +126,164 @@ async def list_appointments(
         action="appointment.list",
         subject=f"hospital:{scope}",
         at=now,
+        hospital_id=scope,
         detail={
             "filters": {
                 "date": filters.visit_date.isoformat() if filters.visit_date else None,
                 "department_id": filters.department_id,
                 "doctor_id": filters.doctor_id,
                 "status": [s.value for s in filters.statuses or []],
+                # What was searched by, never the value: a name or the end of a phone number is personal.
+                "search": search.kind.value if search is not None else None,
             },
             "appointment_ids": [a.id for a in rows],
             "total": int(total or 0),
         },
     )
     return rows, int(total or 0)
+
+
+async def get_appointment(
+    session: AsyncSession, *, staff: StaffUser, appointment_id: int, now: datetime
+) -> Appointment:
+    """One appointment (read model) as staff see it: any of the staff user's hospital (a doctor: their own
+    patients; a platform admin: any). The access is audited."""
+    appointment = await read_model.load_one(session, appointment_id)
+    require_hospital(staff, appointment.hospital_id, not_found=AppointmentNotFound)
+    if staff.role == StaffRole.DOCTOR and appointment.doctor_id != staff.doctor_id:
+        raise AppointmentNotFound()
+    await begin_write(session)
+    audit.record(
+        session,
+        actor=actor(staff),
+        action="appointment.view",
+        subject=f"appointment:{appointment.id}",
+        at=now,
+        hospital_id=appointment.hospital_id,
+    )
+    return appointment
+
+
+@dataclass
+class SessionCounts:
+    """Where the patients of one session (排班) stand."""
+
+    booked: int = 0
+    """Waiting: booked, not checked in yet."""
+    pending_payment: int = 0
+    """Held for an online payment that has not arrived yet."""
+    checked_in: int = 0
+    completed: int = 0
+    no_show: int = 0
+    cancelled: int = 0
+    """Cancelled, expired or suspended: gone from the session."""
+
+    @property
+    def total(self) -> int:
+        return self.booked + self.pending_payment + self.checked_in + self.completed + self.no_show
+
+
+_COUNTED_AS = {
+    AppointmentStatus.PENDING_PAYMENT: "pending_payment",
+    AppointmentStatus.BOOKED: "booked",
+    AppointmentStatus.CHECKED_IN: "checked_in",
+    AppointmentStatus.COMPLETED: "completed",
+    AppointmentStatus.NO_SHOW: "no_show",
+    AppointmentStatus.CANCELLED: "cancelled",
+    AppointmentStatus.EXPIRED: "cancelled",
+    AppointmentStatus.SUSPENDED: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class DaySession:
+    """One session of the day with its doctor, clinic and counts."""
+
+    schedule: Schedule
+    department: Department
+    doctor: Doctor
+    counts: SessionCounts = field(default_factory=SessionCounts)
+    online_left: int = 0
+    onsite_left: int = 0
+
+
+async def day_sessions(
+    session: AsyncSession,
+    *,
+    staff: StaffUser,
+    hospital_id: int | None,
+    day: date,
+    department_id: int | None = None,
+    doctor_id: int | None = None,
+) -> list[DaySession]:
+    """The sessions (排班) of a day at the staff user's hospital (a doctor: their own), in visiting order,
+    each with how many patients wait, have checked in, were seen or did not come, and the slots left.
+    No patient is named, so nothing is audited."""
+    scope = staff_hospital(staff, hospital_id)
+    query = (
+        select(Schedule, Department, Doctor)
+        .join(Department, Department.id == Schedule.department_id)
+        .join(Doctor, Doctor.id == Schedule.doctor_id)
+        .where(Schedule.hospital_id == scope, Schedule.visit_date == day)
+        .order_by(Schedule.starts_at, Schedule.department_id, Schedule.doctor_id)
+    )
+    if staff.role == StaffRole.DOCTOR:
+        query = query.where(Schedule.doctor_id == staff.doctor_id)
+    if department_id is not None:
+        query = query.where(Schedule.department_id == department_id)
+    if doctor_id is not None:
+        query = query.where(Schedule.doctor_id == doctor_id)
+    found = [tuple(row) for row in await session.execute(query)]
+    ids = [schedule.id for schedule, _, _ in found]
+    if not ids:
+        return []
+    counts: dict[int, SessionCounts] = {i: SessionCounts() for i in ids}
+    for schedule_id, status, n in await session.execute(
+        select(Appointment.schedule_id, Appointment.status, func.count())
+        .where(Appointment.schedule_id.in_(ids))
+        .group_by(Appointment.schedule_id, Appointment.status)
+    ):
+        bucket = _COUNTED_AS[AppointmentStatus(status)]
+        setattr(counts[schedule_id], bucket, getattr(counts[schedule_id], bucket) + int(n))
+    left: Counter[tuple[int, str]] = Counter()
+    for schedule_id, status, n in await session.execute(
+        select(Slot.schedule_id, Slot.status, func.count())
+        .where(Slot.schedule_id.in_(ids), Slot.status.in_([SlotStatus.AVAILABLE, SlotStatus.ONSITE]))
+        .group_by(Slot.schedule_id, Slot.status)
+    ):
+        left[(schedule_id, status)] = int(n)
+    return [
+        DaySession(
+            schedule=schedule,
+            department=department,
+            doctor=doctor,
+            counts=counts[schedule.id],
+            online_left=left[(schedule.id, SlotStatus.AVAILABLE)],
+            onsite_left=left[(schedule.id, SlotStatus.ONSITE)],
+        )
+        for schedule, department, doctor in found
+    ]
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """The clinics and doctors of a hospital, for the filters of the day list."""
+
+    departments: list[Department]
+    doctors: list[Doctor]
+
+
+async def filter_choices(session: AsyncSession, *, staff: StaffUser, hospital_id: int | None) -> FilterChoices:
+    scope = staff_hospital(staff, hospital_id)
+    departments = await session.scalars(
+        select(Department)
+        .where(Department.hospital_id == scope, Department.parent_id.is_not(None))
+        .order_by(Department.sort_order, Department.id)
+    )
+    doctors = select(Doctor).where(Doctor.hospital_id == scope).order_by(Doctor.department_id, Doctor.id)
+    if staff.role == StaffRole.DOCTOR:
+        doctors = doctors.where(Doctor.id == staff.doctor_id)
+    return FilterChoices(list(departments), list(await session.scalars(doctors)))
 
 
 async def check_in(session: AsyncSession, *, staff: StaffUser, appointment_id: int, now: datetime) -> Appointment:
@@ -124,7 +294,7 @@ async def check_in(session: AsyncSession, *, staff: StaffUser, appointment_id: i
     """
     require_role(staff, *CHECK_IN_ROLES)
     await begin_write(session)
-    appointment = await _for_update(session, staff=staff, appointment_id=appointment_id)
+    appointment = await for_update(session, staff=staff, appointment_id=appointment_id)
     return await _check_in(session, staff=staff, appointment=appointment, via="id", now=now)
 
 
@@ -161,11 +331,11 @@ async def complete(session: AsyncSession, *, staff: StaffUser, appointment_id: i
     """Marks a checked-in visit done (就诊完成): ``checked_in -> completed``; same scope as check-in."""
     require_role(staff, *CHECK_IN_ROLES)
     await begin_write(session)
-    appointment = await _for_update(session, staff=staff, appointment_id=appointment_id)
+    appointment = await for_update(session, staff=staff, appointment_id=appointment_id)
     if appointment.status != AppointmentStatus.CHECKED_IN:
         raise NotCompletable()
-    transition(session, appointment, AppointmentStatus.COMPLETED, now=now, reason=_by_staff(staff, "完成就诊"))
-    _audit_move(session, staff, appointment, "appointment.complete", AppointmentStatus.CHECKED_IN, now=now)
+    transition(session, appointment, AppointmentStatus.COMPLETED, now=now, reason=by_staff(staff, "完成就诊"))
+    audit_move(session, staff, appointment, "appointment.complete", AppointmentStatus.CHECKED_IN, now=now)
     outbox.add(session, AppointmentCompleted(appointment_id=appointment.id), now=now)
     await session.flush()
     return await read_model.load_one(session, appointment.id)
@@ -191,6 +361,7 @@ async def suspend(
         action="schedule.suspend",
         subject=f"schedule:{schedule_id}",
         at=now,
+        hospital_id=schedule.hospital_id,
         detail={"reason": reason, "appointments": affected},
     )
     return schedule, affected
@@ -225,14 +396,14 @@ async def _check_in(
     if appointment.status != AppointmentStatus.BOOKED:
         raise NotCheckable()
     check_in_window(await scheduling.get(session, appointment.schedule_id), now=now)
-    transition(session, appointment, AppointmentStatus.CHECKED_IN, now=now, reason=_by_staff(staff, "签到"))
-    _audit_move(session, staff, appointment, "appointment.check_in", AppointmentStatus.BOOKED, now=now, via=via)
+    transition(session, appointment, AppointmentStatus.CHECKED_IN, now=now, reason=by_staff(staff, "签到"))
+    audit_move(session, staff, appointment, "appointment.check_in", AppointmentStatus.BOOKED, now=now, via=via)
     outbox.add(session, AppointmentCheckedIn(appointment_id=appointment.id), now=now)
     await session.flush()
     return await read_model.load_one(session, appointment.id)
 
 
-def _audit_move(
+def audit_move(
     session: AsyncSession,
     staff: StaffUser,
     appointment: Appointment,
@@ -245,11 +416,17 @@ def _audit_move(
     detail = {"via": via} if via is not None else {}
     detail |= {"from_status": from_status.value, "to_status": appointment.status}
     audit.record(
-        session, actor=actor(staff), action=action, subject=f"appointment:{appointment.id}", at=now, detail=detail
+        session,
+        actor=actor(staff),
+        action=action,
+        subject=f"appointment:{appointment.id}",
+        at=now,
+        hospital_id=appointment.hospital_id,
+        detail=detail,
     )
 
 
-async def _for_update(session: AsyncSession, *, staff: StaffUser, appointment_id: int) -> Appointment:
+async def for_update(session: AsyncSession, *, staff: StaffUser, appointment_id: int) -> Appointment:
     """The appointment, locked, if the staff user may act on it; not found otherwise."""
     appointment = await session.scalar(select(Appointment).where(Appointment.id == appointment_id).with_for_update())
     if appointment is None:
@@ -260,5 +437,5 @@ async def _for_update(session: AsyncSession, *, staff: StaffUser, appointment_id
     return appointment
 
 
-def _by_staff(staff: StaffUser, what: str) -> str:
+def by_staff(staff: StaffUser, what: str) -> str:
     return f"{what}：{staff.display_name}（{actor(staff)}）"

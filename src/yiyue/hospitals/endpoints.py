@@ -37,6 +37,7 @@ def booking_rules(hospital: Hospital) -> BookingRules:
         cancel_minutes_before=hospital.cancel_minutes_before,
         max_active_appointments=hospital.max_active_appointments,
         payment_required=hospital.payment_required,
+        booking_open=hospital.booking_open is not False,
     )
 
 

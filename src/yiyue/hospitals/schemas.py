@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Out(BaseModel):
@@ -24,6 +24,7 @@ class BookingRules(BaseModel):
     cancel_minutes_before: int
     max_active_appointments: int
     payment_required: bool
+    booking_open: bool = Field(description="false：医院暂停网上预约（可浏览，不可预约）")
 
 
 class HospitalOut(HospitalBrief):

@@ -9,19 +9,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts.staff import service as staff_service
+from yiyue.accounts.staff.errors import UnknownDoctor, UnknownHospital
 from yiyue.accounts.staff.models import StaffUser
-from yiyue.core.errors import InvalidInput
 from yiyue.hospitals.models import Doctor, Hospital
-
-
-class UnknownHospital(InvalidInput):
-    code = "UNKNOWN_HOSPITAL"
-    message = "所属医院不存在"
-
-
-class UnknownDoctor(InvalidInput):
-    code = "UNKNOWN_DOCTOR"
-    message = "医生不存在或不属于该医院"
 
 
 async def check_workplace(session: AsyncSession, hospital_id: int | None, doctor_id: int | None) -> None:

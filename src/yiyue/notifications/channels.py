@@ -35,6 +35,7 @@ from yiyue.booking.models import Appointment
 from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher, mask_phone
 from yiyue.core.db import Database, begin_write
+from yiyue.frontdesk.rules import is_onsite_account
 from yiyue.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, Notification
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.errors import SubscribeMessageRejected, WeChatMisconfigured, WeChatUnavailable
@@ -158,6 +159,8 @@ async def _sender(session: AsyncSession, ctx: DeliveryContext, delivery: Deliver
         openid = await session.scalar(select(Account.openid).where(Account.id == notification.account_id))
         if not openid:
             raise _NotSent(DeliveryStatus.SKIPPED, "账号没有微信 openid")
+        if is_onsite_account(openid):  # a walk-in registered at the window: no WeChat to send to
+            raise _NotSent(DeliveryStatus.SKIPPED, "现场挂号患者没有微信账号")
         data = {str(k): str(v) for k, v in dict(content.get("data") or {}).items()}
         page = content.get("page")
         # The access token is fetched (or taken from the cache) before claiming, so a token failure

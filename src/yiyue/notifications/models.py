@@ -21,6 +21,7 @@ class NotificationKind(StrEnum):
     REFUNDED = "refunded"  # 退款成功
     SUSPENDED = "suspended"  # 停诊通知
     NO_SHOW = "no_show"  # 爽约记录
+    DOCTOR_CHANGED = "doctor_changed"  # 替诊通知: another doctor sees the patient
 
 
 class DeliveryChannel(StrEnum):

@@ -39,8 +39,9 @@ class NotificationNotFound(NotFound):
     message = "消息不存在"
 
 
-def dedupe_key(kind: NotificationKind | str, appointment_id: int) -> str:
-    return f"{NotificationKind(kind).value}:appointment:{appointment_id}"
+def dedupe_key(kind: NotificationKind | str, appointment_id: int, about: str = "") -> str:
+    key = f"{NotificationKind(kind).value}:appointment:{appointment_id}"
+    return f"{key}:{about}" if about else key
 
 
 async def appointment_facts(session: AsyncSession, appointment_id: int) -> tuple[Appointment, AppointmentFacts]:
@@ -72,15 +73,17 @@ async def notify(
     appointment_id: int,
     now: datetime,
     extra: Mapping[str, Any] | None = None,
+    about: str = "",
 ) -> Notification | None:
     """Tells the appointment's account about it: an in-app message, plus a WeChat subscribe message (for
     kinds that have a template) and an SMS to the visit person, each sent after commit by its own job.
 
-    Once per kind and appointment: when the notification exists already this returns None and writes
+    Once per kind and appointment (and ``about``, for a kind that can happen to an appointment more than
+    once, e.g. each change of doctor): when the notification exists already this returns None and writes
     nothing. ``extra`` carries what the appointment does not know (see ``templates.render``).
     """
     kind = NotificationKind(kind)
-    key = dedupe_key(kind, appointment_id)
+    key = dedupe_key(kind, appointment_id, about)
     if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
         return None
     appointment, facts = await appointment_facts(session, appointment_id)

@@ -19,6 +19,7 @@ from yiyue.core.config import Settings
 from yiyue.core.events import (
     AppointmentBooked,
     AppointmentCancelled,
+    AppointmentDoctorChanged,
     AppointmentExpired,
     AppointmentFact,
     AppointmentNoShow,
@@ -84,6 +85,21 @@ def _rules_from_settings(kind: NotificationKind, settings: Settings) -> dict[str
     }.get(kind, {})
     found = {key: getattr(settings, name, None) for key, name in wanted.items()}
     return {key: value for key, value in found.items() if isinstance(value, int)}
+
+
+@tasks.on(AppointmentDoctorChanged)
+async def notify_doctor_changed(
+    ctx: NotificationsContext, session: AsyncSession, event: AppointmentDoctorChanged, now: datetime
+) -> None:
+    """替诊: the patient is told who sees them now; each change of doctor once (a session may change twice)."""
+    await notify(
+        session,
+        kind=NotificationKind.DOCTOR_CHANGED,
+        appointment_id=event.appointment_id,
+        now=now,
+        extra=event.model_dump(mode="json", exclude={"appointment_id"}),
+        about=f"{event.to_doctor_id}@{event.changed_at:%Y%m%dT%H%M%S%f}",
+    )
 
 
 @tasks.on(DeliveryDue)

@@ -300,6 +300,23 @@ def _no_show(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
     return Rendered("爽约记录", body, sms, None)
 
 
+def _doctor_changed(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
+    before = _text(extra, "from_doctor")
+    reason = _text(extra, "reason")
+    who = f"{before}医生" if before else "原出诊医生"
+    because = f"（{reason}）" if reason else ""
+    body = (
+        f"{facts.patient_name}，您预约的{facts.hospital} {facts.department} {visit_time(facts)}，"
+        f"因{who}临时不能出诊{because}，改由{facts.doctor}（{facts.doctor_title}）接诊。"
+        f"就诊时间和就诊序号{facts.queue_number}号不变，挂号费不变。如不便前往，可在退号截止前取消预约。"
+    )
+    sms = (
+        f"{SMS_SIGNATURE}{facts.patient_name}预约的{_short_time(facts)}{facts.hospital}{facts.department}，"
+        f"因{who}不能出诊，改由{facts.doctor}医生接诊，就诊序号{facts.queue_number}号不变；如需取消请在小程序办理。"
+    )
+    return Rendered("就诊医生变更", body, sms, None)
+
+
 _RENDERERS: dict[NotificationKind, Callable[[AppointmentFacts, Mapping[str, Any]], Rendered]] = {
     NotificationKind.BOOKING_CONFIRMED: _booking_confirmed,
     NotificationKind.PAYMENT_REMINDER: _payment_reminder,
@@ -309,6 +326,7 @@ _RENDERERS: dict[NotificationKind, Callable[[AppointmentFacts, Mapping[str, Any]
     NotificationKind.REFUNDED: _refunded,
     NotificationKind.SUSPENDED: _suspended,
     NotificationKind.NO_SHOW: _no_show,
+    NotificationKind.DOCTOR_CHANGED: _doctor_changed,
 }
 
 
@@ -316,5 +334,7 @@ def render(kind: NotificationKind | str, facts: AppointmentFacts, extra: Mapping
     """The message of ``kind`` about an appointment. ``extra`` adds what the appointment does not know:
     ``minutes`` (payment_reminder: pay within), ``reason`` and ``refund`` (cancelled), ``amount_fen``
     (refunded; default the fee), ``refund`` (suspended: whether money was taken), ``threshold``,
-    ``window_days`` and ``ban_days`` (no_show: the ban rule). Raises ``ValueError`` for an unknown kind."""
+    ``window_days`` and ``ban_days`` (no_show: the ban rule), ``from_doctor`` and ``reason``
+    (doctor_changed: who the patient had booked, why they cannot come). Raises ``ValueError`` for an
+    unknown kind."""
     return _RENDERERS[NotificationKind(kind)](facts, extra or {})

@@ -57,7 +57,11 @@ def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: da
         released=released,
         release_at=schedule.release_at,
         booking_closes_at=closes_at,
-        bookable=schedule.status == ScheduleStatus.OPEN and released and now < closes_at and remaining > 0,
+        bookable=hospital.booking_open is not False
+        and schedule.status == ScheduleStatus.OPEN
+        and released
+        and now < closes_at
+        and remaining > 0,
     )
 
 

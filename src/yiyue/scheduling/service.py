@@ -13,9 +13,13 @@ from sqlalchemy.sql.elements import Label
 from yiyue.core.clock import local, local_today
 from yiyue.core.db import begin_write
 from yiyue.core.errors import Conflict, NotFound
-from yiyue.hospitals.models import Doctor, Hospital
+from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.scheduling import rules
 from yiyue.scheduling.models import Period, Schedule, ScheduleStatus, ScheduleTemplate, Slot, SlotStatus
+
+SLOTS_ADDED = "scheduling.slots_added"
+"""``Database.listeners`` channel: schedules that got more bookable numbers, once the unit of work commits
+(the booking gate reopens them if it had marked them sold out)."""
 
 
 class ScheduleNotFound(NotFound):
@@ -34,12 +38,25 @@ class ScheduleSpec:
     visit_date: date
     period: Period
     capacity: int
+    onsite_quota: int = 0
+    """The last numbers kept for walk-ins (现场号), never booked online."""
+    slot_minutes: int | None = None
+    """Length of each arrival window; None: 15 or 30 minutes by the crowd."""
 
 
 async def create_schedule(
-    session: AsyncSession, *, hospital: Hospital, doctor: Doctor, visit_date: date, period: Period, capacity: int
+    session: AsyncSession,
+    *,
+    hospital: Hospital,
+    doctor: Doctor,
+    visit_date: date,
+    period: Period,
+    capacity: int,
+    onsite_quota: int = 0,
+    slot_minutes: int | None = None,
 ) -> Schedule:
-    """Makes a schedule with slots 1..capacity; it opens at the hospital's release time."""
+    """Makes a schedule with slots 1..capacity, the last ``onsite_quota`` of them kept on site; it opens at
+    the hospital's release time."""
     existing = await session.scalar(
         select(Schedule.id).where(
             Schedule.doctor_id == doctor.id, Schedule.visit_date == visit_date, Schedule.period == period
@@ -48,7 +65,9 @@ async def create_schedule(
     if existing is not None:
         raise ScheduleExists()
     [schedule] = await create_schedules(
-        session, hospital=hospital, specs=[ScheduleSpec(doctor, visit_date, period, capacity)]
+        session,
+        hospital=hospital,
+        specs=[ScheduleSpec(doctor, visit_date, period, capacity, onsite_quota, slot_minutes)],
     )
     return schedule
 
@@ -67,10 +86,10 @@ async def create_schedules(session: AsyncSession, *, hospital: Hospital, specs: 
             "number": w.number,
             "starts_at": w.starts_at,
             "ends_at": w.ends_at,
-            "status": SlotStatus.AVAILABLE,
+            "status": rules.slot_status(w.number, s.capacity, s.onsite_quota),
         }
-        for s in schedules
-        for w in rules.slot_windows(s.starts_at, s.ends_at, s.capacity)
+        for s, spec in zip(schedules, specs, strict=True)
+        for w in rules.slot_windows(s.starts_at, s.ends_at, s.capacity, spec.slot_minutes)
     ]
     if slot_rows:
         await session.execute(insert(Slot), slot_rows)
@@ -90,6 +109,7 @@ def _new_schedule(hospital: Hospital, spec: ScheduleSpec) -> Schedule:
         starts_at=starts_at,
         ends_at=ends_at,
         capacity=spec.capacity,
+        onsite_quota=spec.onsite_quota,
         fee_fen=spec.doctor.fee_fen,
         release_at=rules.release_at(
             spec.visit_date, release_days=hospital.release_days, release_time=hospital.release_time
@@ -149,7 +169,8 @@ async def department_schedules_on(
     """Every schedule of a clinic (科室) on one day, with remaining slots, for the doctor list."""
     rows = await session.execute(
         select(Schedule, _remaining_subquery())
-        .where(Schedule.department_id == department_id, Schedule.visit_date == visit_date)
+        .join(Doctor, Doctor.id == Schedule.doctor_id)
+        .where(Schedule.department_id == department_id, Schedule.visit_date == visit_date, Doctor.active.is_(True))
         .order_by(Schedule.starts_at)
     )
     return [ScheduleAvailability(schedule, remaining) for schedule, remaining in rows.tuples()]
@@ -209,9 +230,11 @@ async def confirm_slot(session: AsyncSession, slot_id: int) -> None:
     )
 
 
-async def release_slot(session: AsyncSession, slot_id: int) -> None:
-    """Returns a slot to the pool: it is bookable again as soon as the transaction commits."""
-    await session.execute(update(Slot).where(Slot.id == slot_id).values(status=SlotStatus.AVAILABLE))
+async def release_slot(session: AsyncSession, slot_id: int, *, onsite: bool = False) -> None:
+    """Returns a slot to the pool it came from: bookable online again as soon as the transaction commits,
+    or (``onsite``: a walk-in's number, 现场号) kept back for the window again."""
+    status = SlotStatus.ONSITE if onsite else SlotStatus.AVAILABLE
+    await session.execute(update(Slot).where(Slot.id == slot_id).values(status=status))
 
 
 def _remaining_subquery() -> Label[int]:
@@ -236,7 +259,9 @@ async def department_days(session: AsyncSession, *, department_id: int, start: d
     """Capacity and free slots per day for a clinic (科室), for the date strip."""
     per_schedule = (
         select(Schedule.visit_date, Schedule.capacity, _remaining_subquery(), Schedule.release_at)
+        .join(Doctor, Doctor.id == Schedule.doctor_id)
         .where(
+            Doctor.active.is_(True),
             Schedule.department_id == department_id,
             Schedule.visit_date >= start,
             Schedule.visit_date <= end,
@@ -268,38 +293,53 @@ async def release_from_templates(session: AsyncSession, *, now: datetime) -> int
         first = max(local_today(now), hospital.released_through or local_today(now)) + timedelta(days=1)
         if first > last_open:
             continue
-        templates = list(
-            await session.scalars(
-                select(ScheduleTemplate).where(
-                    ScheduleTemplate.hospital_id == hospital.id, ScheduleTemplate.active.is_(True)
-                )
-            )
-        )
         await begin_write(session)
         hospital.released_through = last_open
-        if not templates:
-            continue
         days = [first + timedelta(days=i) for i in range((last_open - first).days + 1)]
-        existing = set(
-            (
-                await session.execute(
-                    select(Schedule.doctor_id, Schedule.visit_date, Schedule.period).where(
-                        Schedule.hospital_id == hospital.id, Schedule.visit_date.in_(days)
-                    )
-                )
-            ).tuples()
-        )
-        doctors = {d.id: d for d in await session.scalars(select(Doctor).where(Doctor.hospital_id == hospital.id))}
-        specs = [
-            ScheduleSpec(doctors[t.doctor_id], day, Period(t.period), t.capacity)
-            for day in days
-            for t in templates
-            if t.weekday == day.weekday() and (t.doctor_id, day, t.period) not in existing and t.doctor_id in doctors
-        ]
-        if specs:
-            await create_schedules(session, hospital=hospital, specs=specs)
-            made += len(specs)
+        made += await make_from_templates(session, hospital=hospital, days=days)
     return made
+
+
+async def make_from_templates(session: AsyncSession, *, hospital: Hospital, days: list[date]) -> int:
+    """The schedules the hospital's active weekly templates give for ``days``, with their slot length and
+    on-site numbers; a doctor who has left (or whose clinic closed), and a session that exists already
+    (or any schedule of that doctor, day and period), get none. The caller has called ``begin_write``.
+    Returns how many were made."""
+    templates = list(
+        await session.scalars(
+            select(ScheduleTemplate).where(
+                ScheduleTemplate.hospital_id == hospital.id, ScheduleTemplate.active.is_(True)
+            )
+        )
+    )
+    if not templates or not days:
+        return 0
+    existing = set(
+        (
+            await session.execute(
+                select(Schedule.doctor_id, Schedule.visit_date, Schedule.period).where(
+                    Schedule.hospital_id == hospital.id, Schedule.visit_date.in_(days)
+                )
+            )
+        ).tuples()
+    )
+    doctors = {
+        d.id: d
+        for d in await session.scalars(
+            select(Doctor)
+            .join(Department, Department.id == Doctor.department_id)
+            .where(Doctor.hospital_id == hospital.id, Doctor.active.is_(True), Department.active.is_(True))
+        )
+    }
+    specs = [
+        ScheduleSpec(doctors[t.doctor_id], day, Period(t.period), t.capacity, t.onsite_quota, t.slot_minutes)
+        for day in days
+        for t in templates
+        if t.weekday == day.weekday() and (t.doctor_id, day, t.period) not in existing and t.doctor_id in doctors
+    ]
+    if specs:
+        await create_schedules(session, hospital=hospital, specs=specs)
+    return len(specs)
 
 
 def _last_released_day(hospital: Hospital, now: datetime) -> date:

@@ -20,7 +20,6 @@ from yiyue.accounts.staff import passwords
 from yiyue.accounts.staff.models import StaffUser
 from yiyue.core.clock import FrozenClock
 from yiyue.core.db import Database
-from yiyue.hospitals import staff_accounts
 from yiyue.hospitals.staff_accounts import create_staff_account
 
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -281,15 +280,15 @@ class TestCreateStaff:
         assert CJK.search(refused.value.text)
 
     async def test_the_hospital_must_exist(self, db):
-        with pytest.raises(staff_accounts.UnknownHospital):
+        with pytest.raises(staff_errors.UnknownHospital):
             await self.create(db, role="hospital_admin", hospital_id=999_999)
 
     async def test_a_doctor_account_is_one_of_the_hospitals_doctors(self, db, catalog):
         elsewhere = await make_catalog(db, name="另一家医院")
 
-        with pytest.raises(staff_accounts.UnknownDoctor):
+        with pytest.raises(staff_errors.UnknownDoctor):
             await self.create(db, role="doctor", hospital_id=catalog.hospital.id, doctor_id=elsewhere.doctor.id)
-        with pytest.raises(staff_accounts.UnknownDoctor):
+        with pytest.raises(staff_errors.UnknownDoctor):
             await self.create(db, role="doctor", hospital_id=catalog.hospital.id, doctor_id=999_999)
         created = await self.create(db, role="doctor", hospital_id=catalog.hospital.id, doctor_id=catalog.doctor.id)
         assert created.doctor_id == catalog.doctor.id

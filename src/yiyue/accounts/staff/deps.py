@@ -9,6 +9,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from yiyue.accounts.staff.errors import StaffDisabled, StaffOnly
 from yiyue.accounts.staff.models import STAFF_ROLES, StaffUser
+from yiyue.core import audit
 from yiyue.core.clock import Clock
 from yiyue.core.deps import SessionDep
 from yiyue.core.errors import InvalidToken, Unauthenticated
@@ -40,6 +41,7 @@ async def _current_staff(
         raise InvalidToken()
     if not staff.active:
         raise StaffDisabled()
+    session.info[audit.CLIENT_IP] = request.client.host if request.client is not None else ""
     return staff
 
 

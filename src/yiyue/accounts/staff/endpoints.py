@@ -1,4 +1,4 @@
-"""The staff API's own part: log in, and who am I."""
+"""The staff API's own part: log in, and who am I (managing accounts: ``hospitals.staff_accounts_endpoints``)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ from fastapi import APIRouter
 
 from yiyue.accounts.staff import service
 from yiyue.accounts.staff.deps import CurrentStaff
-from yiyue.accounts.staff.errors import STAFF_AUTH_ERRORS, InvalidCredentials, StaffDisabled
+from yiyue.accounts.staff.errors import (
+    STAFF_AUTH_ERRORS,
+    InvalidCredentials,
+    StaffDisabled,
+)
 from yiyue.accounts.staff.models import StaffUser
-from yiyue.accounts.staff.schemas import StaffLoginIn, StaffOut, StaffTokenOut
+from yiyue.accounts.staff.schemas import (
+    StaffLoginIn,
+    StaffOut,
+    StaffTokenOut,
+)
 from yiyue.core.deps import ClockDep, SessionDep, SettingsDep
 from yiyue.core.errors import BODY_ERRORS, responses
 

@@ -75,6 +75,20 @@ class DoctorHasAccount(Conflict):
     message = "该医生已有工作人员账号"
 
 
+class UnknownHospital(InvalidInput):
+    code = "UNKNOWN_HOSPITAL"
+    message = "所属医院不存在"
+
+
+class UnknownDoctor(InvalidInput):
+    code = "UNKNOWN_DOCTOR"
+    message = "医生不存在或不属于该医院"
+
+
+WORKPLACE_ERRORS: tuple[type[DomainError], ...] = (UnknownHospital, UnknownDoctor)
+"""What a workplace check answers (``hospitals.staff_accounts.check_workplace`` raises these)."""
+
+
 STAFF_AUTH_ERRORS: tuple[type[DomainError], ...] = (
     Unauthenticated,
     TokenExpired,

@@ -2,6 +2,8 @@
 // actions, and the toast fading out. htmx carries the CSRF header (hx-headers on <body>).
 document.addEventListener("submit", function (event) {
   var form = event.target;
+  // A form htmx submits asks through htmx:confirm below, once.
+  if (form.matches("[hx-post],[hx-put],[hx-patch],[hx-delete]")) return;
   var question = form.getAttribute("data-confirm");
   if (question && !window.confirm(question)) {
     event.preventDefault();

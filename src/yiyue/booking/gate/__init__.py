@@ -18,6 +18,7 @@ from yiyue.booking.gate.protocol import SoldOutMarks
 from yiyue.booking.gate.turns import AdmissionTurns
 from yiyue.core.config import Settings
 from yiyue.core.db import Database, publish_after_commit
+from yiyue.scheduling.service import SLOTS_ADDED
 
 __all__ = [
     "AdmissionTurns",
@@ -60,9 +61,11 @@ def slots_freed(session: AsyncSession, schedule_ids: Iterable[int]) -> None:
 
 
 def listen(db: Database, marks: SoldOutMarks) -> None:
-    """Makes ``marks`` hear of every slot freed by a unit of work of ``db`` (call once per process)."""
+    """Makes ``marks`` hear of every slot freed by a unit of work of ``db``, and of every session given more
+    numbers by the hospital (``scheduling``), once it commits (call once per process)."""
 
     async def reopen(schedule_ids: list[int]) -> None:
         await marks.reopen(set(schedule_ids))
 
     db.listeners[_FREED] = reopen
+    db.listeners[SLOTS_ADDED] = reopen
