@@ -291,3 +291,19 @@ class TestDoctors:
         assert saved.status_code == left.status_code == 404
         theirs = (await doctors(db, other.hospital.id))[0]
         assert (theirs.name, theirs.active) == ("李明华", True)
+
+
+async def test_the_doctor_list_sorts_by_fee_and_back(client, db, console) -> None:
+    catalog = await make_catalog(db)
+    admin = await make_staff(db, role="hospital_admin", catalog=catalog)
+    browser = await console(admin.username)
+
+    cheapest_first = await browser.get("/admin/doctors", params={"sort": "fee"})
+    dearest_first = await browser.get("/admin/doctors", params={"sort": "-fee"})
+
+    def order(page: str) -> list[str]:
+        return sorted(("王芳", "李明华"), key=page.index)
+
+    assert order(cheapest_first.text) == ["王芳", "李明华"]  # 20 yuan before 50
+    assert order(dearest_first.text) == ["李明华", "王芳"]
+    assert 'href="?sort=-fee&amp;page=1"' in cheapest_first.text  # clicking again turns the order round

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, select
+from sqlalchemy import ColumnElement, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -462,6 +462,17 @@ class DoctorFilter:
     active: bool | None = None
     q: str | None = None
     """Part of the name, or its pinyin initials."""
+    sort: str = ""
+    """A column of ``DOCTOR_SORTS`` (``-`` before it: descending); blank: by department."""
+
+
+TITLE_RANK = {title.value: rank for rank, title in enumerate(DoctorTitle)}
+"""Seniority for sorting: 主任医师 first."""
+DOCTOR_SORTS: dict[str, Any] = {
+    "name": Doctor.name_initials,
+    "title": case(TITLE_RANK, value=Doctor.title, else_=len(TITLE_RANK)),
+    "fee": Doctor.fee_fen,
+}
 
 
 async def list_doctors(
@@ -497,6 +508,7 @@ async def list_doctors(
     rows = await session.execute(
         base.order_by(
             Doctor.active.desc(),
+            *_sorted_by(filters.sort),
             func.coalesce(parent.sort_order, Department.sort_order),
             func.coalesce(parent.id, Department.id),
             Department.sort_order,
@@ -596,3 +608,11 @@ async def set_doctor_active(
         _audit(session, staff, action, f"doctor:{doctor.id}", hospital_id=doctor.hospital_id, detail=detail, now=now)
         await session.flush()
     return doctor, clinic
+
+
+def _sorted_by(sort: str) -> list[Any]:
+    """The ORDER BY of a chosen column (unknown names are ignored: the default order applies)."""
+    column = DOCTOR_SORTS.get(sort.removeprefix("-"))
+    if column is None:
+        return []
+    return [column.desc() if sort.startswith("-") else column.asc()]

@@ -277,7 +277,7 @@ async def reopen_department(
 # --- doctors (医生管理) -----------------------------------------------------------------------------
 
 DOCTOR_FIELD_OF = {"INVALID_DOCTOR_DEPARTMENT": "department_id"}
-DOCTOR_LIST_KEPT = ("q", "department_id", "title", "active", "page")
+DOCTOR_LIST_KEPT = ("q", "department_id", "title", "active", "sort", "page")
 PAGE_SIZE = 20
 
 
@@ -303,9 +303,11 @@ async def doctor_list(
     department_id: Annotated[str, Query(max_length=20)] = "",
     title: Annotated[str, Query(max_length=10)] = "",
     active: Annotated[str, Query(max_length=5)] = "",
+    sort: Annotated[str, Query(max_length=12)] = "",
     page_number: Annotated[int, Query(alias="page", ge=1, le=10_000)] = 1,
 ) -> Response:
     filters = staff_service.DoctorFilter(
+        sort=sort if sort.removeprefix("-") in staff_service.DOCTOR_SORTS else "",
         department_id=_as_id(department_id),
         title=DoctorTitle(title) if title in TITLE_VALUES else None,
         active={"true": True, "false": False}.get(active),
@@ -333,6 +335,7 @@ async def doctor_list(
         titles=TITLES,
         filters={"q": q.strip(), "department_id": department_id, "title": title, "active": active},
         query=query,
+        sort=filters.sort,
     )
 
 
