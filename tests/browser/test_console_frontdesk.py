@@ -56,6 +56,7 @@ async def test_the_front_desk_checks_a_patient_in_by_the_code_typed_in_the_code_
     await expect(page.locator(f"#appt-{waiting['id']} .badge")).to_have_text("待就诊")
     await expect(page.locator("tr.group")).to_contain_text("待就诊 1")
     await expect(page.locator("tr.group")).to_contain_text("已签到 1")
+    await expect(page.locator(".day-stats")).to_contain_text("已签到 1")  # the day's totals too
     seen = await tab.text()
     assert "张三丰" not in seen and "李四" not in seen  # names masked at the desk
 
@@ -79,6 +80,7 @@ async def test_the_front_desk_searches_the_code_and_checks_the_patient_in_from_t
     await expect(row.get_by_role("button", name="完成就诊")).to_be_visible()
     await expect(page.locator("#toast")).to_contain_text(f"已签到：张*丰（{arriving['queue_number']}号）")
     await expect(page.locator("tr.group")).to_contain_text("已签到 1")
+    await expect(page.locator(".day-stats")).to_contain_text("已签到 1")  # the day's totals too
     await tab.open("/admin/frontdesk")  # as stored, not just as swapped in
     await expect(page.locator(f"#appt-{arriving['id']} .badge")).to_have_text("已签到")
     await expect(page.locator(f"#appt-{waiting['id']} .badge")).to_have_text("待就诊")

@@ -261,7 +261,7 @@ async def move_on(
             session, staff=console.staff, hospital_id=None, day=moved.visit_date, doctor_id=moved.doctor_id
         )
         header = next((s for s in sessions if s.schedule.id == moved.schedule_id), None)
-        return render(
+        answer = render(
             console,
             "frontdesk/_moved.html",
             r=row(moved, now),
@@ -270,6 +270,8 @@ async def move_on(
             back=back,
             periods=PERIOD_LABELS,
         )
+        answer.headers["HX-Trigger"] = "checked-in"  # the day list (and its totals) reloads
+        return answer
     separator = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{separator}ok={message}", status_code=303)
 
