@@ -17,10 +17,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from yiyue.accounts import service as accounts
 from yiyue.accounts.idcard import IdNumber, is_mobile, normalize, parse_id_number
@@ -39,7 +38,7 @@ from yiyue.frontdesk.errors import IdNumberNameMismatch, OnsiteSoldOut, SessionN
 from yiyue.frontdesk.rules import WALK_IN_ROLES, is_onsite_account, onsite_openid
 from yiyue.frontdesk.service import DaySession, by_staff, day_sessions
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Schedule, ScheduleStatus, Slot, SlotStatus
+from yiyue.scheduling.models import Schedule, ScheduleStatus
 
 ONSITE = "onsite"
 """``Appointment.channel`` of a walk-in registration."""
@@ -108,9 +107,11 @@ async def register(
         session, hospital_id=schedule.hospital_id, name=name, id_number=id_number, phone=phone, cipher=cipher, now=now
     )
     await _check_not_duplicate(session, person=person, schedule=schedule)
-    slot = await _claim_onsite_slot(session, schedule_id=schedule.id, wait=False)
+    slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=None, hold=False, onsite=True)
     if slot is None:  # every number left is being claimed right now: wait for those, one may roll back
-        slot = await _claim_onsite_slot(session, schedule_id=schedule.id, wait=True)
+        slot = await scheduling.claim_slot(
+            session, schedule_id=schedule.id, slot_id=None, hold=False, wait=True, onsite=True
+        )
     if slot is None:
         raise OnsiteSoldOut()
 
@@ -255,37 +256,6 @@ async def _check_not_duplicate(session: AsyncSession, *, person: VisitPerson, sc
     )
     if existing:
         raise DuplicateBooking("该患者当天已挂过这位医生的号，请勿重复挂号")
-
-
-async def _claim_onsite_slot(session: AsyncSession, *, schedule_id: int, wait: bool) -> Slot | None:
-    """Takes the lowest walk-in number of the session in one atomic UPDATE; None when none is left.
-
-    As ``scheduling.claim_slot`` does for online slots: on PostgreSQL concurrent claimers skip rows
-    another transaction has locked (unless ``wait``), and the outer ``status = 'onsite'`` re-check makes
-    the statement safe on its own under any isolation level.
-    """
-    free = aliased(Slot)
-    target = (
-        select(free.id)
-        .where(free.schedule_id == schedule_id, free.status == SlotStatus.ONSITE)
-        .order_by(free.number)
-        .limit(1)
-        .with_for_update(skip_locked=not wait)
-    )
-    claimed: Slot | None = await session.scalar(
-        update(Slot)
-        .where(
-            and_(
-                Slot.id == target.scalar_subquery(),
-                Slot.schedule_id == schedule_id,
-                Slot.status == SlotStatus.ONSITE,
-            )
-        )
-        .values(status=SlotStatus.BOOKED)
-        .returning(Slot)
-        .execution_options(synchronize_session=False)
-    )
-    return claimed
 
 
 def _checked_id_number(raw: str, *, now: datetime) -> IdNumber:

@@ -186,23 +186,30 @@ async def remaining(session: AsyncSession, schedule_id: int) -> int:
 
 
 async def claim_slot(
-    session: AsyncSession, *, schedule_id: int, slot_id: int | None, hold: bool, wait: bool = False
+    session: AsyncSession,
+    *,
+    schedule_id: int,
+    slot_id: int | None,
+    hold: bool,
+    wait: bool = False,
+    onsite: bool = False,
 ) -> Slot | None:
-    """Takes one available slot in a single atomic UPDATE; None when there is none to take.
+    """Takes one free slot in a single atomic UPDATE; None when there is none to take.
 
-    With ``slot_id`` that slot, else the lowest free number. On PostgreSQL concurrent claimers skip rows
-    another transaction has locked (unless ``wait``), so they spread over free slots instead of queueing
-    on one; the outer
-    ``status = 'available'`` re-check makes the statement safe on its own under any isolation level.
+    Free means ``available`` (online), or with ``onsite`` kept for walk-ins at the window (现场号). With
+    ``slot_id`` that slot, else the lowest free number. On PostgreSQL concurrent claimers skip rows another
+    transaction has locked (unless ``wait``), so they spread over free slots instead of queueing on one;
+    the outer status re-check makes the statement safe on its own under any isolation level.
     """
     new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
+    pool = SlotStatus.ONSITE if onsite else SlotStatus.AVAILABLE
     if slot_id is not None:
         target = select(literal(slot_id))
     else:
         free = aliased(Slot)  # not the UPDATE's own table, or SQLAlchemy would correlate the two
         target = (
             select(free.id)
-            .where(free.schedule_id == schedule_id, free.status == SlotStatus.AVAILABLE)
+            .where(free.schedule_id == schedule_id, free.status == pool)
             .order_by(free.number)
             .limit(1)
             .with_for_update(skip_locked=not wait)
@@ -213,7 +220,7 @@ async def claim_slot(
             and_(
                 Slot.id == target.scalar_subquery(),
                 Slot.schedule_id == schedule_id,
-                Slot.status == SlotStatus.AVAILABLE,
+                Slot.status == pool,
             )
         )
         .values(status=new_status)
