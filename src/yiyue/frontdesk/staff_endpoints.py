@@ -24,7 +24,7 @@ from yiyue.core.crypto import mask_name
 from yiyue.core.deps import CipherDep, ClockDep, SessionDep, SettingsDep
 from yiyue.core.errors import BODY_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import Page, PageDep
-from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.params import IdPath, OptionalId
 from yiyue.frontdesk import bans, no_shows, service, walk_in
 from yiyue.frontdesk.errors import (
     BanNotFound,
@@ -80,8 +80,6 @@ from yiyue.scheduling.service import ScheduleNotFound
 from yiyue.scheduling.staff_schemas import SubstituteIn, SubstituteOut
 
 router = APIRouter(prefix="/api/v1/staff", tags=["医院工作人员"])
-
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def staff_appointment_out(a: Appointment) -> StaffAppointmentOut:

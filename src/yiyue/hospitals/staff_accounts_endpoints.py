@@ -31,12 +31,11 @@ from yiyue.accounts.staff.schemas import StaffAccountCreateIn, StaffAccountOut, 
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import BODY_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import Page, PageDep
-from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.params import IdPath, OptionalId
 from yiyue.hospitals.staff_accounts import check_workplace
 
 router = APIRouter(prefix="/api/v1/staff", tags=["医院工作人员"])
 
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 ACCOUNT_ERRORS = (*STAFF_AUTH_ERRORS, ForbiddenRole, StaffNotFound)
 
 

@@ -16,7 +16,7 @@ from yiyue.accounts.staff.errors import STAFF_AUTH_ERRORS, ForbiddenRole
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import BODY_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import Page, PageDep
-from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.params import IdPath, OptionalId
 from yiyue.hospitals import staff_service as service
 from yiyue.hospitals.endpoints import booking_rules
 from yiyue.hospitals.models import Department, Doctor, DoctorTitle, Hospital
@@ -38,7 +38,6 @@ from yiyue.hospitals.staff_schemas import (
 
 router = APIRouter(prefix="/api/v1/staff", tags=["医院资料（工作人员）"])
 
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 HospitalQuery = Annotated[OptionalId, Query(description="医院 id：平台管理员必填")]
 
 

@@ -17,7 +17,7 @@ from yiyue.accounts.staff.deps import CurrentStaff
 from yiyue.accounts.staff.errors import STAFF_AUTH_ERRORS, ForbiddenRole
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import BODY_ERRORS, INPUT_ERRORS, responses
-from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.params import IdPath, OptionalId
 from yiyue.hospitals.models import Doctor
 from yiyue.hospitals.service import DoctorNotFound, HospitalNotFound
 from yiyue.hospitals.staff_service import HospitalIdRequired
@@ -38,8 +38,6 @@ from yiyue.scheduling.staff_schemas import (
 )
 
 router = APIRouter(prefix="/api/v1/staff", tags=["排班管理（工作人员）"])
-
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 def week_out(doctor: Doctor, templates: list[ScheduleTemplate]) -> WeekOut:

@@ -22,12 +22,11 @@ from yiyue.booking.schemas import parse_statuses
 from yiyue.booking.views import STATUS_LABELS
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
-from yiyue.core.params import MAX_ID
+from yiyue.core.params import OptionalId
 
 router = APIRouter()
 
 ConsolePage = Annotated[Console, Depends(page("dashboard"))]
-OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 
 
 @router.get("/exports")
