@@ -36,6 +36,7 @@ const ROUTES = {
   appointment: { method: 'GET', path: '/api/v1/appointments/{id}' },
   cancelAppointment: { method: 'POST', path: '/api/v1/appointments/{id}/cancel', body: ['reason'] },
   payAppointment: { method: 'POST', path: '/api/v1/appointments/{id}/pay', body: [] },
+  rebookAppointment: { method: 'POST', path: '/api/v1/appointments/{id}/rebook', body: ['schedule_id'] },
   notifications: { method: 'GET', path: '/api/v1/me/notifications', query: ['page'] },
   readNotification: { method: 'POST', path: '/api/v1/me/notifications/{id}/read', body: [] },
   readAllNotifications: { method: 'POST', path: '/api/v1/me/notifications/read-all', body: [] },
@@ -303,6 +304,8 @@ const api = {
   appointment: (id) => call('appointment', { params: { id } }),
   cancelAppointment: (id, reason) => call('cancelAppointment', { params: { id }, body: reason ? { reason } : {} }),
   payAppointment: (id) => call('payAppointment', { params: { id }, body: {} }),
+  /** 停诊改约: takes one of the offer's options; resolves with the new appointment. */
+  rebookAppointment: (id, scheduleId) => call('rebookAppointment', { params: { id }, body: { schedule_id: scheduleId } }),
 
   // Messages
   notifications: (page) => call('notifications', { query: { page } }),

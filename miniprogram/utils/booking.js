@@ -77,6 +77,171 @@ function refundRule(a) {
   return `取消后号源将释放给其他患者；如已在线支付挂号费${format.money(a.fee_fen)}，将原路全额退回（1-7个工作日到账）。`
 }
 
+// --- Issue 14: the appointment's money, cancellation words, ordering and the 停诊 rebook offer ---------
+
+/** Statuses of an appointment still ahead of the patient (我的预约 lists them first). */
+const ACTIVE_STATUSES = ['pending_payment', 'booked', 'checked_in']
+
+function isActive(a) {
+  return ACTIVE_STATUSES.indexOf(a.status) >= 0
+}
+
+/**
+ * 我的预约 order over what has been loaded: active ones first, soonest visit first; then the rest,
+ * newest visit first. Stable (ties keep the server's order); an id seen twice (paging while the list
+ * changed) is kept once, at its first place.
+ */
+function upcomingFirst(list) {
+  const seen = {}
+  const at = (a) => Date.parse(a.starts_at) || 0
+  return list
+    .filter((a) => (seen[a.id] ? false : (seen[a.id] = true)))
+    .map((a, i) => ({ a, i, active: isActive(a) }))
+    .sort((x, y) => {
+      if (x.active !== y.active) return x.active ? -1 : 1
+      const d = x.active ? at(x.a) - at(y.a) : at(y.a) - at(x.a)
+      return d || x.i - y.i
+    })
+    .map((e) => e.a)
+}
+
+function stripStop(s) {
+  return String(s || '').replace(/[。.；;，,\s]+$/, '')
+}
+
+/** The short money tag of a list card: {text, tone} (tone: '' blue, 'gray', 'red'); null without `payment`. */
+function paymentTag(a) {
+  const p = a.payment
+  if (!p) return null
+  const refund = p.refund
+  if (refund && refund.status === 'abnormal') return { text: '退款异常', tone: 'red' }
+  if (p.status === 'refunded' || (refund && refund.status === 'succeeded')) {
+    return { text: `已退款 ${format.money(refund ? refund.amount_fen : p.amount_fen)}`, tone: 'gray' }
+  }
+  if (p.status === 'refunding' || (refund && refund.status === 'processing')) return { text: '退款中', tone: '' }
+  if (p.status === 'paid') return { text: `已支付 ${format.money(p.amount_fen)}`, tone: '' }
+  if (p.status === 'pay_on_site') return { text: '到院支付', tone: 'gray' }
+  if (p.status === 'not_required') return { text: '免费', tone: 'gray' }
+  if (p.status === 'unpaid') return a.status === 'pending_payment' ? { text: '待支付', tone: 'red' } : { text: '未支付', tone: 'gray' }
+  return { text: p.status_label || '', tone: 'gray' }
+}
+
+/** One sentence saying exactly what happened to the money (the detail's 费用 block). */
+function moneySummary(a) {
+  const p = a.payment
+  if (!p) return ''
+  const amount = format.money(p.amount_fen)
+  const refund = p.refund
+  if (refund) {
+    const back = format.money(refund.amount_fen)
+    if (refund.status === 'abnormal') return `退款异常：${back} 暂未退回，医院将尽快与您联系处理，请保持电话畅通。`
+    if (refund.status === 'succeeded') {
+      return refund.refunded_at ? `${back} 已于 ${format.dateTime(refund.refunded_at)} 原路退回。` : `${back} 已原路退回。`
+    }
+    return `${back} 正在原路退回，到账后会通知您。`
+  }
+  if (p.status === 'paid') {
+    const paid = p.paid_at ? `已于 ${format.dateTime(p.paid_at)} 在线支付 ${amount}` : `已在线支付 ${amount}`
+    return isActive(a) ? `${paid}。` : `${paid}，按退号规则不予退款。`
+  }
+  if (p.status === 'pay_on_site') return isActive(a) ? `挂号费 ${amount} 请于就诊当日在医院窗口支付。` : '挂号费为到院支付，您未付款，无需退款。'
+  if (p.status === 'not_required') return '本次挂号免费，无需支付。'
+  if (p.status === 'unpaid') {
+    if (a.status === 'pending_payment') {
+      return a.pay_deadline ? `待支付 ${amount}，请在 ${format.dateTime(a.pay_deadline)} 前完成支付。` : `待支付 ${amount}。`
+    }
+    return '您未支付挂号费，无需退款。'
+  }
+  return p.status_label || ''
+}
+
+/** The detail's 费用 block: labels, amounts and times, plus the summary sentence. */
+function paymentView(a) {
+  const p = a.payment
+  if (!p) return null
+  const refund = p.refund
+    ? Object.assign({}, p.refund, {
+        amountText: format.money(p.refund.amount_fen),
+        refundedAtText: format.dateTime(p.refund.refunded_at),
+        abnormal: p.refund.status === 'abnormal',
+      })
+    : null
+  const tag = paymentTag(a)
+  return {
+    status: p.status,
+    statusLabel: p.status_label,
+    amountText: format.money(p.amount_fen, '免费'),
+    paidAtText: format.dateTime(p.paid_at),
+    refund,
+    tag,
+    summary: moneySummary(a),
+  }
+}
+
+/** What cancelling now does to the money, for the confirmation (refund_on_cancel decides). */
+function cancelOutcome(a) {
+  const p = a.payment
+  if (a.status === 'pending_payment' || (p && p.status === 'unpaid')) return '该预约尚未支付，取消后号源将释放。'
+  if (a.refund_on_cancel) return `取消后 ${format.money(p ? p.amount_fen : a.fee_fen)} 将原路退回。`
+  if (p && p.status === 'paid') return '取消后不退款。'
+  return '取消后号源将释放给其他患者。'
+}
+
+/** The confirmation text before cancelling: what, what happens to the money, the rule, the deadline. */
+function cancelConfirmText(a) {
+  const v = appointmentView(a)
+  const rule = stripStop(a.cancel_rule)
+  return `${v.visitText} ${a.doctor.name}（${a.patient.name}）。${cancelOutcome(a)}${rule ? `${rule}。` : ''}取消截止：${v.cancelDeadlineText}。`
+}
+
+/** Why an active appointment cannot be cancelled online (cancellable false). */
+function cancelClosedText(a, nowMs) {
+  const deadline = Date.parse(a.cancel_deadline)
+  const now = nowMs === undefined ? Date.now() : nowMs
+  const rule = stripStop(a.cancel_rule)
+  const head =
+    !Number.isNaN(deadline) && deadline <= now
+      ? `已过取消截止时间（${format.dateTime(a.cancel_deadline)}），无法在线取消。`
+      : '该预约不可在线取消。'
+  return `${head}${rule ? `${rule}。` : ''}如有疑问请联系医院。`
+}
+
+/** "停诊原因" / "取消原因" / "原因" for `status_reason`. */
+function reasonLabel(a) {
+  if (a.status === 'suspended') return '停诊原因'
+  if (a.status === 'cancelled') return '取消原因'
+  return '原因'
+}
+
+/**
+ * The 停诊 rebook offer of a suspended appointment, for display: options with the same doctor first
+ * (then by time), the hold's end ("HH:mm" today, else "MM-DD HH:mm"), whether it has run out by this
+ * phone's clock, and the appointment it was accepted into. null when there is no offer.
+ */
+function rebookView(a, nowMs) {
+  const r = a.rebook
+  if (!r || a.status !== 'suspended') return null
+  const now = nowMs === undefined ? Date.now() : nowMs
+  const expiresMs = Date.parse(r.expires_at)
+  const options = (r.options || [])
+    .map((o, i) => ({ o, i }))
+    .sort((x, y) => (y.o.same_doctor ? 1 : 0) - (x.o.same_doctor ? 1 : 0) || (Date.parse(x.o.starts_at) || 0) - (Date.parse(y.o.starts_at) || 0) || x.i - y.i)
+    .map(({ o }) =>
+      Object.assign({}, o, {
+        visitText: format.visitLabel(o.visit_date, o.period_label),
+        timeText: format.timeRange(o.starts_at, o.ends_at),
+        feeText: format.money(o.fee_fen, '免费'),
+      })
+    )
+  return {
+    acceptedId: r.accepted_appointment_id || null,
+    expired: !Number.isNaN(expiresMs) && expiresMs <= now,
+    expiresMs: Number.isNaN(expiresMs) ? null : expiresMs,
+    expiresText: format.date(r.expires_at) === format.today(now) ? format.time(r.expires_at) : format.shortDateTime(r.expires_at),
+    options,
+  }
+}
+
 /** Bullet lines for a hospital's booking rules (预约规则). */
 function rulesLines(rules) {
   if (!rules) return []
@@ -88,4 +253,29 @@ function rulesLines(rules) {
   return lines
 }
 
-module.exports = { scheduleState, dayState, slotView, appointmentView, payCountdown, PAYMENT_EXPIRED_TEXT, refundRule, rulesLines, SLOT_LABELS }
+/** Codes of the server refusing to pay because the hold's time is up (treated alike). */
+const PAY_EXPIRED_CODES = ['PAYMENT_EXPIRED', 'HOLD_EXPIRED']
+
+module.exports = {
+  scheduleState,
+  dayState,
+  slotView,
+  appointmentView,
+  payCountdown,
+  PAYMENT_EXPIRED_TEXT,
+  PAY_EXPIRED_CODES,
+  refundRule,
+  rulesLines,
+  SLOT_LABELS,
+  ACTIVE_STATUSES,
+  isActive,
+  upcomingFirst,
+  paymentTag,
+  paymentView,
+  moneySummary,
+  cancelOutcome,
+  cancelConfirmText,
+  cancelClosedText,
+  reasonLabel,
+  rebookView,
+}

@@ -92,8 +92,71 @@ function appointment(over = {}) {
       doctor: { id: 7, name: '张三', title: '主任医师' },
       patient: { id: 50, name: '李四', id_number_masked: '110***********1234', phone_masked: '138****5678' },
       schedule_id: 100, slot_id: 1000,
+      // Issue 14 (defaults: a hospital taking the fee at the window, RULES.payment_required false)
+      status_reason: '', payment: payment('pay_on_site'), refund_on_cancel: false,
+      cancel_rule: '就诊前2小时可免费取消', payment_notice: null, rebook: null,
     },
     over
+  )
+}
+
+const PAYMENT_LABELS = { unpaid: '待支付', paid: '已支付', refunding: '退款中', refunded: '已退款', not_required: '无需支付', pay_on_site: '到院支付' }
+const REFUND_LABELS = { processing: '退款中', succeeded: '已退款', abnormal: '退款异常' }
+
+/** An appointment's `payment` object; `refund` may be a refund status ('succeeded') or an object. */
+function payment(status = 'paid', over = {}) {
+  const paid = ['paid', 'refunding', 'refunded'].indexOf(status) >= 0
+  const out = Object.assign(
+    { status, status_label: PAYMENT_LABELS[status], amount_fen: status === 'not_required' ? 0 : 5000, paid_at: paid ? at(TODAY, '10:16') : null, refund: null },
+    over
+  )
+  if (typeof out.refund === 'string') out.refund = refund(out.refund)
+  return out
+}
+
+function refund(status = 'succeeded', over = {}) {
+  return Object.assign(
+    { status, status_label: REFUND_LABELS[status], amount_fen: 5000, refunded_at: status === 'succeeded' ? at(TODAY, '11:00') : null },
+    over
+  )
+}
+
+/** A booked appointment paid online (cancelling it now refunds it). */
+function paid(over = {}) {
+  return appointment(
+    Object.assign({ payment: payment('paid'), refund_on_cancel: true, cancel_rule: '就诊前2小时可免费取消，已支付费用原路全额退回', pay_deadline: at(TODAY, '10:30') }, over)
+  )
+}
+
+/** One option of a 停诊 rebook offer. */
+function rebookOption(over = {}) {
+  const date = over.visit_date || format.addDays(TODAY, 2)
+  return Object.assign(
+    {
+      schedule_id: 200, slot_id: 2000, same_doctor: true,
+      doctor: { id: 7, name: '张三', title: '主任医师' }, department: { id: 11, name: '心内科', location: '门诊楼2层A区' },
+      visit_date: date, period: 'morning', period_label: '上午', starts_at: at(date, '08:30'), ends_at: at(date, '09:00'),
+      queue_number: 2, fee_fen: 5000,
+    },
+    over
+  )
+}
+
+/** A 停诊 offer held until `expires_at` (default: two hours from now). */
+function rebookOffer(over = {}) {
+  return Object.assign({ expires_at: fromNow(2 * 60 * 60 * 1000), accepted_appointment_id: null, options: [rebookOption()] }, over)
+}
+
+/** A suspended (停诊) appointment, paid online and being refunded, with an offer unless `rebook` says otherwise. */
+function suspended(over = {}) {
+  return appointment(
+    Object.assign(
+      {
+        status: 'suspended', status_label: '已停诊', status_reason: '医生临时出诊任务', cancellable: false, refund_on_cancel: false,
+        payment: payment('refunding', { refund: 'processing' }), rebook: rebookOffer(),
+      },
+      over
+    )
   )
 }
 
@@ -114,7 +177,12 @@ function fromNow(ms) {
 
 /** An appointment held for payment until `deadline` (default: 10 minutes from now). */
 function unpaid(deadline = fromNow(10 * 60 * 1000), over = {}) {
-  return appointment(Object.assign({ status: 'pending_payment', status_label: '待支付', pay_deadline: deadline, cancellable: true }, over))
+  return appointment(
+    Object.assign({ status: 'pending_payment', status_label: '待支付', pay_deadline: deadline, cancellable: true, payment: payment('unpaid'), cancel_rule: '未支付的预约可随时取消' }, over)
+  )
 }
 
-module.exports = { TODAY, TOMORROW, at, fromNow, unpaid, RULES, hospital, departments, schedule, slots, doctor, patient, appointment, CONFIG, error }
+module.exports = {
+  TODAY, TOMORROW, at, fromNow, unpaid, RULES, hospital, departments, schedule, slots, doctor, patient, appointment, CONFIG, error,
+  payment, refund, paid, rebookOption, rebookOffer, suspended,
+}
