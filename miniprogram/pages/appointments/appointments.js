@@ -1,9 +1,26 @@
-/** 我的预约 (tab): appointments by status, newest first, paged, pull-to-refresh. */
+/**
+ * 我的预约 (tab): appointments by status, paged, pull-to-refresh. Upcoming ones (待支付, 待就诊, 已签到)
+ * first, soonest first, then the rest, newest first: the server pages by visit date (newest first), so
+ * the order is applied over what has been loaded (utils/booking.upcomingFirst). Each card carries its
+ * money (已支付 ¥50.00 / 已退款 / 退款中 / 到院支付 / 待支付), and an unpaid one a 去支付 button.
+ */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
 const page = require('../../behaviors/page')
 
 const PAGE_SIZE = 20
+
+/** A card: the appointment's words, its money tag, and whether it can still be paid (by this phone's clock). */
+function cardView(a) {
+  const v = booking.appointmentView(a)
+  v.payTag = booking.paymentTag(a)
+  v.canPay = a.status === 'pending_payment' && !booking.payCountdown(a.pay_deadline).expired
+  return v
+}
+
+function ordered(list) {
+  return booking.upcomingFirst(list).map(cardView)
+}
 const TABS = [
   { key: '', label: '全部' },
   { key: 'pending_payment', label: '待支付' },
@@ -44,7 +61,8 @@ Component({
       return this.withLoading(async () => {
         const res = await api.myAppointments(this.status(), 1, PAGE_SIZE)
         if (seq !== this.seq) return
-        this.setData({ items: res.items.map(booking.appointmentView), total: res.total, page: 1 })
+        this.raw = res.items
+        this.setData({ items: ordered(this.raw), total: res.total, page: 1 })
       })
     },
 
@@ -53,8 +71,11 @@ Component({
       if (loading || loadingMore || items.length >= total) return
       this.setData({ loadingMore: true })
       try {
+        const seq = this.seq
         const res = await api.myAppointments(this.status(), pageNo + 1, PAGE_SIZE)
-        this.setData({ items: items.concat(res.items.map(booking.appointmentView)), total: res.total, page: pageNo + 1 })
+        if (seq !== this.seq) return // a reload (tab, pull-down) started meanwhile
+        this.raw = (this.raw || []).concat(res.items)
+        this.setData({ items: ordered(this.raw), total: res.total, page: pageNo + 1 })
       } catch (err) {
         api.showError(err)
       } finally {
@@ -70,6 +91,10 @@ Component({
     },
     openAppointment(e) {
       wx.navigateTo({ url: `/pages/appointment/appointment?id=${e.currentTarget.dataset.id}` })
+    },
+    /** 去支付 on a card (catchtap: the card's own tap does not also open the detail). */
+    payAppointment(e) {
+      wx.navigateTo({ url: `/pages/payment/payment?id=${e.currentTarget.dataset.id}` })
     },
   },
 })

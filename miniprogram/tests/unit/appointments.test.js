@@ -89,3 +89,81 @@ test('an expired login is renewed without the user noticing', async () => {
   expect(all(comp, '.appointment-item')).toHaveLength(1)
   expect(wx.showToast).not.toHaveBeenCalled()
 })
+
+describe('issue 14: money on the cards, upcoming first, 去支付', () => {
+  const cancelled = (over) => fx.paid(Object.assign({ status: 'cancelled', status_label: '已取消', cancellable: false, refund_on_cancel: false }, over))
+
+  test('each card carries a short money tag for its payment status', async () => {
+    const items = [
+      fx.paid({ id: 1 }),
+      cancelled({ id: 2, payment: fx.payment('refunded', { refund: 'succeeded' }) }),
+      cancelled({ id: 3, payment: fx.payment('refunding', { refund: 'processing' }) }),
+      fx.appointment({ id: 4 }),
+      fx.unpaid(undefined, { id: 5 }),
+      cancelled({ id: 6, payment: fx.payment('refunding', { refund: 'abnormal' }) }),
+      fx.appointment({ id: 7, status: 'expired', status_label: '已过期', cancellable: false, payment: fx.payment('unpaid') }),
+      fx.appointment({ id: 8, fee_fen: 0, payment: fx.payment('not_required') }),
+    ]
+    fake.route('GET /api/v1/me/appointments', pageOf(items))
+    const comp = open('appointments')
+    await settle()
+    const tags = {}
+    const shown = all(comp, '.pay-tag') // one per card
+    expect(shown).toHaveLength(items.length)
+    shown.forEach((node, i) => {
+      tags[comp.instance.data.items[i].id] = text(node)
+    })
+    expect(tags).toEqual({ 1: '已支付 ¥50.00', 2: '已退款 ¥50.00', 3: '退款中', 4: '到院支付', 5: '待支付', 6: '退款异常', 7: '未支付', 8: '免费' })
+  })
+
+  test('upcoming (待支付, 待就诊, 已签到) first by visit time, soonest first; then the rest, newest first', async () => {
+    const d = (days) => format.addDays(fx.TODAY, days)
+    const on = (id, days, hhmm, over) => fx.appointment(Object.assign({ id, visit_date: d(days), starts_at: fx.at(d(days), hhmm), ends_at: fx.at(d(days), hhmm) }, over))
+    // In the server's order: visit date, newest first.
+    const items = [
+      on(1, 5, '09:00', { status: 'cancelled', status_label: '已取消', cancellable: false }),
+      on(2, 3, '14:00'),
+      on(3, 3, '08:00', { status: 'pending_payment', status_label: '待支付' }),
+      on(4, 2, '10:00', { status: 'suspended', status_label: '已停诊', cancellable: false }),
+      on(5, 0, '08:30', { status: 'checked_in', status_label: '已签到', cancellable: false }),
+      on(6, -1, '09:00', { status: 'completed', status_label: '已就诊', cancellable: false }),
+      on(7, -3, '09:00', { status: 'expired', status_label: '已过期', cancellable: false }),
+    ]
+    fake.route('GET /api/v1/me/appointments', pageOf(items))
+    const comp = open('appointments')
+    await settle()
+    expect(comp.instance.data.items.map((a) => a.id)).toEqual([5, 3, 2, 1, 4, 6, 7])
+  })
+
+  test('the order holds over the pages loaded so far (an upcoming one on page 2 moves up)', async () => {
+    const later = format.addDays(fx.TODAY, 4)
+    fake.route('GET /api/v1/me/appointments', (req) =>
+      req.query.page === '2'
+        ? pageOf([fx.appointment({ id: 12, visit_date: fx.TODAY, starts_at: fx.at(fx.TODAY, '23:30') })], 2)
+        : pageOf([fx.appointment({ id: 11, visit_date: later, status: 'cancelled', status_label: '已取消', starts_at: fx.at(later, '09:00') })], 2)
+    )
+    const comp = open('appointments')
+    await settle()
+    comp.instance.onReachBottom()
+    await settle()
+    expect(comp.instance.data.items.map((a) => a.id)).toEqual([12, 11])
+  })
+
+  test('a 待支付 card has 去支付, which opens the payment page and not the detail', async () => {
+    fake.route('GET /api/v1/me/appointments', pageOf([fx.unpaid(undefined, { id: 902 }), fx.appointment()]))
+    const comp = open('appointments')
+    await settle()
+    expect(all(comp, '.pay-now')).toHaveLength(1)
+    tap(comp, '.pay-now')
+    await settle()
+    expect(wx.navigateTo.mock.calls.map((c) => c[0].url)).toEqual(['/pages/payment/payment?id=902'])
+  })
+
+  test('a 待支付 card past its deadline (not yet swept) offers no 去支付 and says the time is up', async () => {
+    fake.route('GET /api/v1/me/appointments', pageOf([fx.unpaid(fx.fromNow(-60 * 1000), { id: 902 })]))
+    const comp = open('appointments')
+    await settle()
+    expect(all(comp, '.pay-now')).toHaveLength(0)
+    expect(text(comp, '.appointment-pay')).toBe('支付时间已过，号源已释放')
+  })
+})
