@@ -3,7 +3,9 @@
  * asks the server for wx.requestPayment parameters, runs the WeChat Pay sheet, then polls the
  * appointment until it leaves pending_payment (the server learns of the payment from WeChat's
  * notification, so the sheet's "ok" alone is not proof). Once the deadline has passed, by this phone's
- * clock or by the server's PAYMENT_EXPIRED, the page says so and offers to book again.
+ * clock or by the server's PAYMENT_EXPIRED / HOLD_EXPIRED (the hold already released), the page says so
+ * and offers to book again. `payment_notice` (paying now means no cancelling/refund) is shown as a
+ * warning before the pay button.
  */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
@@ -78,7 +80,7 @@ Component({
 
     /** The server would not start the payment: say why, in its words, and show what is true now. */
     async refused(err) {
-      if (err.code === 'PAYMENT_EXPIRED') {
+      if (booking.PAY_EXPIRED_CODES.indexOf(err.code) >= 0) {
         this.expire(api.errorMessage(err))
         await api.showError(err, { modal: true, title: '支付已超时' })
         return

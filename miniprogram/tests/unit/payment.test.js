@@ -139,3 +139,34 @@ test('paying later leads to the appointment', async () => {
   await settle()
   expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/appointment/appointment?id=900' }))
 })
+
+test('payment_notice is shown as a warning before the pay button', async () => {
+  fake.route('GET /api/v1/appointments/:id', { body: fx.unpaid(undefined, { payment_notice: '就诊当日预约，支付后不可取消退款' }) })
+  const comp = await openPayment()
+  expect(text(comp, '.pay-notice')).toBe('支付前请注意 就诊当日预约，支付后不可取消退款')
+  const html = comp.dom.innerHTML
+  expect(html.indexOf('pay-notice')).toBeLessThan(html.indexOf('pay-btn'))
+})
+
+test('no payment_notice: no warning', async () => {
+  fake.route('GET /api/v1/appointments/:id', { body: PENDING })
+  const comp = await openPayment()
+  expect(exists(comp, '.pay-notice')).toBe(false)
+})
+
+test('HOLD_EXPIRED (the hold already released) is handled exactly like PAYMENT_EXPIRED', async () => {
+  const message = '该预约已超过支付时限，号源已释放，请重新预约'
+  fake.route('GET /api/v1/appointments/:id', { body: fx.unpaid(undefined, { payment_notice: '就诊当日预约，支付后不可取消退款' }) })
+  fake.route('POST /api/v1/appointments/:id/pay', fx.error(409, 'HOLD_EXPIRED', message))
+  const comp = await openPayment()
+  tap(comp, '.pay-btn')
+  await settle()
+  expect(wx.requestPayment).not.toHaveBeenCalled()
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ title: '支付已超时', content: message }))
+  expect(text(comp, '.pay-expired')).toContain(message)
+  expect(exists(comp, '.pay-btn')).toBe(false)
+  expect(exists(comp, '.pay-notice')).toBe(false)
+  tap(comp, '.book-again')
+  await settle()
+  expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: `/pages/doctor/doctor?id=7&date=${fx.TOMORROW}` }))
+})
