@@ -1,4 +1,7 @@
-/** 预约结果: what was booked, where to go, and the ways on (detail, my appointments, home). */
+/**
+ * 预约结果: what was booked, where to go, whether it is paid (payment.status_label), and the ways on (detail, my appointments, home).
+ * `rebooked=1` (from the 停诊 offer on the detail page) says 改约成功 instead of 预约成功.
+ */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
 const page = require('../../behaviors/page')
@@ -19,6 +22,7 @@ Component({
   methods: {
     onLoad(query) {
       this.appointmentId = query.id
+      this.rebooked = query.rebooked === '1'
       this.reload()
     },
     onShow() {
@@ -28,7 +32,8 @@ Component({
     reload() {
       return this.withLoading(async () => {
         const a = await api.appointment(this.appointmentId)
-        this.setData({ appointment: booking.appointmentView(a), headline: HEADLINES[a.status] || a.status_label })
+        const headline = this.rebooked && a.status === 'booked' ? '改约成功' : HEADLINES[a.status] || a.status_label
+        this.setData({ appointment: booking.appointmentView(a), headline })
       })
     },
 

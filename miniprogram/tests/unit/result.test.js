@@ -43,3 +43,11 @@ test('a load failure has a retry and a way home', async () => {
   expect(text(comp, '.state-error')).toContain('网络连接失败')
   expect(exists(comp, '.state-home')).toBe(true)
 })
+
+test('after a 停诊 rebook: 改约成功, and what was paid', async () => {
+  fake.route('GET /api/v1/appointments/:id', { body: fx.paid({ id: 950 }) })
+  const comp = open('result', { id: '950', rebooked: '1' })
+  await settle()
+  expect(text(comp, '.result-headline')).toBe('改约成功')
+  expect(text(comp, '.result-pay-status')).toBe('（已支付）')
+})
