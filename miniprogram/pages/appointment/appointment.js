@@ -185,7 +185,9 @@ Component({
       }
       if (err.code === 'REBOOK_ALREADY_ACCEPTED') {
         const detail = err.detail && typeof err.detail === 'object' ? err.detail : {}
-        if (detail.accepted_appointment_id) this.acceptedId = detail.accepted_appointment_id
+        // The offer names it after the reload; the error's detail names it too ({appointment_id}).
+        const acceptedId = detail.appointment_id || detail.accepted_appointment_id
+        if (acceptedId) this.acceptedId = acceptedId
         await api.showError(err, { modal: true, title: '已改约' })
         await this.reload() // the offer now names the accepted appointment
         return

@@ -327,6 +327,16 @@ describe('停诊 rebook offer', () => {
     expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/appointment/appointment?id=960' }))
   })
 
+  test('REBOOK_ALREADY_ACCEPTED with the new appointment only in the error detail still links to it', async () => {
+    fake.route('POST /api/v1/appointments/:id/rebook', { status: 409, body: { code: 'REBOOK_ALREADY_ACCEPTED', message: '您已改约', detail: { appointment_id: 961 } } })
+    const comp = await openDetail(offer())
+    tap(comp, '.rebook-pick')
+    await settle()
+    tap(comp, '.rebook-open-accepted')
+    await settle()
+    expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/appointment/appointment?id=961' }))
+  })
+
   test('an accepted offer (accepted_appointment_id) links straight to the new appointment', async () => {
     const comp = await openDetail(offer({ accepted_appointment_id: 960 }))
     expect(exists(comp, '.rebook-pick')).toBe(false)
