@@ -289,7 +289,7 @@ describe('停诊 rebook offer', () => {
   })
 
   test('the hold running out while the page is open turns the card to expired', async () => {
-    const comp = await openDetail(offer({ expires_at: fx.fromNow(100) }))
+    const comp = await openDetail(offer({ expires_at: fx.fromNow(1500) }))
     expect(exists(comp, '.rebook-pick')).toBe(true)
     await waitFor(() => exists(comp, '.rebook-expired'), { what: 'the expired offer' })
     expect(exists(comp, '.rebook-pick')).toBe(false)
