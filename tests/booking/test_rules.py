@@ -6,16 +6,19 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from yiyue.booking.errors import NotCancellable
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.booking.rules import (
     BookingClosed,
     CancelDeadlinePassed,
     NotReleased,
     ScheduleSuspended,
+    CancelTerms,
     cancel_deadline,
+    cancel_terms,
     check_bookable,
-    check_cancellable_in_time,
-    is_cancellable,
+    money_state,
+    payment_notice,
 )
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.hospitals.models import Hospital
@@ -163,13 +166,43 @@ def test_the_cancel_deadline_is_cancel_minutes_before_the_session() -> None:
     assert cancel_deadline(schedule(), hospital(cancel_minutes_before=120)) == STARTS - timedelta(hours=2)
 
 
+DEADLINE = STARTS - timedelta(hours=2)
+PAY_DEADLINE = RELEASE + timedelta(minutes=15)
+
+
+def appointment(
+    status: AppointmentStatus, *, paid_at: datetime | None = None, pay_deadline: datetime | None = None, fee: int = 5000
+) -> Appointment:
+    return Appointment(
+        id=1,
+        account_id=1,
+        schedule_id=7,
+        slot_id=1,
+        visit_date=VISIT,
+        queue_number=1,
+        status=status,
+        fee_fen=fee,
+        paid_at=paid_at,
+        pay_deadline=pay_deadline,
+    )
+
+
+def terms(a: Appointment, now: datetime, *, cancel_minutes_before: int = 120) -> CancelTerms:
+    rules = hospital(cancel_minutes_before=cancel_minutes_before)
+    return cancel_terms(a, rules, cancel_deadline(schedule(), rules), now=now)
+
+
 @pytest.mark.parametrize(
     "now",
     [RELEASE, STARTS - timedelta(hours=2, seconds=1), STARTS - timedelta(hours=2)],
     ids=["long-before", "a-second-before", "at-the-deadline"],
 )
-def test_cancelling_is_allowed_up_to_and_including_the_deadline(now: datetime) -> None:
-    check_cancellable_in_time(schedule(), hospital(cancel_minutes_before=120), now=now)
+def test_cancelling_a_booking_is_allowed_up_to_and_including_the_deadline(now: datetime) -> None:
+    found = terms(appointment(AppointmentStatus.BOOKED), now)
+
+    assert found.cancellable is True
+    assert found.refusal is None
+    assert found.rule == "就诊前2小时（03月09日 06:00前）可取消"
 
 
 @pytest.mark.parametrize(
@@ -177,28 +210,20 @@ def test_cancelling_is_allowed_up_to_and_including_the_deadline(now: datetime) -
     [STARTS - timedelta(hours=2) + SECOND, STARTS, STARTS + timedelta(days=1)],
     ids=["a-second-after", "session-start", "next-day"],
 )
-def test_cancelling_after_the_deadline_is_refused(now: datetime) -> None:
-    with pytest.raises(CancelDeadlinePassed) as caught:
-        check_cancellable_in_time(schedule(), hospital(cancel_minutes_before=120), now=now)
+def test_cancelling_after_the_deadline_is_refused_with_the_deadline_in_words(now: datetime) -> None:
+    found = terms(appointment(AppointmentStatus.BOOKED), now)
 
-    assert caught.value.text == "已过退号截止时间（03月09日 06:00），无法取消"
+    assert found.cancellable is False
+    assert isinstance(found.refusal, CancelDeadlinePassed)
+    assert found.refusal.text == "已过退号截止时间（03月09日 06:00），无法取消"
+    assert found.rule == "已过退号截止时间（03月09日 06:00），不可取消"
 
 
 def test_a_zero_minute_deadline_allows_cancelling_until_the_session_starts() -> None:
-    rules = hospital(cancel_minutes_before=0)
+    booked = appointment(AppointmentStatus.BOOKED)
 
-    check_cancellable_in_time(schedule(), rules, now=STARTS)
-    with pytest.raises(CancelDeadlinePassed):
-        check_cancellable_in_time(schedule(), rules, now=STARTS + SECOND)
-
-
-# --- is_cancellable per appointment status -------------------------------------------------------
-
-DEADLINE = STARTS - timedelta(hours=2)
-
-
-def appointment(status: AppointmentStatus) -> Appointment:
-    return Appointment(id=1, account_id=1, schedule_id=7, slot_id=1, visit_date=VISIT, queue_number=1, status=status)
+    assert terms(booked, STARTS, cancel_minutes_before=0).cancellable is True
+    assert terms(booked, STARTS + SECOND, cancel_minutes_before=0).cancellable is False
 
 
 @pytest.mark.parametrize(
@@ -217,21 +242,95 @@ def appointment(status: AppointmentStatus) -> Appointment:
 def test_which_appointments_can_be_cancelled(
     status: AppointmentStatus, before_deadline: bool, after_deadline: bool
 ) -> None:
-    assert is_cancellable(appointment(status), DEADLINE, DEADLINE - SECOND) is before_deadline
-    assert is_cancellable(appointment(status), DEADLINE, DEADLINE + SECOND) is after_deadline
+    assert terms(appointment(status), DEADLINE - SECOND).cancellable is before_deadline
+    assert terms(appointment(status), DEADLINE + SECOND).cancellable is after_deadline
 
 
-def test_a_booked_appointment_is_still_cancellable_at_the_deadline_itself() -> None:
-    assert is_cancellable(appointment(AppointmentStatus.BOOKED), DEADLINE, DEADLINE) is True
+@pytest.mark.parametrize("status", [AppointmentStatus.CHECKED_IN, AppointmentStatus.CANCELLED])
+def test_what_cannot_be_cancelled_at_all_is_refused_as_not_cancellable(status: AppointmentStatus) -> None:
+    assert isinstance(terms(appointment(status), RELEASE).refusal, NotCancellable)
 
 
-@pytest.mark.parametrize("offset", [-60, -1, 0, 1, 60])
-def test_is_cancellable_agrees_with_the_cancel_rule_for_a_booked_appointment(offset: int) -> None:
-    now = DEADLINE + timedelta(seconds=offset)
-    try:
-        check_cancellable_in_time(schedule(), hospital(cancel_minutes_before=120), now=now)
-        allowed = True
-    except CancelDeadlinePassed:
-        allowed = False
+def test_a_paid_booking_is_refunded_on_cancel_and_says_so() -> None:
+    paid = appointment(AppointmentStatus.BOOKED, paid_at=RELEASE, pay_deadline=PAY_DEADLINE)
 
-    assert is_cancellable(appointment(AppointmentStatus.BOOKED), DEADLINE, now) is allowed
+    found = terms(paid, RELEASE)
+
+    assert found.refund_on_cancel is True
+    assert found.rule.endswith("已支付的挂号费原路全额退回")
+
+
+def test_an_unpaid_hold_can_be_let_go_without_any_refund() -> None:
+    found = terms(appointment(AppointmentStatus.PENDING_PAYMENT, pay_deadline=PAY_DEADLINE), STARTS)
+
+    assert (found.cancellable, found.refund_on_cancel) == (True, False)
+    assert "尚未支付" in found.rule
+
+
+# --- the money as the patient reads it -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "expected"),
+    [
+        (appointment(AppointmentStatus.PENDING_PAYMENT, pay_deadline=PAY_DEADLINE), ("unpaid", "待支付")),
+        (appointment(AppointmentStatus.EXPIRED, pay_deadline=PAY_DEADLINE), ("unpaid", "未支付")),
+        (appointment(AppointmentStatus.BOOKED, paid_at=RELEASE, pay_deadline=PAY_DEADLINE), ("paid", "已支付")),
+        # A booking made before payments noted the time: only a payment books a hold.
+        (appointment(AppointmentStatus.BOOKED, pay_deadline=PAY_DEADLINE), ("paid", "已支付")),
+        (appointment(AppointmentStatus.BOOKED), ("pay_on_site", "到院支付")),
+        (appointment(AppointmentStatus.BOOKED, fee=0), ("not_required", "无需支付")),
+    ],
+    ids=["pending", "expired-unpaid", "paid", "paid-before-the-note", "on-site", "free"],
+)
+def test_the_money_state_of_an_appointment(a: Appointment, expected: tuple[str, str]) -> None:
+    assert money_state(a) == expected
+
+
+@pytest.mark.parametrize(
+    ("refund_status", "expected"),
+    [
+        ("processing", ("refunding", "退款中")),
+        ("abnormal", ("refunding", "退款中")),
+        ("succeeded", ("refunded", "已退款")),
+    ],
+)
+def test_a_refund_decides_the_money_state_once_it_exists(refund_status: str, expected: tuple[str, str]) -> None:
+    a = appointment(AppointmentStatus.CANCELLED, paid_at=RELEASE, pay_deadline=PAY_DEADLINE)
+    a.refund_status = refund_status
+
+    assert money_state(a) == expected
+
+
+# --- what is said before paying ------------------------------------------------------------------
+
+
+def test_paying_a_hold_after_the_refund_deadline_is_warned_about() -> None:
+    now = DEADLINE + timedelta(minutes=1)
+    hold = appointment(AppointmentStatus.PENDING_PAYMENT, pay_deadline=now + timedelta(minutes=15))
+
+    assert payment_notice(hold, schedule(), DEADLINE, now=now) == "就诊当日预约，支付后不可取消退款"
+
+
+def test_a_hold_whose_refund_deadline_passes_during_the_payment_window_says_when() -> None:
+    now = DEADLINE - timedelta(minutes=5)
+    hold = appointment(AppointmentStatus.PENDING_PAYMENT, pay_deadline=now + timedelta(minutes=15))
+
+    assert payment_notice(hold, schedule(), DEADLINE, now=now) == "退号截止时间为03月09日 06:00，此后支付将不可取消退款"
+
+
+def test_a_hold_well_before_the_deadline_needs_no_warning() -> None:
+    hold = appointment(AppointmentStatus.PENDING_PAYMENT, pay_deadline=PAY_DEADLINE)
+
+    assert payment_notice(hold, schedule(), DEADLINE, now=RELEASE) is None
+
+
+def test_booking_the_day_before_after_the_deadline_names_the_deadline() -> None:
+    deadline = datetime(2026, 3, 9, 6, 0, tzinfo=HOSPITAL_TZ)
+    at = datetime(2026, 3, 8, 23, 0, tzinfo=HOSPITAL_TZ)
+    starts = datetime(2026, 3, 9, 0, 30, tzinfo=HOSPITAL_TZ) + timedelta(hours=7, minutes=30)
+
+    notice = scheduling_rules.late_booking_notice(starts_at=starts, deadline=at - SECOND, pay_first=False, at=at)
+
+    assert notice == "已过退号截止时间（03月08日 22:59），预约后不可取消"
+    assert scheduling_rules.late_booking_notice(starts_at=starts, deadline=deadline, pay_first=True, at=at) is None

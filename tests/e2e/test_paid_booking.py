@@ -110,7 +110,7 @@ async def test_an_unpaid_hold_expires_and_its_order_is_closed(
     assert await money(db) == (["closed"], [])
     assert "payment_expired" in await notifications(client, auth)
     late = await client.post(f"/api/v1/appointments/{held['id']}/pay", headers=auth)
-    assert late.status_code == 409 and late.json()["code"] == "NOT_AWAITING_PAYMENT"
+    assert late.status_code == 409 and late.json()["code"] == "HOLD_EXPIRED"
 
 
 async def test_a_payment_arriving_after_expiry_is_refunded(

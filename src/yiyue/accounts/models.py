@@ -32,9 +32,10 @@ class Account(Base):
 class VisitPerson(Base):
     __tablename__ = "visit_persons"
     __table_args__ = (
-        # One ID number belongs to one account at a time; a removed visit person frees it.
+        # An account holds an ID number once; several accounts may hold it (a family's mother).
         Index(
-            "uq_visit_persons_id_number_index",
+            "uq_visit_persons_account_id_number",
+            "account_id",
             "id_number_index",
             unique=True,
             sqlite_where=text("deleted_at IS NULL"),
@@ -47,7 +48,7 @@ class VisitPerson(Base):
     name: Mapped[str] = mapped_column(String(30))
     relationship: Mapped[str] = mapped_column(String(10))
     id_number_encrypted: Mapped[str] = mapped_column(String(200))
-    id_number_index: Mapped[str] = mapped_column(String(64))
+    id_number_index: Mapped[str] = mapped_column(String(64), index=True)
     phone_encrypted: Mapped[str] = mapped_column(String(200))
     # Masked forms are what every screen shows; keeping them avoids decrypting on each read.
     id_number_masked: Mapped[str] = mapped_column(String(18))

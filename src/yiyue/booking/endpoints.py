@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
-from yiyue.booking import service
+from yiyue.booking import rebook, service
 from yiyue.booking.errors import (
     AppointmentNotFound,
     BookingBanned,
@@ -23,7 +23,14 @@ from yiyue.booking.errors import (
 )
 from yiyue.booking.gate import BookingGate
 from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, NotReleased, ScheduleSuspended
-from yiyue.booking.schemas import AppointmentOut, BookingRequest, CancelRequest, InvalidStatusFilter, parse_statuses
+from yiyue.booking.schemas import (
+    AppointmentOut,
+    BookingRequest,
+    CancelRequest,
+    InvalidStatusFilter,
+    RebookRequest,
+    parse_statuses,
+)
 from yiyue.booking.views import appointment_views
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
 from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, InvalidInput, responses
@@ -157,6 +164,44 @@ async def cancel(
         appointment_id=appointment_id,
         reason=body.reason if body else "",
         now=now,
+    )
+    return (await appointment_views(session, [appointment], now=now))[0]
+
+
+@router.post(
+    "/appointments/{appointment_id}/rebook",
+    status_code=201,
+    summary="停诊改约：改到为您保留的号源",
+    responses=responses(
+        *AUTH_ERRORS,
+        *BODY_ERRORS,
+        AppointmentNotFound,
+        VisitPersonNotFound,
+        rebook.RebookOptionNotFound,
+        rebook.RebookOfferExpired,
+        rebook.RebookAlreadyAccepted,
+        DuplicateBooking,
+        HospitalClosed,
+        BookingClosed,
+        ScheduleSuspended,
+    ),
+)
+async def rebook_suspended(
+    appointment_id: IdPath,
+    body: RebookRequest,
+    session: SessionDep,
+    account: CurrentAccount,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> AppointmentOut:
+    now = clock.now()
+    appointment = await rebook.accept(
+        session,
+        account_id=account.subject_id,
+        appointment_id=appointment_id,
+        schedule_id=body.schedule_id,
+        now=now,
+        payment_hold=timedelta(minutes=settings.payment_hold_minutes),
     )
     return (await appointment_views(session, [appointment], now=now))[0]
 

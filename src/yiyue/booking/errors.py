@@ -37,7 +37,7 @@ class DuplicateBooking(Conflict):
 
 class BookingLimit(Conflict):
     code = "BOOKING_LIMIT"
-    message = "您在该医院的待就诊预约已达上限"
+    message = "该就诊人在本院的待就诊预约已达上限"
 
 
 class AppointmentNotFound(NotFound):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.booking import gate as inventory
@@ -14,6 +14,9 @@ from yiyue.core import outbox
 from yiyue.core.db import begin_write
 from yiyue.core.events import AppointmentBooked, AppointmentExpired
 from yiyue.scheduling import service as scheduling
+
+EXPLAINED = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED, AppointmentStatus.SUSPENDED})
+"""Exits whose reason the patient is shown (``status_reason``): their own, the clock's, the hospital's (停诊)."""
 
 
 def transition(
@@ -27,6 +30,24 @@ def transition(
     )
     appointment.status = to
     appointment.updated_at = now
+    if to in EXPLAINED:
+        appointment.status_reason = reason[:200]
+
+
+async def note_paid(session: AsyncSession, *, appointment_id: int, at: datetime) -> None:
+    """Payments tells the appointment it was paid (whether or not it still waits for the money)."""
+    await session.execute(update(Appointment).where(Appointment.id == appointment_id).values(paid_at=at))
+
+
+async def note_refund(
+    session: AsyncSession, *, appointment_id: int, status: str, amount_fen: int, refunded_at: datetime | None
+) -> None:
+    """Payments tells the appointment where its refund stands (``payments.models.RefundStatus`` values)."""
+    await session.execute(
+        update(Appointment)
+        .where(Appointment.id == appointment_id)
+        .values(refund_status=status, refund_amount_fen=amount_fen, refunded_at=refunded_at)
+    )
 
 
 async def confirm_paid(session: AsyncSession, *, appointment_id: int, now: datetime) -> bool:

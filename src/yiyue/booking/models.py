@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from yiyue.accounts.models import VisitPerson
@@ -40,9 +40,11 @@ class Appointment(Base):
         Index(
             "uq_appointments_slot", "slot_id", unique=True, sqlite_where=_OCCUPYING_SQL, postgresql_where=_OCCUPYING_SQL
         ),
+        # The person is their ID number, not one account's entry for it: a family may add the same
+        # mother to several accounts, and she still sees one doctor once a day.
         Index(
             "uq_appointments_person_doctor_day",
-            "visit_person_id",
+            "person_index",
             "doctor_id",
             "visit_date",
             unique=True,
@@ -50,12 +52,15 @@ class Appointment(Base):
             postgresql_where=_OCCUPYING_SQL,
         ),
         Index("ix_appointments_account_status", "account_id", "status"),
+        Index("ix_appointments_person_status", "person_index", "status"),
         Index("ix_appointments_schedule", "schedule_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     visit_person_id: Mapped[int] = mapped_column(ForeignKey("visit_persons.id"))
+    person_index: Mapped[str] = mapped_column(String(64))
+    """The visit person's ID-number blind index: who the patient is, whichever account booked."""
     hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
     doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
@@ -73,6 +78,14 @@ class Appointment(Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     channel: Mapped[str] = mapped_column(String(10), default="online", server_default="online")
     """``online`` (the mini-program) or ``onsite`` (registered at the hospital's window, 现场挂号)."""
+    status_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    """Why it left its way (the cancel or 停诊 reason the patient is shown); "" otherwise."""
+    # The money as the patient sees it, kept by payments in the same unit of work as the payment and
+    # refund rows (booking cannot read payments: it sits below it), so one query shows it.
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refund_status: Mapped[str | None] = mapped_column(String(12))
+    refund_amount_fen: Mapped[int | None] = mapped_column(Integer)
+    refunded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     # Loaded only on purpose (``booking.read_model``): touching one that was not loaded raises, so no
     # page quietly issues a query per row.
@@ -125,3 +138,30 @@ class BookingBan(Base):
     """Set when hospital staff lifted the ban early; it no longer applies from then."""
     lifted_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
     lift_reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+
+class RebookOffer(Base):
+    """停诊改约: slots held for the patient of a suspended appointment until ``expires_at``, one per option."""
+
+    __tablename__ = "rebook_offers"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    appointment_id: Mapped[int] = mapped_column(ForeignKey("appointments.id"), unique=True)
+    """The suspended appointment the offer replaces."""
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    accepted_appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """Set when the offer was taken or ran out and its other slots went back to the pool."""
+
+
+class RebookOption(Base):
+    __tablename__ = "rebook_options"
+    __table_args__ = (UniqueConstraint("offer_id", "schedule_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    offer_id: Mapped[int] = mapped_column(ForeignKey("rebook_offers.id"), index=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
+    """Held (``held``) for this offer while it is open."""
+    same_doctor: Mapped[bool] = mapped_column(Boolean)

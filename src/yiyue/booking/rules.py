@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
-from yiyue.booking.errors import HospitalClosed
+from yiyue.booking.errors import HospitalClosed, NotCancellable
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.errors import Conflict
@@ -54,15 +55,79 @@ def cancel_deadline(schedule: Schedule, hospital: Hospital) -> datetime:
     return scheduling_rules.cancel_deadline(schedule.starts_at, cancel_minutes_before=hospital.cancel_minutes_before)
 
 
-def check_cancellable_in_time(schedule: Schedule, hospital: Hospital, *, now: datetime) -> None:
-    deadline = cancel_deadline(schedule, hospital)
-    if now > deadline:
-        local = deadline.astimezone(HOSPITAL_TZ)
-        raise CancelDeadlinePassed(f"已过退号截止时间（{local:%m月%d日 %H:%M}），无法取消")
+VISITED_OR_DUE = (
+    AppointmentStatus.BOOKED,
+    AppointmentStatus.CHECKED_IN,
+    AppointmentStatus.COMPLETED,
+    AppointmentStatus.NO_SHOW,
+)
 
 
-def is_cancellable(appointment: Appointment, deadline: datetime, now: datetime) -> bool:
-    """An unpaid hold can always be let go; a booking until the cancel deadline (退号截止)."""
-    if appointment.status == AppointmentStatus.PENDING_PAYMENT:
+def was_paid_online(appointment: Appointment) -> bool:
+    """Its fee reached us through WeChat Pay: payments noted the time, or (rows older than that note) a
+    hold that went on to be booked, which only a payment does."""
+    if appointment.paid_at is not None:
         return True
-    return appointment.status == AppointmentStatus.BOOKED and now <= deadline
+    return appointment.pay_deadline is not None and appointment.status in VISITED_OR_DUE
+
+
+REFUND_LABELS = {"processing": "退款中", "succeeded": "已退款", "abnormal": "退款异常", "closed": "退款异常"}
+"""``payments.models.RefundStatus`` as the patient reads it (a closed refund failed: staff follow it up)."""
+
+
+def money_state(appointment: Appointment) -> tuple[str, str]:
+    """Where the appointment's fee stands: (status, label) — refunded, refunding, paid, unpaid (an online
+    payment not made), not_required (free), pay_on_site (paid at the hospital's window, 到院支付)."""
+    if appointment.refund_status == "succeeded":
+        return "refunded", "已退款"
+    if appointment.refund_status is not None:
+        return "refunding", "退款中"
+    if was_paid_online(appointment):
+        return "paid", "已支付"
+    if appointment.pay_deadline is not None:
+        pending = appointment.status == AppointmentStatus.PENDING_PAYMENT
+        return "unpaid", "待支付" if pending else "未支付"
+    if appointment.fee_fen == 0:
+        return "not_required", "无需支付"
+    return "pay_on_site", "到院支付"
+
+
+@dataclass(frozen=True)
+class CancelTerms:
+    """Whether the patient may cancel now and what happens to the money: the one rule the cancel use case
+    enforces and every view shows."""
+
+    cancellable: bool
+    refund_on_cancel: bool
+    rule: str
+    """The rule in the patient's words."""
+    refusal: Conflict | None = None
+    """What cancelling now is answered with, when it is refused."""
+
+
+def cancel_terms(appointment: Appointment, hospital: Hospital, deadline: datetime, *, now: datetime) -> CancelTerms:
+    """An unpaid hold can always be let go (nothing was paid); a booking until the cancel deadline
+    (退号截止), with the online payment refunded in full; nothing else can be cancelled."""
+    local_deadline = f"{deadline.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}"
+    paid_online = was_paid_online(appointment)
+    in_advance = scheduling_rules.describe_minutes(hospital.cancel_minutes_before)
+    if appointment.status == AppointmentStatus.PENDING_PAYMENT:
+        return CancelTerms(True, False, "尚未支付，可随时取消，号源将释放给其他患者")
+    if appointment.status == AppointmentStatus.BOOKED:
+        if now <= deadline:
+            money = "，已支付的挂号费原路全额退回" if paid_online else ""
+            return CancelTerms(True, paid_online, f"就诊前{in_advance}（{local_deadline}前）可取消{money}")
+        refusal = CancelDeadlinePassed(f"已过退号截止时间（{local_deadline}），无法取消")
+        return CancelTerms(False, False, f"已过退号截止时间（{local_deadline}），不可取消", refusal)
+    return CancelTerms(False, False, "", NotCancellable())
+
+
+def payment_notice(appointment: Appointment, schedule: Schedule, deadline: datetime, *, now: datetime) -> str | None:
+    """Said on the payment page before paying a hold that, once paid, can no longer be cancelled, or whose
+    refund deadline (退号截止) passes before its payment window closes."""
+    if appointment.status != AppointmentStatus.PENDING_PAYMENT or appointment.pay_deadline is None:
+        return None
+    late = scheduling_rules.late_booking_notice(starts_at=schedule.starts_at, deadline=deadline, pay_first=True, at=now)
+    if late is None and deadline < appointment.pay_deadline:
+        return f"退号截止时间为{deadline.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}，此后支付将不可取消退款"
+    return late

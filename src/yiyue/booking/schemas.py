@@ -51,6 +51,52 @@ class PatientRef(BaseModel):
     phone_masked: str
 
 
+class RefundOut(BaseModel):
+    status: str = Field(description="processing / succeeded / abnormal")
+    status_label: str
+    amount_fen: int
+    refunded_at: datetime | None = None
+
+
+class PaymentOut(BaseModel):
+    """The appointment's money as the patient sees it."""
+
+    status: str = Field(description="unpaid / paid / refunding / refunded / not_required / pay_on_site")
+    status_label: str
+    amount_fen: int
+    paid_at: datetime | None = None
+    refund: RefundOut | None = None
+
+
+class RebookOptionOut(BaseModel):
+    schedule_id: int
+    slot_id: int
+    same_doctor: bool
+    doctor: DoctorRef
+    department: DepartmentRef
+    visit_date: date
+    period: str
+    period_label: str
+    starts_at: datetime
+    ends_at: datetime
+    queue_number: int
+    fee_fen: int
+
+
+class RebookOut(BaseModel):
+    """停诊改约: slots held for this patient until ``expires_at``; one tap takes one of them."""
+
+    expires_at: datetime
+    accepted_appointment_id: int | None = None
+    options: list[RebookOptionOut]
+
+
+class RebookRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    schedule_id: int = Field(gt=0, le=MAX_ID, description="改约到的排班（须为改约方案之一）")
+
+
 class AppointmentOut(BaseModel):
     id: int
     status: str
@@ -65,8 +111,16 @@ class AppointmentOut(BaseModel):
     check_in_code: str
     created_at: datetime
     cancel_deadline: datetime
-    cancellable: bool
-    pay_deadline: datetime | None = None
+    cancellable: bool = Field(description="现在能否取消：与取消接口执行的是同一条规则")
+    refund_on_cancel: bool = Field(description="现在取消是否退款")
+    cancel_rule: str = Field(description="取消规则（给患者看的文字）")
+    pay_deadline: datetime | None = Field(default=None, description="在线支付的截止时间（支付或过期后仍保留）")
+    payment_notice: str | None = Field(
+        default=None, description="支付前须提示的文字，如：就诊当日预约，支付后不可取消退款"
+    )
+    payment: PaymentOut
+    status_reason: str = Field(default="", description="取消或停诊的原因")
+    rebook: RebookOut | None = None
     hospital: HospitalRef
     department: DepartmentRef
     doctor: DoctorRef

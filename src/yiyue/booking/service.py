@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
+from yiyue.accounts.models import VisitPerson
 from yiyue.booking import gate as inventory
 from yiyue.booking import rules
 from yiyue.booking.errors import (
@@ -25,7 +26,6 @@ from yiyue.booking.errors import (
     DoctorUnavailable,
     DuplicateBooking,
     IdempotencyKeyReused,
-    NotCancellable,
     SlotNotFound,
     SlotTaken,
     SoldOut,
@@ -52,7 +52,7 @@ from yiyue.core.pagination import paginate
 from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Slot
+from yiyue.scheduling.models import Schedule, Slot
 
 CANCELLABLE = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.BOOKED)
 
@@ -69,9 +69,10 @@ async def book(
 ) -> Appointment:
     """Books a slot for one of the caller's visit persons.
 
-    Rules: the schedule is open, released and before its cut-off; the visit person is the caller's and
-    has no other appointment with this doctor that day; the account is not banned for no-shows and is
-    under the hospital's limit of active appointments. A key already used for the same request answers
+    Rules: the schedule is open, released and before its cut-off; the visit person is the caller's, and
+    the person (the ID number, whichever account booked for it) has no other appointment with this doctor
+    that day and is under the hospital's limit of active appointments; the account is not banned for
+    no-shows. A key already used for the same request answers
     with the booking it made. Where the hospital takes payment online the slot is held for
     ``payment_hold`` (``pending_payment``); otherwise the booking is confirmed at once.
     """
@@ -100,10 +101,10 @@ async def book(
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
     await _check_not_banned(session, account_id=account_id, now=now)
-    await _check_not_duplicate(
-        session, visit_person_id=person.id, doctor_id=schedule.doctor_id, day=schedule.visit_date
+    await check_not_duplicate(
+        session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
     )
-    await _check_active_limit(session, account_id=account_id, hospital=hospital)
+    await _check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
 
     pay_first = hospital.payment_required and schedule.fee_fen > 0
     slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, hold=pay_first)
@@ -113,9 +114,53 @@ async def book(
     if slot is None:
         raise await _why_no_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, gate=gate)
 
+    try:
+        appointment = await add_appointment(
+            session,
+            account_id=account_id,
+            person=person,
+            schedule=schedule,
+            slot=slot,
+            pay_first=pay_first,
+            payment_hold=payment_hold,
+            now=now,
+        )
+    except IntegrityError:  # the unique indexes caught what the checks above could not see
+        raise DuplicateBooking() from None
+    session.add(
+        IdempotencyRecord(
+            account_id=account_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            appointment_id=appointment.id,
+            created_at=now,
+        )
+    )
+    if await scheduling.remaining(session, schedule.id) == 0:
+        holders = await _holders(session, schedule.id)
+        after_commit(session, lambda: gate.marks.mark_sold_out(schedule.id, holders))
+    return appointment
+
+
+async def add_appointment(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    person: VisitPerson,
+    schedule: Schedule,
+    slot: Slot,
+    pay_first: bool,
+    payment_hold: timedelta,
+    now: datetime,
+    reason: str = "",
+) -> Appointment:
+    """The appointment on a slot just claimed, its first history row and its events: held until the pay
+    deadline where the hospital takes payment online, else confirmed. Flushes, so the unique indexes speak
+    here (``IntegrityError``)."""
     appointment = Appointment(
         account_id=account_id,
         visit_person_id=person.id,
+        person_index=person.id_number_index,
         hospital_id=schedule.hospital_id,
         department_id=schedule.department_id,
         doctor_id=schedule.doctor_id,
@@ -131,28 +176,17 @@ async def book(
         updated_at=now,
     )
     session.add(appointment)
-    try:
-        await session.flush()
-    except IntegrityError:  # the unique indexes caught what the checks above could not see
-        raise DuplicateBooking() from None
+    await session.flush()
     session.add(
-        IdempotencyRecord(
-            account_id=account_id,
-            key=idempotency_key,
-            fingerprint=fingerprint,
-            appointment_id=appointment.id,
-            created_at=now,
+        AppointmentEvent(
+            appointment_id=appointment.id, from_status=None, to_status=appointment.status, reason=reason, at=now
         )
     )
-    session.add(AppointmentEvent(appointment_id=appointment.id, from_status=None, to_status=appointment.status, at=now))
     if pay_first:
         outbox.add(session, AppointmentPaymentDue(appointment_id=appointment.id), now=now)
         outbox.add(session, AppointmentHoldEnds(appointment_id=appointment.id), now=now, delay=payment_hold)
     else:
         outbox.add(session, AppointmentBooked(appointment_id=appointment.id), now=now)
-    if await scheduling.remaining(session, schedule.id) == 0:
-        holders = await _holders(session, schedule.id)
-        after_commit(session, lambda: gate.marks.mark_sold_out(schedule.id, holders))
     return appointment
 
 
@@ -162,13 +196,12 @@ async def cancel(
     """Cancels before the hospital's deadline (退号截止); the slot is bookable again once this commits."""
     await begin_write(session)
     appointment = await _own_for_update(session, account_id=account_id, appointment_id=appointment_id)
-    if appointment.status not in CANCELLABLE:
-        raise NotCancellable()
     schedule = await scheduling.get(session, appointment.schedule_id)
     hospital = await session.get_one(Hospital, appointment.hospital_id)
-    if appointment.status == AppointmentStatus.BOOKED:
-        rules.check_cancellable_in_time(schedule, hospital, now=now)
-    was_paid = appointment.status == AppointmentStatus.BOOKED and appointment.pay_deadline is not None
+    terms = rules.cancel_terms(appointment, hospital, rules.cancel_deadline(schedule, hospital), now=now)
+    if terms.refusal is not None:
+        raise terms.refusal
+    was_paid = terms.refund_on_cancel
     transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
     appointment.cancelled_at = now
     await scheduling.release_slot(session, appointment.slot_id, onsite=appointment.channel == "onsite")
@@ -216,12 +249,19 @@ async def get_own(session: AsyncSession, *, account_id: int, appointment_id: int
 async def list_own(
     session: AsyncSession, *, account_id: int, statuses: list[AppointmentStatus] | None, offset: int, limit: int
 ) -> tuple[list[Appointment], int]:
+    """The account's appointments: those still to come first, soonest first, then the rest, newest first."""
     query = select(Appointment).where(Appointment.account_id == account_id)
     if statuses:
         query = query.where(Appointment.status.in_(statuses))
-    return await paginate(
-        session, query.order_by(Appointment.visit_date.desc(), Appointment.id.desc()), offset=offset, limit=limit
+    to_come = Appointment.status.in_(ACTIVE)
+    order = (
+        case((to_come, 0), else_=1),
+        case((to_come, Appointment.visit_date), else_=None).asc(),
+        case((to_come, Appointment.slot_id), else_=None).asc(),
+        Appointment.visit_date.desc(),
+        Appointment.id.desc(),
     )
+    return await paginate(session, query.order_by(*order), offset=offset, limit=limit)
 
 
 async def remove_visit_person(session: AsyncSession, *, account_id: int, visit_person_id: int, now: datetime) -> None:
@@ -258,33 +298,39 @@ async def _replay(session: AsyncSession, *, account_id: int, key: str, fingerpri
     return await session.get(Appointment, record.appointment_id)
 
 
-async def _check_not_duplicate(session: AsyncSession, *, visit_person_id: int, doctor_id: int, day: object) -> None:
+async def check_not_duplicate(
+    session: AsyncSession, *, person_index: str, doctor_id: int, day: date, message: str | None = None
+) -> None:
+    """One appointment per person (ID number, whichever account holds it) with one doctor on one day."""
     existing = await session.scalar(
         select(func.count())
         .select_from(Appointment)
         .where(
-            Appointment.visit_person_id == visit_person_id,
+            Appointment.person_index == person_index,
             Appointment.doctor_id == doctor_id,
             Appointment.visit_date == day,
             Appointment.status.in_(OCCUPYING),
         )
     )
     if existing:
-        raise DuplicateBooking()
+        raise DuplicateBooking(message)
 
 
-async def _check_active_limit(session: AsyncSession, *, account_id: int, hospital: Hospital) -> None:
+async def _check_active_limit(session: AsyncSession, *, person_index: str, hospital: Hospital) -> None:
+    """The hospital's limit of unvisited appointments counts per person, across every account that books
+    for them: a family booking for five members gets five times the room, a scalper with five accounts
+    for one ID number none."""
     active = await session.scalar(
         select(func.count())
         .select_from(Appointment)
         .where(
-            Appointment.account_id == account_id,
+            Appointment.person_index == person_index,
             Appointment.hospital_id == hospital.id,
             Appointment.status.in_(ACTIVE),
         )
     )
     if (active or 0) >= hospital.max_active_appointments:
-        raise BookingLimit(f"您在该医院的待就诊预约已达上限（{hospital.max_active_appointments}个）")
+        raise BookingLimit(f"该就诊人在本院的待就诊预约已达上限（{hospital.max_active_appointments}个）")
 
 
 async def _why_no_slot(

@@ -1,5 +1,5 @@
 """Jobs of the booking domain: unpaid holds run out (未支付过期) at their deadline, and a sweep catches
-any whose delayed event was late."""
+any whose delayed event was late; 停诊 rebooking offers give back their slots when they end."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import lifecycle
+from yiyue.booking import lifecycle, rebook
 from yiyue.core.db import Database
-from yiyue.core.events import AppointmentHoldEnds
+from yiyue.core.events import AppointmentHoldEnds, RebookOfferEnds
 from yiyue.core.tasks import Tasks
 
 tasks = Tasks("booking")
@@ -24,6 +24,11 @@ class BookingContext(Protocol):
 @tasks.on(AppointmentHoldEnds)
 async def hold_ends(ctx: BookingContext, session: AsyncSession, event: AppointmentHoldEnds, now: datetime) -> None:
     await lifecycle.expire_unpaid(session, now=now, appointment_id=event.appointment_id)
+
+
+@tasks.on(RebookOfferEnds)
+async def rebook_offer_ends(ctx: BookingContext, session: AsyncSession, event: RebookOfferEnds, now: datetime) -> None:
+    await rebook.end_offer(session, appointment_id=event.appointment_id, now=now)
 
 
 @tasks.every(name="expire_unpaid")

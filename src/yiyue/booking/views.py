@@ -7,7 +7,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import read_model, rules
+from yiyue.booking import read_model, rebook, rules
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.booking.schemas import (
     AppointmentOut,
@@ -15,6 +15,10 @@ from yiyue.booking.schemas import (
     DoctorRef,
     HospitalRef,
     PatientRef,
+    PaymentOut,
+    RebookOptionOut,
+    RebookOut,
+    RefundOut,
 )
 from yiyue.scheduling.models import PERIOD_LABELS, Period
 
@@ -35,10 +39,50 @@ async def appointment_views(
 ) -> list[AppointmentOut]:
     """Renders many appointments with one query for all their details, not one per appointment."""
     loaded = await read_model.load(session, [a.id for a in appointments])
-    return [appointment_view(a, now=now) for a in loaded]
+    offers = await rebook.offers_for(session, [a.id for a in loaded if a.status == AppointmentStatus.SUSPENDED])
+    return [appointment_view(a, now=now, rebook=rebook_view(offers.get(a.id))) for a in loaded]
 
 
-def appointment_view(a: Appointment, *, now: datetime) -> AppointmentOut:
+def rebook_view(loaded: rebook.LoadedOffer | None) -> RebookOut | None:
+    if loaded is None:
+        return None
+    return RebookOut(
+        expires_at=loaded.offer.expires_at,
+        accepted_appointment_id=loaded.offer.accepted_appointment_id,
+        options=[
+            RebookOptionOut(
+                schedule_id=o.schedule.id,
+                slot_id=o.slot.id,
+                same_doctor=o.option.same_doctor,
+                doctor=DoctorRef(id=o.doctor.id, name=o.doctor.name, title=o.doctor.title),
+                department=DepartmentRef(id=o.department.id, name=o.department.name, location=o.department.location),
+                visit_date=o.schedule.visit_date,
+                period=o.schedule.period,
+                period_label=PERIOD_LABELS[Period(o.schedule.period)],
+                starts_at=o.slot.starts_at,
+                ends_at=o.slot.ends_at,
+                queue_number=o.slot.number,
+                fee_fen=o.schedule.fee_fen,
+            )
+            for o in loaded.options
+        ],
+    )
+
+
+def payment_view(a: Appointment) -> PaymentOut:
+    status, label = rules.money_state(a)
+    refund = None
+    if a.refund_status is not None:
+        refund = RefundOut(
+            status="abnormal" if a.refund_status == "closed" else a.refund_status,
+            status_label=rules.REFUND_LABELS.get(a.refund_status, "退款中"),
+            amount_fen=a.refund_amount_fen if a.refund_amount_fen is not None else a.fee_fen,
+            refunded_at=a.refunded_at,
+        )
+    return PaymentOut(status=status, status_label=label, amount_fen=a.fee_fen, paid_at=a.paid_at, refund=refund)
+
+
+def appointment_view(a: Appointment, *, now: datetime, rebook: RebookOut | None = None) -> AppointmentOut:
     """One appointment whose details are loaded (``read_model``) as its patient sees it."""
     hospital, department, doctor, schedule, slot, person = (
         a.hospital,
@@ -49,6 +93,7 @@ def appointment_view(a: Appointment, *, now: datetime) -> AppointmentOut:
         a.visit_person,
     )
     deadline = rules.cancel_deadline(schedule, hospital)
+    terms = rules.cancel_terms(a, hospital, deadline, now=now)
     return AppointmentOut(
         id=a.id,
         status=a.status,
@@ -63,8 +108,14 @@ def appointment_view(a: Appointment, *, now: datetime) -> AppointmentOut:
         check_in_code=a.check_in_code,
         created_at=a.created_at,
         cancel_deadline=deadline,
-        cancellable=rules.is_cancellable(a, deadline, now),
-        pay_deadline=a.pay_deadline if a.status == AppointmentStatus.PENDING_PAYMENT else None,
+        cancellable=terms.cancellable,
+        refund_on_cancel=terms.refund_on_cancel,
+        cancel_rule=terms.rule,
+        pay_deadline=a.pay_deadline,
+        payment_notice=rules.payment_notice(a, schedule, deadline, now=now),
+        payment=payment_view(a),
+        status_reason=a.status_reason,
+        rebook=rebook,
         hospital=HospitalRef(id=hospital.id, name=hospital.name, address=hospital.address),
         department=DepartmentRef(id=department.id, name=department.name, location=department.location),
         doctor=DoctorRef(id=doctor.id, name=doctor.name, title=doctor.title),

@@ -79,6 +79,12 @@ class AppointmentCancelled(AppointmentFact):
     refund: bool = False
 
 
+class RebookOfferEnds(AppointmentFact):
+    """Delayed to the end of a 停诊 rebooking offer: the slots held for it and not taken go back."""
+
+    topic = "appointment.rebook_offer_ends"
+
+
 # --- front desk -------------------------------------------------------------------------------------
 
 
@@ -87,6 +93,8 @@ class AppointmentSuspended(AppointmentFact):
 
     topic = "appointment.suspended"
     refund: bool = False
+    rebook_offered: bool = False
+    """Slots are held for the patient to rebook into (停诊改约)."""
 
 
 class AppointmentCheckedIn(AppointmentFact):

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from yiyue.accounts.schemas import Name
+from yiyue.booking.schemas import PaymentOut
 from yiyue.core.params import MAX_ID
 
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=100)]
@@ -58,6 +59,8 @@ class StaffAppointmentOut(BaseModel):
     patient: StaffPatientRef
     channel: str = Field(description="online：线上预约；onsite：现场挂号")
     updated_at: datetime
+    payment: PaymentOut
+    status_reason: str = Field(default="", description="取消或停诊的原因")
 
 
 class SuspendIn(BaseModel):

@@ -15,7 +15,8 @@ from yiyue.accounts.models import VisitPerson
 from yiyue.accounts.staff.models import StaffRole, StaffUser
 from yiyue.accounts.staff.scope import actor, require_hospital, require_role
 from yiyue.booking import gate as inventory
-from yiyue.booking import read_model
+from yiyue.booking import read_model, rebook
+from yiyue.booking import rules as booking_rules
 from yiyue.booking.errors import AppointmentNotFound
 from yiyue.booking.lifecycle import transition
 from yiyue.booking.models import ACTIVE, Appointment, AppointmentStatus
@@ -33,7 +34,7 @@ from yiyue.frontdesk.errors import (
     ScheduleAlreadySuspended,
 )
 from yiyue.frontdesk.rules import CHECK_IN_ROLES, SUSPEND_ROLES, Search, SearchKind, check_in_window
-from yiyue.hospitals.models import Department, Doctor
+from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.hospitals.service import HospitalNotFound
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Schedule, ScheduleStatus, Slot, SlotStatus
@@ -379,12 +380,19 @@ async def suspend_schedule(session: AsyncSession, *, schedule_id: int, reason: s
             .with_for_update()
         )
     )
+    hospital = await session.get_one(Hospital, schedule.hospital_id)
+    schedule.status = ScheduleStatus.SUSPENDED
     for appointment in affected:
-        paid = appointment.status != AppointmentStatus.PENDING_PAYMENT and appointment.pay_deadline is not None
+        paid = booking_rules.was_paid_online(appointment)
         transition(session, appointment, AppointmentStatus.SUSPENDED, now=now, reason=reason or "医生停诊")
         await scheduling.release_slot(session, appointment.slot_id)
-        outbox.add(session, AppointmentSuspended(appointment_id=appointment.id, refund=paid), now=now)
-    schedule.status = ScheduleStatus.SUSPENDED
+        # Offered in booking order: the earliest bookers get the first pick of what is left.
+        offered = await rebook.offer(session, appointment=appointment, hospital=hospital, now=now)
+        outbox.add(
+            session,
+            AppointmentSuspended(appointment_id=appointment.id, refund=paid, rebook_offered=offered is not None),
+            now=now,
+        )
     inventory.slots_freed(session, [schedule_id])
     await session.flush()
     return [a.id for a in affected]

@@ -18,7 +18,7 @@ from yiyue.accounts.staff.errors import STAFF_AUTH_ERRORS, ForbiddenRole
 from yiyue.booking.errors import AppointmentNotFound, DuplicateBooking
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.booking.schemas import InvalidStatusFilter, parse_statuses
-from yiyue.booking.views import STATUS_LABELS
+from yiyue.booking.views import STATUS_LABELS, payment_view
 from yiyue.core.clock import local_today
 from yiyue.core.crypto import mask_name
 from yiyue.core.deps import CipherDep, ClockDep, SessionDep, SettingsDep
@@ -102,6 +102,8 @@ def staff_appointment_out(a: Appointment) -> StaffAppointmentOut:
         patient=StaffPatientRef(name_masked=mask_name(a.visit_person.name), sex=a.visit_person.sex),
         channel=a.channel,
         updated_at=a.updated_at,
+        payment=payment_view(a),
+        status_reason=a.status_reason,
     )
 
 

@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,8 +27,9 @@ from yiyue.accounts.models import Account, Relationship, VisitPerson
 from yiyue.accounts.staff.models import StaffUser
 from yiyue.accounts.staff.scope import actor, require_hospital, require_role
 from yiyue.booking import read_model
+from yiyue.booking import service as booking
 from yiyue.booking.errors import DuplicateBooking
-from yiyue.booking.models import OCCUPYING, Appointment, AppointmentEvent, AppointmentStatus
+from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core import audit, outbox
 from yiyue.core.clock import local_today
 from yiyue.core.crypto import FieldCipher, mask_id_number, mask_phone
@@ -38,7 +39,7 @@ from yiyue.frontdesk.errors import IdNumberNameMismatch, OnsiteSoldOut, SessionN
 from yiyue.frontdesk.rules import WALK_IN_ROLES, is_onsite_account, onsite_openid
 from yiyue.frontdesk.service import DaySession, by_staff, day_sessions
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Schedule, ScheduleStatus
+from yiyue.scheduling.models import ScheduleStatus
 
 ONSITE = "onsite"
 """``Appointment.channel`` of a walk-in registration."""
@@ -106,7 +107,13 @@ async def register(
     person, new_person = await _visit_person(
         session, hospital_id=schedule.hospital_id, name=name, id_number=id_number, phone=phone, cipher=cipher, now=now
     )
-    await _check_not_duplicate(session, person=person, schedule=schedule)
+    await booking.check_not_duplicate(
+        session,
+        person_index=person.id_number_index,
+        doctor_id=schedule.doctor_id,
+        day=schedule.visit_date,
+        message="该患者当天已挂过这位医生的号，请勿重复挂号",
+    )
     slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=None, hold=False, onsite=True)
     if slot is None:  # every number left is being claimed right now: wait for those, one may roll back
         slot = await scheduling.claim_slot(
@@ -118,6 +125,7 @@ async def register(
     appointment = Appointment(
         account_id=person.account_id,
         visit_person_id=person.id,
+        person_index=person.id_number_index,
         hospital_id=schedule.hospital_id,
         department_id=schedule.department_id,
         doctor_id=schedule.doctor_id,
@@ -232,8 +240,12 @@ async def _visit_person(
 
 
 async def _holder(session: AsyncSession, index: str) -> VisitPerson | None:
+    """The earliest visit person holding the ID number (a family may hold it in several accounts)."""
     person: VisitPerson | None = await session.scalar(
-        select(VisitPerson).where(VisitPerson.id_number_index == index, VisitPerson.deleted_at.is_(None))
+        select(VisitPerson)
+        .where(VisitPerson.id_number_index == index, VisitPerson.deleted_at.is_(None))
+        .order_by(VisitPerson.id)
+        .limit(1)
     )
     return person
 
@@ -241,21 +253,6 @@ async def _holder(session: AsyncSession, index: str) -> VisitPerson | None:
 async def _is_onsite_person(session: AsyncSession, person: VisitPerson) -> bool:
     openid = await session.scalar(select(Account.openid).where(Account.id == person.account_id))
     return openid is not None and is_onsite_account(openid)
-
-
-async def _check_not_duplicate(session: AsyncSession, *, person: VisitPerson, schedule: Schedule) -> None:
-    existing = await session.scalar(
-        select(func.count())
-        .select_from(Appointment)
-        .where(
-            Appointment.visit_person_id == person.id,
-            Appointment.doctor_id == schedule.doctor_id,
-            Appointment.visit_date == schedule.visit_date,
-            Appointment.status.in_(OCCUPYING),
-        )
-    )
-    if existing:
-        raise DuplicateBooking("该患者当天已挂过这位医生的号，请勿重复挂号")
 
 
 def _checked_id_number(raw: str, *, now: datetime) -> IdNumber:

@@ -42,6 +42,7 @@ PayDep = Annotated[WeChatPayClient, Depends(_pay)]
         AppointmentNotFound,
         service.NotAwaitingPayment,
         service.PaymentWindowClosed,
+        service.HoldExpired,
         WeChatPayOrderConflict,
         WeChatPayRejected,
         WeChatPayUnavailable,

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from yiyue.booking import lifecycle
 from yiyue.core.db import Database, begin_write
 from yiyue.payments.models import Payment, PaymentStatus, Refund, RefundStatus
 from yiyue.payments.service import out_refund_no, record, settle_paid, settle_refund
@@ -46,6 +47,13 @@ async def request_refund(db: Database, *, pay: WeChatPayClient, payment_id: int,
                 await session.flush()
             except IntegrityError:
                 return  # another worker is on it
+            await lifecycle.note_refund(
+                session,
+                appointment_id=payment.appointment_id,
+                status=RefundStatus.PROCESSING,
+                amount_fen=refund.amount_fen,
+                refunded_at=None,
+            )
         out_trade, refund_no, total = payment.out_trade_no, refund.out_refund_no, payment.amount_fen
     answer = await pay.refund(
         out_refund_no=refund_no, out_trade_no=out_trade, total_fen=total, refund_fen=total, reason=reason[:80]

@@ -42,6 +42,11 @@ class PaymentWindowClosed(Conflict):
     message = "支付时间已过，号源已释放，请重新预约"
 
 
+class HoldExpired(Conflict):
+    code = "HOLD_EXPIRED"
+    message = "该预约已超过支付时限，号源已释放，请重新预约"
+
+
 class UnknownOrder(NotFound):
     code = "UNKNOWN_ORDER"
     message = "订单不存在"
@@ -67,9 +72,8 @@ async def start_payment(
     """Places (or finds) the WeChat Pay order of a held appointment and returns the signed parameters
     of ``wx.requestPayment`` with the appointment. The order expires with the hold."""
     appointment = await booking.get_own(session, account_id=account_id, appointment_id=appointment_id)
-    if appointment.status != AppointmentStatus.PENDING_PAYMENT or appointment.pay_deadline is None:
-        raise NotAwaitingPayment()
-    if appointment.pay_deadline <= now:
+    pay_deadline = _check_awaiting_payment(appointment)
+    if pay_deadline <= now:
         raise PaymentWindowClosed()
     payment = await session.scalar(select(Payment).where(Payment.appointment_id == appointment.id))
     if payment is not None and payment.prepay_id:
@@ -81,7 +85,7 @@ async def start_payment(
         description=await _description(session, appointment),
         amount_fen=appointment.fee_fen,
         payer_openid=account.openid,
-        time_expire=appointment.pay_deadline,
+        time_expire=pay_deadline,
         attach=str(appointment.id),
     )
     await begin_write(session)
@@ -94,7 +98,7 @@ async def start_payment(
             amount_fen=appointment.fee_fen,
             status=PaymentStatus.PENDING,
             prepay_id=prepay_id,
-            expires_at=appointment.pay_deadline,
+            expires_at=pay_deadline,
             created_at=now,
             updated_at=now,
         )
@@ -104,6 +108,20 @@ async def start_payment(
     else:
         payment.prepay_id = prepay_id
     return await pay.request_payment_params(prepay_id), appointment
+
+
+def _check_awaiting_payment(appointment: Appointment) -> datetime:
+    """Paying is for a hold still waiting for its money (returns its deadline); every other state is
+    refused with its own reason."""
+    if appointment.status == AppointmentStatus.PENDING_PAYMENT and appointment.pay_deadline is not None:
+        return appointment.pay_deadline
+    if appointment.status == AppointmentStatus.EXPIRED:
+        raise HoldExpired()
+    if appointment.status == AppointmentStatus.CANCELLED:
+        raise NotAwaitingPayment("该预约已取消，无需支付")
+    if appointment.status == AppointmentStatus.SUSPENDED:
+        raise NotAwaitingPayment("该预约已停诊，无需支付")
+    raise NotAwaitingPayment("该预约已支付" if appointment.paid_at is not None else "该预约无需在线支付")
 
 
 async def apply_notification(session: AsyncSession, *, notification: PayNotification, now: datetime) -> None:
@@ -152,6 +170,7 @@ async def settle_paid(
     payment.paid_at = now
     payment.updated_at = now
     record(session, payment, previous, PaymentStatus.PAID, source=source, now=now, transaction_id=transaction_id)
+    await lifecycle.note_paid(session, appointment_id=payment.appointment_id, at=now)
     outbox.add(
         session,
         PaymentSucceeded(appointment_id=payment.appointment_id, payment_id=payment.id, amount_fen=payment.amount_fen),
@@ -194,6 +213,13 @@ async def settle_refund(
         outbox.add(session, RefundSucceeded(appointment_id=payment.appointment_id), now=now)
     elif new_status == RefundStatus.ABNORMAL:
         log.error("refund %s is ABNORMAL at WeChat Pay: staff must pay it back another way", out_refund_no)
+    await lifecycle.note_refund(
+        session,
+        appointment_id=payment.appointment_id,
+        status=new_status,
+        amount_fen=refund.amount_fen,
+        refunded_at=refund.succeeded_at,
+    )
     await session.flush()
 
 

@@ -39,9 +39,17 @@ class InvalidDateRange(InvalidInput):
     message = "日期范围无效"
 
 
+STATUS_LABELS = {ScheduleStatus.OPEN: "出诊", ScheduleStatus.SUSPENDED: "停诊"}
+
+
 def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: datetime) -> ScheduleOut:
     closes_at = rules.booking_closes_at(schedule.starts_at, stop_minutes_before=hospital.stop_minutes_before)
     released = schedule.release_at <= now
+    suspended = schedule.status == ScheduleStatus.SUSPENDED
+    if suspended:
+        remaining = 0  # its slots were given back when it was suspended, but nobody can take them
+    deadline = rules.cancel_deadline(schedule.starts_at, cancel_minutes_before=hospital.cancel_minutes_before)
+    pay_first = hospital.payment_required and schedule.fee_fen > 0
     return ScheduleOut(
         id=schedule.id,
         doctor_id=schedule.doctor_id,
@@ -54,6 +62,7 @@ def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: da
         remaining=remaining,
         fee_fen=schedule.fee_fen,
         status=schedule.status,
+        status_label=STATUS_LABELS[ScheduleStatus(schedule.status)],
         released=released,
         release_at=schedule.release_at,
         booking_closes_at=closes_at,
@@ -62,6 +71,10 @@ def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: da
         and released
         and now < closes_at
         and remaining > 0,
+        cancel_deadline=deadline,
+        booking_notice=None
+        if suspended
+        else rules.late_booking_notice(starts_at=schedule.starts_at, deadline=deadline, pay_first=pay_first, at=now),
     )
 
 

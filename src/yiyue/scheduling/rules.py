@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
-from yiyue.core.clock import at_local
+from yiyue.core.clock import HOSPITAL_TZ, at_local
 from yiyue.core.errors import Conflict, InvalidInput
 from yiyue.scheduling.models import Period, Schedule, ScheduleStatus, SlotStatus
 
@@ -72,6 +72,27 @@ def booking_closes_at(starts_at: datetime, *, stop_minutes_before: int) -> datet
 
 def cancel_deadline(starts_at: datetime, *, cancel_minutes_before: int) -> datetime:
     return starts_at - timedelta(minutes=cancel_minutes_before)
+
+
+def late_booking_notice(*, starts_at: datetime, deadline: datetime, pay_first: bool, at: datetime) -> str | None:
+    """What a patient must read before booking (or paying) at ``at`` when the appointment could then no
+    longer be cancelled: the refund deadline (退号截止) has passed, or passes while the payment is made.
+    None when cancelling stays possible."""
+    if at <= deadline:
+        return None
+    local_start, local_deadline = starts_at.astimezone(HOSPITAL_TZ), deadline.astimezone(HOSPITAL_TZ)
+    consequence = "支付后不可取消退款" if pay_first else "预约后不可取消"
+    if local_start.date() == at.astimezone(HOSPITAL_TZ).date():
+        return f"就诊当日预约，{consequence}"
+    return f"已过退号截止时间（{local_deadline:%m月%d日 %H:%M}），{consequence}"
+
+
+def describe_minutes(minutes: int) -> str:
+    """120 -> 2小时, 90 -> 1小时30分钟, 30 -> 30分钟, 1440 -> 1天."""
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{days}天" if days else "", f"{hours}小时" if hours else "", f"{mins}分钟" if mins else ""]
+    return "".join(parts) or "0分钟"
 
 
 # --- what a session holds: numbers, on-site numbers, slot length --------------------------------------

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from yiyue.hospitals.schemas import DoctorBrief
 
@@ -18,11 +18,16 @@ class ScheduleOut(BaseModel):
     capacity: int
     remaining: int
     fee_fen: int
-    status: str
+    status: str = Field(description="open / suspended (停诊: remaining is 0)")
+    status_label: str
     released: bool
     release_at: datetime
     booking_closes_at: datetime
     bookable: bool
+    cancel_deadline: datetime = Field(description="退号截止时间")
+    booking_notice: str | None = Field(
+        default=None, description="现在预约将不可取消/退款时须在预约前提示的文字，如：就诊当日预约，支付后不可取消退款"
+    )
 
 
 class ScheduleList(BaseModel):

@@ -237,6 +237,13 @@ async def confirm_slot(session: AsyncSession, slot_id: int) -> None:
     )
 
 
+async def release_held(session: AsyncSession, slot_id: int) -> None:
+    """A slot held with no appointment on it (a 停诊 rebooking offer) goes back to the online pool."""
+    await session.execute(
+        update(Slot).where(Slot.id == slot_id, Slot.status == SlotStatus.HELD).values(status=SlotStatus.AVAILABLE)
+    )
+
+
 async def release_slot(session: AsyncSession, slot_id: int, *, onsite: bool = False) -> None:
     """Returns a slot to the pool it came from: bookable online again as soon as the transaction commits,
     or (``onsite``: a walk-in's number, 现场号) kept back for the window again."""

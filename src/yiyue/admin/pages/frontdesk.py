@@ -24,7 +24,7 @@ from yiyue.admin.forms import parse, values
 from yiyue.admin.templating import render, replace_query
 from yiyue.booking.errors import AppointmentNotFound
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
-from yiyue.booking.views import STATUS_LABELS
+from yiyue.booking.views import STATUS_LABELS, payment_view
 from yiyue.core.clock import local_today
 from yiyue.core.crypto import mask_name
 from yiyue.core.db import begin_write
@@ -408,6 +408,7 @@ async def _appointment_page(
         "frontdesk/appointment.html",
         status=status,
         r=row(a, now),
+        money=payment_view(a),
         history=history,
         status_labels={s.value: label for s, label in STATUS_LABELS.items()},
         periods=PERIOD_LABELS,
