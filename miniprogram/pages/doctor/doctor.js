@@ -1,6 +1,8 @@
 /**
- * 医生: introduction, title, fee, sessions over the release window, and for the chosen session a grid of
- * numbered slots (号源) with their time windows. An available slot leads to the confirm page.
+ * 医生: introduction, title, fee, sessions over the release window (one column per day, swiped sideways),
+ * and for the chosen session a 3-column grid of numbered slots (号源) with their time windows. An available
+ * slot leads to the confirm page. A sticky bottom bar keeps the fee and the main action in sight: book the
+ * earliest free slot (or the session as a whole when it has no numbered slots).
  */
 const api = require('../../utils/api')
 const format = require('../../utils/format')
@@ -19,6 +21,8 @@ Component({
     slotsLoading: false,
     slotsError: '',
     showIntro: false,
+    barFeeText: '',
+    action: { text: '请选择出诊时段', enabled: false, cls: '' },
   },
   methods: {
     onLoad(query) {
@@ -44,11 +48,13 @@ Component({
         const releaseDays = hospital.booking_rules ? hospital.booking_rules.release_days : 7
         const res = await api.doctorSchedules(this.doctorId, today, format.addDays(today, releaseDays))
         const days = groupByDate(res.items, today)
-        this.setData({ doctor, hospital, feeText: format.money(doctor.fee_fen, '免费'), days })
+        const feeText = format.money(doctor.fee_fen, '免费')
+        this.setData({ doctor, hospital, feeText, days, barFeeText: this.data.schedule ? this.data.barFeeText : feeText })
         wx.setNavigationBarTitle({ title: `${doctor.name} ${doctor.title}` })
         const current = this.data.scheduleId && res.items.find((s) => s.id === this.data.scheduleId)
         const wanted = current || res.items.find((s) => s.visit_date === this.wantedDate && booking.scheduleState(s).bookable)
         if (wanted) await this.loadSlots(wanted.id)
+        else this.updateAction()
       })
     },
 
@@ -65,12 +71,40 @@ Component({
             timeText: format.timeRange(res.schedule.starts_at, res.schedule.ends_at),
           }),
           slots: res.items.map(booking.slotView),
+          barFeeText: format.money(res.schedule.fee_fen, '免费'),
         })
       } catch (err) {
         this.setData({ slotsError: api.errorMessage(err) })
       } finally {
         this.setData({ slotsLoading: false })
+        this.updateAction()
       }
+    },
+
+    /** What the bottom bar's button does now: book the earliest free slot, the whole session, or nothing. */
+    updateAction() {
+      const { schedule, slots, scheduleId, slotsLoading, slotsError } = this.data
+      let action
+      if (!scheduleId) action = { text: this.data.days.length ? '请选择出诊时段' : '暂无可约号源', enabled: false, cls: '' }
+      else if (slotsLoading || slotsError || !schedule || schedule.id !== scheduleId) action = { text: '立即预约', enabled: false, cls: '' }
+      else if (!schedule.bookable) action = { text: `该时段${schedule.stateText}`, enabled: false, cls: '' }
+      else if (!slots.length) action = { text: '预约该时段', enabled: true, cls: 'book-session' }
+      else {
+        const first = slots.find((s) => s.available)
+        action = first
+          ? { text: `预约 ${first.number}号 ${format.time(first.starts_at)}`, enabled: true, cls: 'book-first', slotId: first.id }
+          : { text: '该时段已约满', enabled: false, cls: '' }
+      }
+      this.setData({ action })
+    },
+
+    onBarAction() {
+      const action = this.data.action
+      if (!action.enabled) {
+        if (!this.data.scheduleId) wx.showToast({ title: '请选择出诊时段', icon: 'none' })
+        return
+      }
+      this.goConfirm(action.slotId || null)
     },
 
     onPickSchedule(e) {

@@ -1,4 +1,4 @@
-const { open, text, all, tap, exists } = require('../support/pages')
+const { open, text, all, tap, exists, one } = require('../support/pages')
 const fx = require('../support/fixtures')
 const format = require('../../utils/format')
 
@@ -39,7 +39,7 @@ test('sessions are grouped by day, in time order, with their state', async () =>
   const comp = open('doctor', { id: '7' })
   await settle()
   const days = all(comp, '.schedule-day').map((n) => text(n))
-  expect(days[0]).toBe(`${format.shortDate(D(1))} 明天 上午 08:00-12:00 余2 · ¥50.00 下午 13:30-17:00 约满 · ¥50.00`)
+  expect(days[0]).toBe(`${format.shortDate(D(1))} 明天 上午 余2 08:00-12:00 ¥50.00 下午 约满 13:30-17:00 ¥50.00`)
   expect(days[1]).toContain('停诊')
   expect(days[3]).toContain(`${format.shortDate(D(1))} 08:00 放号`)
 })
@@ -98,4 +98,56 @@ test('no sessions in the window is said plainly', async () => {
   const comp = open('doctor', { id: '7' })
   await settle()
   expect(text(comp, '.no-schedules')).toBe('近期没有出诊安排')
+})
+
+describe('the sticky bottom bar keeps the fee and the main action in sight', () => {
+  test('fee and 预约 of the earliest free slot, which leads to the confirm page', async () => {
+    fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 1, visit_date: D(1), fee_fen: 6000 }, ['booked', 'available', 'available']) })
+    const comp = open('doctor', { id: '7', date: D(1) })
+    await settle()
+    const bar = one(comp, '.bottom-bar')
+    expect(text(bar)).toBe('挂号费 ¥60.00 预约 2号 09:00')
+    expect(one(comp, '.bar-action').dom.closest('[class*="bottom-bar"]')).toBe(bar.dom)
+    tap(comp, '.bar-action')
+    await settle()
+    expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/confirm/confirm?scheduleId=1&doctorId=7&slotId=1001' }))
+  })
+
+  test('before a session is chosen the bar shows the doctor’s fee and asks for one', async () => {
+    const comp = open('doctor', { id: '7' })
+    await settle()
+    expect(text(comp, '.bottom-bar')).toBe('挂号费 ¥50.00 请选择出诊时段')
+    expect(one(comp, '.bar-action').dom.className).toMatch(/disabled/)
+    tap(comp, '.bar-action')
+    await settle()
+    expect(wx.navigateTo).not.toHaveBeenCalled()
+    expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '请选择出诊时段' }))
+  })
+
+  test('every slot taken: nothing to book', async () => {
+    fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 1, visit_date: D(1) }, ['booked', 'held']) })
+    const comp = open('doctor', { id: '7', date: D(1) })
+    await settle()
+    expect(text(comp, '.bar-action')).toBe('该时段已约满')
+    expect(all(comp, '.slot').map((n) => /st-taken/.test(n.dom.className))).toEqual([true, true])
+  })
+
+  test('the slot grid comes right after the sessions, and slots carry their state class', async () => {
+    const comp = open('doctor', { id: '7', date: D(1) })
+    await settle()
+    const html = comp.dom.innerHTML
+    expect(html.indexOf('schedules')).toBeLessThan(html.indexOf('slot-grid'))
+    expect(html.indexOf('slot-grid')).toBeLessThan(html.indexOf('doctor-bar'))
+    expect(all(comp, '.slot-grid > .slot').length || all(comp, '.slot').length).toBe(3)
+    expect(all(comp, '.slot').map((n) => (n.dom.className.match(/st-\w+/) || [''])[0])).toEqual(['st-open', 'st-taken', 'st-open'])
+  })
+})
+
+test('a suspended (停诊) session says 停诊 with no number left', async () => {
+  const comp = open('doctor', { id: '7' })
+  await settle()
+  const suspended = all(comp, '.session').find((n) => n.dom.getAttribute('data-id') === '3')
+  expect(text(suspended)).toBe('上午 停诊 08:00-12:00 ¥50.00')
+  expect(suspended.dom.className).toMatch(/st-suspended/)
+  expect(text(suspended)).not.toMatch(/余\d/)
 })
