@@ -247,7 +247,7 @@ function rulesLines(rules) {
   if (!rules) return []
   const lines = [`号源提前${rules.release_days}天放出，每天${String(rules.release_time).slice(0, 5)}更新`]
   lines.push(rules.stop_minutes_before > 0 ? `就诊前${format.duration(rules.stop_minutes_before)}停止预约` : '开诊前均可预约')
-  lines.push(`就诊前${format.duration(rules.cancel_minutes_before)}以前可取消预约，逾期不可取消`)
+  lines.push(`最晚于就诊前${format.duration(rules.cancel_minutes_before)}取消预约，之后不可取消`)
   lines.push(`每个账号在本院最多同时持有${rules.max_active_appointments}个未就诊预约`)
   lines.push(rules.payment_required ? '预约后需在线支付挂号费，超时未支付将自动取消' : '挂号费到院就诊时支付')
   return lines

@@ -1,5 +1,8 @@
 /**
- * 确认预约: the chosen session/slot, its fee and the hospital's rules; pick a 就诊人 and submit.
+ * 确认预约: the chosen session/slot, its fee and the hospital's rules; pick a 就诊人 and submit. The fee
+ * says how it is paid (在线支付 or 到院支付, from the hospital's payment_required) and, with the schedule's
+ * booking_notice (when a booking made now cannot be cancelled/refunded), sits in a sticky bottom bar
+ * with 确认预约.
  *
  * Submitting asks for the subscribe-message consent first (WeChat only allows that straight from a
  * tap), then POSTs the booking with an Idempotency-Key. The key belongs to one booking attempt (this
@@ -17,6 +20,19 @@ const PICK_AGAIN = ['SOLD_OUT', 'SLOT_TAKEN', 'NOT_RELEASED', 'BOOKING_CLOSED', 
 // Conflicts that mean "you already have appointments": offer to look at them.
 const SEE_APPOINTMENTS = ['DUPLICATE_BOOKING', 'BOOKING_LIMIT']
 
+/**
+ * How the fee is paid: online right after booking (payment_required) or at the hospital's window (到院支付,
+ * so nothing about online refunds applies), or not at all (free).
+ */
+function payMode(rules, feeFen) {
+  if (!feeFen) return { label: '', onSite: false, lines: [] }
+  const fee = format.money(feeFen)
+  if (rules && rules.payment_required) {
+    return { label: '在线支付', onSite: false, lines: [`预约后请在线支付挂号费${fee}；在取消截止前取消，已付费用原路全额退回`] }
+  }
+  return { label: '到院支付', onSite: true, lines: [`挂号费${fee}于就诊当日在医院窗口支付，预约时无需付款`] }
+}
+
 Component({
   behaviors: [page],
   data: {
@@ -29,6 +45,11 @@ Component({
     patientId: null,
     maxPatients: 5,
     feeText: '',
+    payLabel: '',
+    payOnSite: false,
+    payLines: [],
+    bookingNotice: '',
+    cancelDeadlineText: '',
     submitting: false,
     unavailable: '',
   },
@@ -58,6 +79,8 @@ Component({
         let unavailable = ''
         if (!state.bookable) unavailable = `该时段${state.label}，请返回选择其他时段`
         else if (this.slotId && (!slot || slot.status !== 'available')) unavailable = '该号源已被预约，请返回选择其他号源'
+        const feeFen = schedule.fee_fen !== undefined ? schedule.fee_fen : doctor.fee_fen
+        const pay = payMode(hospital.booking_rules, feeFen)
         this.setData({
           schedule: Object.assign({}, schedule, {
             visitText: format.visitLabel(schedule.visit_date, schedule.period_label),
@@ -67,7 +90,13 @@ Component({
           doctor,
           hospital,
           rules: booking.rulesLines(hospital.booking_rules),
-          feeText: format.money(schedule.fee_fen !== undefined ? schedule.fee_fen : doctor.fee_fen, '免费'),
+          feeText: format.money(feeFen, '免费'),
+          payLabel: pay.label,
+          payOnSite: pay.onSite,
+          payLines: pay.lines,
+          // New in the contract (issue 14); absent on an older server: then there is nothing to warn about.
+          bookingNotice: schedule.booking_notice || '',
+          cancelDeadlineText: schedule.cancel_deadline ? `${format.dateTime(schedule.cancel_deadline)} 前可取消` : '',
           maxPatients: settings.max_visit_persons || 5,
           unavailable,
         })

@@ -1,4 +1,4 @@
-const { open, text, all, tap, exists } = require('../support/pages')
+const { open, text, all, tap, exists, one } = require('../support/pages')
 const fx = require('../support/fixtures')
 
 function setup({ patients = [fx.patient({ id: 51, name: '李父', relationship: 'parent', relationship_label: '父母' }), fx.patient()], slotStatuses } = {}) {
@@ -22,9 +22,11 @@ test('shows the visit, the fee, the rules and picks 本人 by default', async ()
   expect(text(comp, '.confirm-doctor')).toBe('张三 主任医师')
   expect(text(comp, '.confirm-time')).toBe('08:00-08:30（1号）')
   expect(text(comp, '.confirm-fee')).toBe('¥50.00')
-  expect(text(comp, '.booking-rules')).toContain('就诊前2小时以前可取消预约')
+  expect(text(comp, '.booking-rules')).toContain('最晚于就诊前2小时取消预约')
+  expect(text(comp, '.booking-rules')).not.toContain('以前可取消')
   expect(text(comp, '.patient-option.chosen')).toContain('李四')
-  expect(text(comp, '.submit')).toBe('确认预约 ¥50.00')
+  expect(text(comp, '.submit')).toBe('确认预约')
+  expect(text(comp, '.confirm-bar')).toBe('到院支付 ¥50.00 确认预约')
 })
 
 test('submitting asks for the subscriptions, then books with an Idempotency-Key and shows the result', async () => {
@@ -157,4 +159,71 @@ test('a load failure shows the error with a retry', async () => {
   const comp = await openConfirm()
   expect(text(comp, '.state-error')).toContain('排班不存在')
   expect(all(comp, '.state-retry')).toHaveLength(1)
+})
+
+describe('the sticky bottom bar: fee, how it is paid, the booking notice and 确认预约', () => {
+  const bar = (comp) => one(comp, '.bottom-bar')
+
+  test('pay-on-site hospital: 到院支付, and no online-payment or refund wording anywhere', async () => {
+    setup()
+    const comp = await openConfirm()
+    expect(one(comp, '.submit').dom.closest('[class*="bottom-bar"]')).toBe(bar(comp).dom)
+    expect(text(bar(comp))).toBe('到院支付 ¥50.00 确认预约')
+    expect(text(comp, '.confirm-pay-mode')).toBe('到院支付')
+    expect(text(comp, '.booking-rules')).toContain('挂号费¥50.00于就诊当日在医院窗口支付，预约时无需付款')
+    expect(text(comp)).not.toMatch(/在线支付|原路|退回/)
+  })
+
+  test('pay-first hospital: 在线支付 and the refund rule', async () => {
+    setup()
+    fake.route('GET /api/v1/hospitals/:id', { body: fx.hospital({ booking_rules: Object.assign({}, fx.RULES, { payment_required: true }) }) })
+    const comp = await openConfirm()
+    expect(text(bar(comp))).toBe('在线支付 ¥50.00 确认预约')
+    expect(text(comp, '.booking-rules')).toContain('预约后请在线支付挂号费¥50.00')
+    expect(text(comp)).not.toContain('到院支付')
+  })
+
+  test('a free session says 免费 without a payment mode', async () => {
+    setup()
+    fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 100, fee_fen: 0 }) })
+    const comp = await openConfirm()
+    expect(text(bar(comp))).toBe('挂号费 免费 确认预约')
+    expect(exists(comp, '.confirm-pay-mode')).toBe(false)
+  })
+
+  test("the schedule's booking_notice is shown as a warning right above 确认预约", async () => {
+    setup()
+    fake.route('GET /api/v1/schedules/:id/slots', {
+      body: fx.slots({ id: 100, booking_notice: '就诊当日预约，支付后不可取消退款', cancel_deadline: fx.at(fx.TOMORROW, '06:00') }),
+    })
+    const comp = await openConfirm()
+    const notice = one(comp, '.booking-notice')
+    expect(text(notice)).toBe('⚠ 就诊当日预约，支付后不可取消退款')
+    expect(notice.dom.className).toMatch(/notice-warn/)
+    // Inside the bar, before the button (document order).
+    const html = bar(comp).dom.innerHTML
+    expect(html.indexOf('就诊当日预约')).toBeLessThan(html.indexOf('确认预约'))
+    expect(one(comp, '.page').dom.className).toMatch(/has-bar-notice/)
+    expect(text(comp, '.confirm-cancel-deadline')).toBe(`${fx.TOMORROW} 06:00 前可取消`)
+  })
+
+  test('no booking_notice (null, or a server without the field): no warning', async () => {
+    setup()
+    const comp = await openConfirm()
+    expect(exists(comp, '.booking-notice')).toBe(false)
+    expect(exists(comp, '.confirm-cancel-deadline')).toBe(false)
+    fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 100, booking_notice: null }) })
+    const again = await openConfirm()
+    expect(exists(again, '.booking-notice')).toBe(false)
+  })
+
+  test('a suspended (停诊) schedule cannot be booked', async () => {
+    setup()
+    fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 100, status: 'suspended', status_label: '停诊', remaining: 0, bookable: false }) })
+    const comp = await openConfirm()
+    expect(text(comp, '.unavailable')).toContain('该时段停诊')
+    tap(comp, '.submit')
+    await settle()
+    expect(fake.calls('POST /api/v1/appointments')).toHaveLength(0)
+  })
 })
