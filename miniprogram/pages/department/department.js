@@ -7,6 +7,23 @@ const format = require('../../utils/format')
 const booking = require('../../utils/booking')
 const page = require('../../behaviors/page')
 
+/**
+ * What a doctor card says about the day as a whole, from the sessions (not the server's raw `remaining`,
+ * which counts a day not yet released and 停诊 sessions too): the release time when nothing is released
+ * yet, 停诊 when every session is suspended, else the numbers left in open sessions.
+ */
+function doctorDay(schedules) {
+  const states = schedules.map((s) => ({ s, st: booking.scheduleState(s) }))
+  if (!states.length) return { key: 'none', text: '当日无余号', remaining: 0 }
+  if (states.every((x) => x.st.key === 'suspended')) return { key: 'suspended', text: '当日停诊', remaining: 0 }
+  const unreleased = states.filter((x) => x.st.key === 'unreleased')
+  if (unreleased.length && states.every((x) => x.st.key === 'unreleased' || x.st.key === 'suspended')) {
+    return { key: 'unreleased', text: `${format.shortDateTime(unreleased[0].s.release_at)} 放号`, remaining: 0 }
+  }
+  const remaining = states.filter((x) => x.st.key === 'open').reduce((n, x) => n + (x.s.remaining || 0), 0)
+  return remaining > 0 ? { key: 'open', text: `当日余号 ${remaining}`, remaining } : { key: 'full', text: '当日无余号', remaining: 0 }
+}
+
 function dayNotice(date, state, item) {
   if (state === 'unreleased') return `${date} 的号源将于 ${format.dateTime(item.release_at)} 放出，请届时再来预约`
   if (state === 'full') return `${date} 的号源已约满，请选择其他日期`
@@ -82,6 +99,7 @@ Component({
         const doctors = res.items.map((doc) =>
           Object.assign({}, doc, {
             feeText: format.money(doc.fee_fen, '免费'),
+            day: doctorDay(doc.schedules || []),
             sessions: (doc.schedules || []).map((s) => {
               const st = booking.scheduleState(s)
               return { id: s.id, period: s.period_label, state: st.key, stateText: st.label }

@@ -1,4 +1,4 @@
-const { open, text, all, tap } = require('../support/pages')
+const { open, text, all, tap, one } = require('../support/pages')
 const fx = require('../support/fixtures')
 const format = require('../../utils/format')
 
@@ -63,7 +63,7 @@ test('the first day with slots left is chosen and its doctors shown', async () =
   expect(text(items[0])).toContain('张三')
   expect(text(items[0])).toContain('¥50.00')
   expect(text(items[0])).toContain('上午 余4 下午 约满 当日余号 4')
-  expect(text(items[1])).toContain('上午 停诊 当日无余号')
+  expect(text(items[1])).toContain('上午 停诊 当日停诊') // the server's remaining: 3 is not shown for 停诊
 })
 
 test('sold-out and not-yet-released days say so plainly', async () => {
@@ -103,4 +103,51 @@ test('a failed doctor list can be retried without reloading the page', async () 
   tap(comp, '.state-retry')
   await settle()
   expect(all(comp, '.doctor-item')).toHaveLength(2)
+})
+
+describe('a doctor card says what the day holds', () => {
+  test('a day not yet released: the release time, no remaining count', async () => {
+    fake.route('GET /api/v1/departments/:id/doctors', (req) => ({
+      body: {
+        items: [Object.assign(fx.doctor(), {
+          remaining: 35, // the server counts the unreleased capacity: not shown
+          schedules: [fx.schedule({ id: 9, visit_date: req.query.date, released: false, bookable: false, remaining: 35, release_at: fx.at(D(0), '08:00') })],
+        })],
+        total: 1, page: 1, page_size: 50,
+      },
+    }))
+    const comp = open('department', { id: '11', date: D(7) })
+    await settle()
+    const card = text(comp, '.doctor-item')
+    expect(card).toContain(`${format.shortDate(D(0))} 08:00 放号`)
+    expect(card).not.toMatch(/余号|35/)
+    expect(one(comp, '.doctor-remaining').dom.className).toMatch(/day-unreleased/)
+    expect(one(comp, '.doctor-item .session').dom.className).toMatch(/st-unreleased/)
+  })
+
+  test('停诊 sessions count for nothing; the open ones are added up', async () => {
+    fake.route('GET /api/v1/departments/:id/doctors', (req) => ({
+      body: {
+        items: [Object.assign(fx.doctor(), {
+          remaining: 9,
+          schedules: [
+            fx.schedule({ id: 1, visit_date: req.query.date, remaining: 4 }),
+            fx.schedule({ id: 2, visit_date: req.query.date, period: 'afternoon', period_label: '下午', status: 'suspended', remaining: 5 }),
+          ],
+        })],
+        total: 1, page: 1, page_size: 50,
+      },
+    }))
+    const comp = open('department', { id: '11' })
+    await settle()
+    expect(text(comp, '.doctor-item')).toContain('上午 余4 下午 停诊 当日余号 4')
+  })
+
+  test('each day and session state has its own class (distinct looks in 长辈模式 too)', async () => {
+    const comp = open('department', { id: '11' })
+    await settle()
+    const dayClass = (i) => (all(comp, '.day')[i].dom.className.match(/st-\w+/) || [''])[0]
+    expect([dayClass(0), dayClass(1), dayClass(2), dayClass(7)]).toEqual(['st-full', 'st-open', 'st-none', 'st-unreleased'])
+    expect(all(comp, '.doctor-item .session').map((n) => (n.dom.className.match(/st-\w+/) || [''])[0])).toEqual(['st-open', 'st-full', 'st-suspended'])
+  })
 })
