@@ -4,17 +4,34 @@ const store = require('../../utils/store')
 const config = require('../../config')
 const page = require('../../behaviors/page')
 
+/**
+ * The server address is for developers only: shown when config.debug is true or in a 开发版 (DevTools,
+ * 真机调试: envVersion "develop"), never in 体验版 / 正式版 (nor in tests, where neither holds).
+ */
+function isDebugBuild() {
+  if (config.debug === true) return true
+  try {
+    const info = typeof wx.getAccountInfoSync === 'function' ? wx.getAccountInfoSync() : null
+    return !!(info && info.miniProgram && info.miniProgram.envVersion === 'develop')
+  } catch (e) {
+    return false
+  }
+}
+
 Component({
   behaviors: [page],
   data: {
     accountId: null,
     unread: 0,
     loggingIn: false,
-    baseUrl: config.baseUrl,
+    baseUrl: '',
+    debug: false,
   },
   methods: {
     onShow() {
       this.syncElder()
+      const debug = isDebugBuild()
+      this.setData({ debug, baseUrl: debug ? config.baseUrl : '' })
       this.refresh()
     },
 
@@ -57,8 +74,7 @@ Component({
 
     onElder(e) {
       const on = !!e.detail.value
-      store.setElder(on)
-      this.setData({ elder: on })
+      this.applyElder(on)
       wx.showToast({ title: on ? '已开启长辈模式' : '已关闭长辈模式', icon: 'none' })
     },
 

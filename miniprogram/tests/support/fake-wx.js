@@ -142,6 +142,8 @@ function createFakeWx() {
     setNavigationBarTitle: uiFn('setNavigationBarTitle'),
     makePhoneCall: uiFn('makePhoneCall'),
     setClipboardData: uiFn('setClipboardData'),
+    /** A 正式版 by default, so debug-only things (the server address on 我的) stay hidden in tests. */
+    getAccountInfoSync: jest.fn(() => ({ miniProgram: { appId: 'touristappid', envVersion: 'release', version: '' } })),
   }
 
   fake.wx = wx

@@ -71,3 +71,48 @@ test('elderly-friendly mode: toggled here, remembered, applied on other pages', 
   await settle()
   expect(rootClass(home)).not.toMatch(/elder/)
 })
+
+describe('the server address is for developers only', () => {
+  const config = require('../../config')
+
+  afterEach(() => {
+    delete config.debug
+    delete wx.getAccountInfoSync
+  })
+
+  test('hidden from patients (release build, and by default in tests)', async () => {
+    loggedIn()
+    fake.route('GET /api/v1/me/notifications', { body: { items: [], total: 0, unread: 0 } })
+    const comp = open('profile')
+    await settle()
+    expect(exists(comp, '.debug-server')).toBe(false)
+    expect(text(comp)).not.toMatch(/服务器|http/)
+    wx.getAccountInfoSync = () => ({ miniProgram: { appId: 'wx1', envVersion: 'release' } })
+    const release = open('profile')
+    await settle()
+    expect(text(release)).not.toMatch(/服务器|http/)
+  })
+
+  test('shown in a 开发版 or with config.debug', async () => {
+    loggedIn()
+    fake.route('GET /api/v1/me/notifications', { body: { items: [], total: 0, unread: 0 } })
+    wx.getAccountInfoSync = () => ({ miniProgram: { appId: 'wx1', envVersion: 'develop' } })
+    const dev = open('profile')
+    await settle()
+    expect(text(dev, '.debug-server')).toBe('开发版 · 服务器：http://api.test')
+    delete wx.getAccountInfoSync
+    config.debug = true
+    const debug = open('profile')
+    await settle()
+    expect(text(debug, '.debug-server')).toContain('http://api.test')
+  })
+})
+
+test('长辈模式 is the first card after the account, not buried in the menu', async () => {
+  loggedIn()
+  fake.route('GET /api/v1/me/notifications', { body: { items: [], total: 0, unread: 0 } })
+  const comp = open('profile')
+  await settle()
+  const html = comp.dom.innerHTML
+  expect(html.indexOf('elder-switch')).toBeLessThan(html.indexOf('menu-patients'))
+})
