@@ -19,6 +19,7 @@ const ROUTES = {
   refresh: { method: 'POST', path: '/api/v1/auth/refresh', body: ['refresh_token'] },
   config: { method: 'GET', path: '/api/v1/config' },
   hospitals: { method: 'GET', path: '/api/v1/hospitals', query: ['q', 'city', 'level', 'page', 'page_size'] },
+  search: { method: 'GET', path: '/api/v1/search', query: ['q', 'city', 'limit'] },
   hospital: { method: 'GET', path: '/api/v1/hospitals/{id}' },
   hospitalDepartments: { method: 'GET', path: '/api/v1/hospitals/{id}/departments', query: ['q'] },
   department: { method: 'GET', path: '/api/v1/departments/{id}' },
@@ -280,6 +281,8 @@ const api = {
 
   // Hospitals, departments, doctors, schedules. Sent logged in like everything else: wx.login is silent.
   hospitals: (query) => call('hospitals', { query }),
+  /** Grouped search (医院 / 科室 / 医生) as the patient types; no login needed. */
+  search: (q, city, limit) => call('search', { query: { q, city, limit }, auth: false }),
   hospital: (id) => call('hospital', { params: { id } }),
   hospitalDepartments: (id, q) => call('hospitalDepartments', { params: { id }, query: { q } }),
   department: (id) => call('department', { params: { id } }),

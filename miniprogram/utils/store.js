@@ -2,6 +2,7 @@
 const KEYS = {
   tokens: 'yiyue.tokens',
   elder: 'yiyue.elderMode',
+  elderAsked: 'yiyue.elderModeAsked',
 }
 
 function getTokens() {
@@ -50,4 +51,17 @@ function setElder(on) {
   wx.setStorageSync(KEYS.elder, !!on)
 }
 
-module.exports = { KEYS, getTokens, setTokens, updateTokens, clearTokens, isElder, setElder }
+/** Whether the first-launch 长辈模式 offer has been shown (it is shown once, ever, on this phone). */
+function elderAsked() {
+  try {
+    return wx.getStorageSync(KEYS.elderAsked) === true
+  } catch (e) {
+    return false
+  }
+}
+
+function setElderAsked() {
+  wx.setStorageSync(KEYS.elderAsked, true)
+}
+
+module.exports = { KEYS, getTokens, setTokens, updateTokens, clearTokens, isElder, setElder, elderAsked, setElderAsked }

@@ -1,9 +1,30 @@
-/** 首页: search hospitals by name or pinyin initials, filter by city and level. */
+/**
+ * 首页: search, filter by city and level, paged hospital list.
+ *
+ * - Typing asks the grouped search (api.search) and shows 医院 / 科室 / 医生 under the box; a tap
+ *   opens that hospital, department or doctor. 搜索 (or the keyboard's search key) filters the list below
+ *   by name or pinyin initials, as before. A server without the search endpoint only loses the
+ *   suggestions.
+ * - City chips are the cities that actually have hospitals, read from the hospital list itself (the API
+ *   has no list of cities).
+ * - 长辈模式: offered once on first launch (remembered in storage), and switchable here at any time.
+ */
 const api = require('../../utils/api')
 const config = require('../../config')
+const store = require('../../utils/store')
 const page = require('../../behaviors/page')
 
 const PAGE_SIZE = 20
+/** Hospitals read per request when collecting the cities (the API's largest page). */
+const CITY_PAGE_SIZE = 100
+const CITY_MAX_PAGES = 10
+/** Wait this long after the last keystroke before asking the search endpoint. */
+const SEARCH_DELAY_MS = 250
+const SEARCH_LIMIT = 5
+
+function emptySuggest() {
+  return { open: false, loading: false, empty: false, hospitals: [], departments: [], doctors: [] }
+}
 
 Component({
   behaviors: [page],
@@ -11,22 +32,36 @@ Component({
     q: '',
     city: '',
     level: '',
-    cities: config.cities.slice(),
+    cities: [],
     levels: config.levels.slice(),
     items: [],
     total: 0,
     page: 1,
     loadingMore: false,
+    suggest: emptySuggest(),
+    elderPrompt: false,
+  },
+  lifetimes: {
+    detached() {
+      clearTimeout(this.searchTimer)
+    },
   },
   methods: {
     onLoad() {
       this.reload()
+      this.loadCities()
     },
     onShow() {
       this.syncElder()
+      // The first launch offers 长辈模式 once; the offer stays on screen until answered.
+      if (!store.elderAsked()) {
+        store.setElderAsked()
+        if (!this.data.elder) this.setData({ elderPrompt: true })
+      }
     },
     onPullDownRefresh() {
       this.reload()
+      this.loadCities()
     },
     onReachBottom() {
       this.loadMore()
@@ -42,7 +77,7 @@ Component({
       return this.withLoading(async () => {
         const res = await api.hospitals(this.query(1))
         if (seq !== this.seq) return
-        this.setData({ items: res.items, total: res.total, page: 1, cities: this.mergeCities(res.items) })
+        this.setData({ items: res.items, total: res.total, page: 1, cities: this.mergeCities(this.data.cities, res.items) })
       })
     },
 
@@ -60,22 +95,87 @@ Component({
       }
     },
 
-    /** Cities in results that the configured list lacks (the API has no list of cities). */
-    mergeCities(items) {
-      const cities = this.data.cities.slice()
+    /** The cities of all hospitals (unfiltered list, largest pages), most hospitals first. Best effort. */
+    async loadCities() {
+      const count = {}
+      const order = []
+      try {
+        for (let pageNo = 1, seen = 0; pageNo <= CITY_MAX_PAGES; pageNo++) {
+          const res = await api.hospitals({ page: pageNo, page_size: CITY_PAGE_SIZE })
+          res.items.forEach((h) => {
+            if (!h.city) return
+            if (!count[h.city]) order.push(h.city)
+            count[h.city] = (count[h.city] || 0) + 1
+          })
+          seen += res.items.length
+          if (!res.items.length || seen >= res.total) break
+        }
+      } catch (err) {
+        return // the chips are a nicety: without them 全部城市 still works
+      }
+      const cities = order.slice().sort((a, b) => count[b] - count[a] || order.indexOf(a) - order.indexOf(b))
+      this.setData({ cities: this.mergeCities(cities, this.data.items) })
+    },
+
+    /** `cities` plus any city of `items` it lacks (a hospital's city always has a hospital). */
+    mergeCities(cities, items) {
+      const out = cities.slice()
       items.forEach((h) => {
-        if (h.city && cities.indexOf(h.city) < 0) cities.push(h.city)
+        if (h.city && out.indexOf(h.city) < 0) out.push(h.city)
       })
-      return cities
+      return out
     },
 
     onInput(e) {
-      this.setData({ q: e.detail.value })
+      const q = e.detail.value
+      this.setData({ q })
+      clearTimeout(this.searchTimer)
+      const seq = (this.suggestSeq = (this.suggestSeq || 0) + 1)
+      if (!q.trim()) {
+        this.setData({ suggest: emptySuggest() })
+        return
+      }
+      this.searchTimer = setTimeout(() => this.suggestFor(q.trim(), seq), SEARCH_DELAY_MS)
     },
+
+    async suggestFor(q, seq) {
+      if (this.searchMissing) return
+      this.setData({ 'suggest.open': true, 'suggest.loading': true })
+      let res
+      try {
+        res = await api.search(q, this.data.city, SEARCH_LIMIT)
+      } catch (err) {
+        if (seq !== this.suggestSeq) return
+        // An older server has no /search: stop asking; the list filter (搜索) still works.
+        if (err.status === 404 || err.status === 405) this.searchMissing = true
+        this.setData({ suggest: emptySuggest() })
+        return
+      }
+      if (seq !== this.suggestSeq) return // typed on, or 搜索 tapped, meanwhile
+      const hospitals = (res.hospitals || []).map((h) => Object.assign({}, h, { sub: [h.level, h.city, h.district].filter(Boolean).join(' · ') }))
+      const departments = (res.departments || []).map((d) =>
+        Object.assign({}, d, { sub: [d.parent_name, d.hospital && d.hospital.name].filter(Boolean).join(' · ') })
+      )
+      const doctors = (res.doctors || []).map((d) =>
+        Object.assign({}, d, { sub: [d.hospital && d.hospital.name, d.department && d.department.name].filter(Boolean).join(' · ') })
+      )
+      this.setData({
+        suggest: { open: true, loading: false, empty: !hospitals.length && !departments.length && !doctors.length, hospitals, departments, doctors },
+      })
+    },
+
+    closeSuggest() {
+      clearTimeout(this.searchTimer)
+      this.suggestSeq = (this.suggestSeq || 0) + 1
+      if (this.data.suggest.open) this.setData({ suggest: emptySuggest() })
+    },
+
     onSearch() {
+      this.closeSuggest()
       this.reload()
     },
     onClear() {
+      this.closeSuggest()
       this.setData({ q: '' })
       this.reload()
     },
@@ -91,6 +191,35 @@ Component({
     },
     openHospital(e) {
       wx.navigateTo({ url: `/pages/hospital/hospital?id=${e.currentTarget.dataset.id}` })
+    },
+    openSuggestHospital(e) {
+      this.closeSuggest()
+      this.openHospital(e)
+    },
+    openSuggestDepartment(e) {
+      const { id, hospital } = e.currentTarget.dataset
+      this.closeSuggest()
+      wx.navigateTo({ url: `/pages/department/department?id=${id}&hospitalId=${hospital}` })
+    },
+    openSuggestDoctor(e) {
+      this.closeSuggest()
+      wx.navigateTo({ url: `/pages/doctor/doctor?id=${e.currentTarget.dataset.id}` })
+    },
+
+    // 长辈模式: the first-launch offer and the home-page switch.
+    acceptElder() {
+      this.setData({ elderPrompt: false })
+      this.applyElder(true)
+      wx.showToast({ title: '已开启长辈模式，可在“我的”中关闭', icon: 'none' })
+    },
+    declineElder() {
+      this.setData({ elderPrompt: false })
+    },
+    toggleElder() {
+      const on = !this.data.elder
+      this.setData({ elderPrompt: false })
+      this.applyElder(on)
+      wx.showToast({ title: on ? '已开启长辈模式' : '已关闭长辈模式', icon: 'none' })
     },
   },
 })

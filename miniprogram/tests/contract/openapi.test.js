@@ -15,8 +15,9 @@ const { ROUTES } = require('../../utils/api')
 const { FAKE_PATHS } = require('../../utils/wechat')
 const { SKIP, describeLive } = require('../support/live')
 
-// Route names announced for a later server issue: issue 14's 停诊改约 (POST /appointments/{id}/rebook).
-const PENDING = ['rebookAppointment']
+// Route names announced for a later server issue: issue 14's 停诊改约 (POST /appointments/{id}/rebook)
+// and grouped search (GET /search).
+const PENDING = ['rebookAppointment', 'search']
 
 const APPOINTMENT = [
   'id', 'status', 'status_label', 'queue_number', 'fee_fen', 'visit_date', 'period_label', 'starts_at', 'ends_at',
@@ -40,6 +41,11 @@ const READS = {
   refresh: TOKENS,
   config: ['subscribe_templates.booking_confirmed', 'subscribe_templates.visit_reminder', 'max_visit_persons'],
   hospitals: ['total', ...each('items[]', ['id', 'name', 'level', 'city', 'district', 'address'])],
+  search: [
+    ...each('hospitals[]', ['id', 'name', 'level', 'city', 'district']),
+    ...each('departments[]', ['id', 'name', 'parent_name', 'hospital.id', 'hospital.name']),
+    ...each('doctors[]', ['id', 'name', 'title', 'specialty', 'department.id', 'department.name', 'hospital.id', 'hospital.name']),
+  ],
   hospital: ['id', 'name', 'level', 'city', 'district', 'address', 'phone', 'intro',
     ...each('booking_rules', ['release_days', 'release_time', 'stop_minutes_before', 'cancel_minutes_before', 'max_active_appointments', 'payment_required'])],
   hospitalDepartments: ['items[].id', 'items[].name', ...each('items[].children[]', ['id', 'name', 'location'])],
