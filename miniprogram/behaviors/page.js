@@ -21,6 +21,20 @@ module.exports = Behavior({
     syncElder() {
       const elder = store.isElder()
       if (elder !== this.data.elder) this.setData({ elder })
+      this.syncTabBar()
+    },
+
+    /** Switches 长辈模式 on or off from this page (remembered), the tab bar included. */
+    applyElder(on) {
+      store.setElder(on)
+      this.setData({ elder: !!on })
+      this.syncTabBar()
+    },
+
+    /** Tab pages carry the custom tab bar (custom-tab-bar/): tell it the mode. Absent elsewhere and in tests. */
+    syncTabBar() {
+      const bar = typeof this.getTabBar === 'function' ? this.getTabBar() : null
+      if (bar && bar.data && bar.data.elder !== store.isElder()) bar.setData({ elder: store.isElder() })
     },
 
     /** Runs a load, showing loading and then either the content or the error (in the server's words). */
