@@ -21,6 +21,7 @@ from yiyue.admin.routes import install as install_console
 from yiyue.booking import gate as inventory
 from yiyue.booking.endpoints import router as booking_router
 from yiyue.booking.gate.fastpath import SoldOutFastPath
+from yiyue.core import validation
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
@@ -168,11 +169,10 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        errors = [{"loc": list(e.get("loc", ())), "type": e.get("type"), "msg": e.get("msg")} for e in exc.errors()]
+        errors = validation.request_error_details(exc.errors(), request.scope.get("route"))
         if any(e["type"] == "json_invalid" for e in errors):
             return _error(request, 400, "MALFORMED_JSON", "请求体不是合法的 JSON", errors)
-        fields = "、".join(".".join(str(p) for p in e["loc"][1:]) or str(e["loc"][0]) for e in errors[:3])
-        return _error(request, 422, "VALIDATION_ERROR", f"请求参数有误：{fields}", errors)
+        return _error(request, 422, "VALIDATION_ERROR", validation.summary(errors), errors)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:

@@ -84,7 +84,7 @@ async def test_a_wrong_type_in_the_body_is_a_validation_error_listing_the_field(
     assert isinstance(body["detail"], list)
     assert body["detail"][0]["loc"] == ["body", "code"]
     assert body["detail"][0]["type"] == "string_type"
-    assert "code" in body["message"]
+    assert body["message"] == "登录凭证：须为文本"  # the field, named in Chinese
 
 
 async def test_a_json_array_where_an_object_belongs_is_a_validation_error(client: httpx.AsyncClient) -> None:
@@ -121,6 +121,123 @@ async def test_a_validation_error_does_not_echo_the_input(client: httpx.AsyncCli
 
     assert_error(response, 422, "VALIDATION_ERROR")
     assert secret_value not in response.text
+
+
+# --- validation messages in Chinese ------------------------------------------------------------------
+
+PATIENTS = "/api/v1/me/patients"
+ENGLISH_WORD = re.compile(r"[A-Za-z]{3,}")
+
+
+def chinese_detail(body: dict[str, Any]) -> list[tuple[list[Any], str, str]]:
+    """(loc, type, msg) of each problem; every msg in Chinese, none in pydantic's English."""
+    details = [(d["loc"], d["type"], d["msg"]) for d in body["detail"]]
+    for _, _, msg in details:
+        assert CJK.search(msg) and not ENGLISH_WORD.search(msg.replace("JSON", "")), msg
+    return details
+
+
+async def test_a_body_field_too_short_is_named_in_chinese(client: httpx.AsyncClient) -> None:
+    body = assert_error(await client.post(LOGIN, json={"code": ""}), 422, "VALIDATION_ERROR")
+
+    assert chinese_detail(body) == [(["body", "code"], "string_too_short", "登录凭证：不能为空")]
+    assert body["message"] == "登录凭证：不能为空"
+
+
+async def test_missing_fields_of_a_body_are_each_named(client: httpx.AsyncClient, login: Any) -> None:
+    auth = await login()
+
+    response = await client.post(PATIENTS, json={"name": "张三", "relationship": "self"}, headers=auth)
+
+    body = assert_error(response, 422, "VALIDATION_ERROR")
+    assert chinese_detail(body) == [
+        (["body", "id_number"], "missing", "身份证号：不能为空"),
+        (["body", "phone"], "missing", "手机号：不能为空"),
+    ]
+    assert body["message"] == "身份证号：不能为空；手机号：不能为空"
+
+
+async def test_a_bad_choice_in_a_body_is_named(client: httpx.AsyncClient, login: Any) -> None:
+    auth = await login()
+    person = {"name": "张三", "id_number": "x", "phone": "x", "relationship": "friend"}
+
+    body = assert_error(await client.post(PATIENTS, json=person, headers=auth), 422, "VALIDATION_ERROR")
+
+    assert chinese_detail(body) == [(["body", "relationship"], "enum", "关系：取值无效")]
+
+
+async def test_a_field_a_patch_does_not_take_is_named(client: httpx.AsyncClient, login: Any) -> None:
+    auth = await login()
+
+    response = await client.patch(f"{PATIENTS}/1", json={"id_number": "110105194912310021"}, headers=auth)
+
+    body = assert_error(response, 422, "VALIDATION_ERROR")
+    assert chinese_detail(body) == [(["body", "id_number"], "extra_forbidden", "身份证号：不支持该字段")]
+
+
+async def test_query_parameters_are_named_in_chinese(client: httpx.AsyncClient) -> None:
+    response = await client.get("/api/v1/hospitals", params={"page": "first", "page_size": 1000})
+
+    body = assert_error(response, 422, "VALIDATION_ERROR")
+    assert sorted(chinese_detail(body)) == [
+        (["query", "page"], "int_parsing", "页码：须为整数"),
+        (["query", "page_size"], "less_than_equal", "每页条数：不能大于100"),
+    ]
+
+
+async def test_a_bad_date_in_the_query_says_what_a_date_looks_like(client: httpx.AsyncClient) -> None:
+    body = assert_error(await client.get("/api/v1/doctors/1/schedules?start=2026-02-30"), 422, "VALIDATION_ERROR")
+
+    [(loc, _, msg)] = chinese_detail(body)
+    assert (loc, msg) == (["query", "start"], "开始日期：须为日期，如 2026-12-01")
+
+
+@pytest.mark.parametrize(
+    ("bad_id", "error_type", "msg"),
+    [("abc", "int_parsing", "就诊人：须为整数"), ("0", "greater_than_equal", "就诊人：不能小于1")],
+)
+async def test_a_path_parameter_is_named_in_chinese(
+    client: httpx.AsyncClient, login: Any, bad_id: str, error_type: str, msg: str
+) -> None:
+    auth = await login()
+
+    response = await client.patch(f"{PATIENTS}/{bad_id}", json={"name": "张三"}, headers=auth)
+
+    body = assert_error(response, 422, "VALIDATION_ERROR")
+    assert chinese_detail(body) == [(["path", "patient_id"], error_type, msg)]
+
+
+async def test_a_missing_body_is_named(client: httpx.AsyncClient, login: Any) -> None:
+    auth = await login()
+
+    body = assert_error(await client.post(PATIENTS, headers=auth), 422, "VALIDATION_ERROR")
+
+    assert chinese_detail(body) == [(["body"], "missing", "请求体：不能为空")]
+
+
+async def test_a_json_array_where_an_object_belongs_says_so(client: httpx.AsyncClient) -> None:
+    body = assert_error(await client.post(LOGIN, json=["code"]), 422, "VALIDATION_ERROR")
+
+    [(loc, _, msg)] = chinese_detail(body)
+    assert (loc, msg) == (["body"], "请求体：须为对象")
+
+
+async def test_bad_json_is_explained_in_chinese_too(client: httpx.AsyncClient) -> None:
+    body = assert_error(await client.post(LOGIN, content=b'{"code": ', headers=JSON), 400, "MALFORMED_JSON")
+
+    [(loc, error_type, msg)] = chinese_detail(body)
+    assert (loc[0], error_type, msg) == ("body", "json_invalid", "请求体：不是合法的 JSON")
+    assert body["message"] == "请求体不是合法的 JSON"
+
+
+async def test_a_visit_persons_name_gets_its_own_words(client: httpx.AsyncClient, login: Any) -> None:
+    auth = await login()
+    person = {"name": "a1", "id_number": "x", "phone": "x", "relationship": "self"}
+
+    body = assert_error(await client.post(PATIENTS, json=person, headers=auth), 422, "VALIDATION_ERROR")
+
+    assert chinese_detail(body) == [(["body", "name"], "person_name", "姓名须为2-30个汉字或字母，可含·")]
+    assert body["message"] == "姓名须为2-30个汉字或字母，可含·"
 
 
 # --- routes and methods -----------------------------------------------------------------------------

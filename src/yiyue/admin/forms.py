@@ -2,35 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
 from yiyue.admin.console import CSRF_FIELD
+from yiyue.core import validation
+from yiyue.core.field_names import field_name
 
 M = TypeVar("M", bound=BaseModel)
 
-_MESSAGES = {
+# The console's own wording where it differs from the API's (``core.validation.PHRASES``, which gives
+# every other message: "{title}" + "不能大于30"). Forms say "请填写医院名称", and count "字".
+_CONSOLE_WORDS = {
     "missing": "请填写{title}",
     "string_too_short": "{title}至少{min_length}个字",
     "string_too_long": "{title}不能超过{max_length}个字",
-    "string_pattern_mismatch": "{title}格式不正确",
-    "int_parsing": "{title}须为整数",
-    "int_from_float": "{title}须为整数",
-    "float_parsing": "{title}须为数字",
-    "decimal_parsing": "{title}须为数字",
-    "decimal_max_places": "{title}最多{decimal_places}位小数",
-    "greater_than": "{title}须大于{gt}",
-    "greater_than_equal": "{title}不能小于{ge}",
-    "less_than": "{title}须小于{lt}",
-    "less_than_equal": "{title}不能大于{le}",
-    "bool_parsing": "{title}取值无效",
-    "time_parsing": "{title}须为时间，如 08:00",
-    "date_parsing": "{title}须为日期，如 2026-12-01",
-    "date_from_datetime_parsing": "{title}须为日期，如 2026-12-01",
-    "enum": "{title}取值无效",
-    "literal_error": "{title}取值无效",
 }
 
 
@@ -70,14 +59,22 @@ def chinese_errors(model: type[BaseModel], exc: ValidationError) -> dict[str, st
         loc = [str(part) for part in error.get("loc", ())]
         field = loc[0] if loc else "__all__"
         info = model.model_fields.get(field)
-        title = (info.title if info is not None else None) or field
-        template = _MESSAGES.get(error["type"])
-        context = {k: v for k, v in (error.get("ctx") or {}).items()}
-        if template is not None:
-            message = template.format(title=title, **context)
-        elif error["type"] == "value_error":
-            message = str(context.get("error", "")) or f"{title}取值无效"
-        else:
-            message = f"{title}取值无效"
-        errors.setdefault(field, message)
+        title = (
+            field_name(field, title=info.title, description=info.description, model=model.__name__)
+            if info is not None
+            else field
+        )
+        errors.setdefault(field, _message(title, error))
     return errors
+
+
+def _message(title: str, error: Mapping[str, Any]) -> str:
+    """ "请填写医院名称", "放号周期不能大于30"; a validator's own Chinese words as they are."""
+    ctx = error.get("ctx") or {}
+    words = _CONSOLE_WORDS.get(error["type"])
+    if words is not None:
+        return words.format(title=title, **ctx)
+    own = validation.own_message(error)
+    if own is not None:
+        return own
+    return f"{title}{validation.phrase(error)}"
