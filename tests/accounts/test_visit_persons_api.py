@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date
 from typing import Any
@@ -12,9 +13,11 @@ from sqlalchemy import select
 
 from tests.conftest import Login
 from tests.factories import id_number, patient_body
+from yiyue.accounts import service
 from yiyue.accounts.idcard import check_digit
 from yiyue.accounts.models import VisitPerson
 from yiyue.core.db import Database
+from yiyue.core.errors import DomainError
 
 PATIENTS = "/api/v1/me/patients"
 PHONE = "13812345678"
@@ -218,12 +221,20 @@ async def test_a_second_self_is_refused(client: httpx.AsyncClient, login: Login)
     assert_error(await add(client, auth, relationship="self"), 409, "SELF_ALREADY_EXISTS")
 
 
-async def test_an_id_number_already_used_by_another_account_is_refused(client: httpx.AsyncClient, login: Login) -> None:
-    alice, bob = await login(), await login()
-    number = id_number()
-    await added(client, alice, id_number=number)
+# --- families: one ID number, several accounts; once per account ------------------------------------------
 
-    assert_error(await add(client, bob, id_number=number), 409, "ID_NUMBER_TAKEN")
+
+async def test_two_accounts_may_add_the_same_id_number(client: httpx.AsyncClient, login: Login) -> None:
+    daughter, son = await login(), await login()
+    mother = id_number(date(1960, 5, 4), 124)
+
+    by_daughter = await added(client, daughter, name="王秀英", id_number=mother, relationship="parent")
+    by_son = await added(client, son, name="王秀英", id_number=mother, relationship="parent")
+
+    assert by_daughter["id"] != by_son["id"]
+    assert by_daughter["id_number_masked"] == by_son["id_number_masked"] == masked_id(mother)
+    assert [p["id"] for p in await listed(client, daughter)] == [by_daughter["id"]]
+    assert [p["id"] for p in await listed(client, son)] == [by_son["id"]]
 
 
 async def test_an_id_number_cannot_be_added_twice_to_one_account(client: httpx.AsyncClient, login: Login) -> None:
@@ -231,31 +242,72 @@ async def test_an_id_number_cannot_be_added_twice_to_one_account(client: httpx.A
     number = id_number()
     await added(client, auth, id_number=number, relationship="self")
 
-    assert_error(await add(client, auth, id_number=number, relationship="child"), 409, "ID_NUMBER_TAKEN")
+    body = assert_error(await add(client, auth, id_number=number, relationship="child"), 409, "VISIT_PERSON_EXISTS")
+
+    assert body["message"] == "您已添加过该就诊人"
+    assert len(await listed(client, auth)) == 1
 
 
-async def test_a_taken_id_number_typed_with_a_lowercase_x_is_still_taken(
-    client: httpx.AsyncClient, login: Login
-) -> None:
-    alice, bob = await login(), await login()
+async def test_an_id_number_already_added_is_found_whatever_its_case(client: httpx.AsyncClient, login: Login) -> None:
+    auth = await login()
     number = id_ending_in_x()
-    await added(client, alice, id_number=number)
+    await added(client, auth, id_number=number)
 
-    assert_error(await add(client, bob, id_number=number.lower()), 409, "ID_NUMBER_TAKEN")
+    assert_error(await add(client, auth, id_number=number.lower(), relationship="other"), 409, "VISIT_PERSON_EXISTS")
 
 
-async def test_a_taken_id_number_written_in_full_width_digits_is_still_taken(
+async def test_an_id_number_already_added_written_in_full_width_digits_is_not_added_again(
     client: httpx.AsyncClient, login: Login
 ) -> None:
-    alice, bob = await login(), await login()
+    auth = await login()
     number = id_number(date(1990, 1, 1), 123)
-    await added(client, alice, id_number=number)
-
+    await added(client, auth, id_number=number)
     same_number_full_width = number[:6] + number[6:17].translate(FULL_WIDTH) + number[17]
 
-    response = await add(client, bob, id_number=same_number_full_width)
+    response = await add(client, auth, id_number=same_number_full_width, relationship="other")
 
     assert response.status_code in (409, 422), response.text
+    assert len(await listed(client, auth)) == 1
+
+
+async def test_one_account_adding_the_same_person_twice_at_once_gets_one(
+    client: httpx.AsyncClient, login: Login
+) -> None:
+    auth = await login()
+    number = id_number()
+
+    answers = await asyncio.gather(*(add(client, auth, id_number=number, relationship="other") for _ in range(4)))
+
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409], [a.text for a in answers]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"VISIT_PERSON_EXISTS"}
+    assert len(await listed(client, auth)) == 1
+
+
+async def test_nothing_says_an_id_number_belongs_to_another_account(client: httpx.AsyncClient, login: Login) -> None:
+    alice, bob = await login(), await login()
+    number = id_number()
+    alices = await added(client, alice, id_number=number, relationship="parent")
+
+    answers = [
+        await add(client, bob, id_number=number, relationship="parent"),
+        await add(client, bob, id_number=number, relationship="other"),  # bob's own second try
+        await client.get(PATIENTS, headers=bob),
+    ]
+
+    assert [a.status_code for a in answers] == [201, 409, 200]
+    for answer in answers:
+        assert not re.search("其他账号|他人|已被|已注册|已绑定", answer.text), answer.text
+    assert answers[1].json()["message"] == "您已添加过该就诊人"
+    assert [p["id"] for p in answers[2].json()["items"]] == [answers[0].json()["id"]] != [alices["id"]]
+
+
+def test_no_visit_person_error_speaks_of_other_accounts() -> None:
+    errors = [e for e in vars(service).values() if isinstance(e, type) and issubclass(e, DomainError)]
+
+    assert "VISIT_PERSON_EXISTS" in {e.code for e in errors}
+    assert "ID_NUMBER_TAKEN" not in {e.code for e in errors}
+    for error in errors:
+        assert not re.search("其他账号|他人|已被|已注册|已绑定", error.message), error
 
 
 async def test_a_phone_written_in_full_width_digits_is_refused_or_normalised(
@@ -266,6 +318,69 @@ async def test_a_phone_written_in_full_width_digits_is_refused_or_normalised(
     response = await add(client, auth, phone="138" + "12345678".translate(FULL_WIDTH))
 
     assert response.status_code == 422 or response.json()["phone_masked"] == "138****5678", response.text
+
+
+# --- names ------------------------------------------------------------------------------------------
+
+NAME_ERROR = "姓名须为2-30个汉字或字母，可含·"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("张三", "张三"),
+        ("欧阳娜娜", "欧阳娜娜"),
+        ("阿依古丽·买买提", "阿依古丽·买买提"),
+        ("阿依古丽.买买提", "阿依古丽·买买提"),  # look-alike dots become the middle dot
+        ("阿依古丽 • 买买提", "阿依古丽·买买提"),
+        ("John Smith", "John Smith"),
+        ("  John   Smith ", "John Smith"),
+    ],
+)
+async def test_a_name_of_chinese_letters_and_middle_dots_is_accepted(
+    client: httpx.AsyncClient, login: Login, typed: str, stored: str
+) -> None:
+    auth = await login()
+
+    person = await added(client, auth, name=typed)
+
+    assert person["name"] == stored
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("a1", id="digit"),
+        pytest.param("张", id="one-character"),
+        pytest.param("张3", id="chinese-and-digit"),
+        pytest.param("张 三", id="space-between-chinese"),
+        pytest.param("张" * 31, id="31-characters"),
+        pytest.param("张三😀", id="emoji"),
+        pytest.param("张三!", id="symbol"),
+        pytest.param("·张三", id="leading-dot"),
+    ],
+)
+async def test_a_name_with_digits_symbols_or_the_wrong_length_is_refused(
+    client: httpx.AsyncClient, login: Login, name: str
+) -> None:
+    auth = await login()
+
+    body = assert_error(await add(client, auth, name=name), 422, "VALIDATION_ERROR")
+
+    assert body["message"] == NAME_ERROR
+    assert [(d["loc"], d["type"], d["msg"]) for d in body["detail"]] == [(["body", "name"], "person_name", NAME_ERROR)]
+    assert await listed(client, auth) == []
+
+
+async def test_a_changed_name_follows_the_same_rule(client: httpx.AsyncClient, login: Login) -> None:
+    auth = await login()
+    person = await added(client, auth, name="张三")
+
+    refused = await patch(client, auth, person["id"], name="张3")
+    changed = await patch(client, auth, person["id"], name="阿依古丽•买买提")
+
+    assert assert_error(refused, 422, "VALIDATION_ERROR")["message"] == NAME_ERROR
+    assert changed.json()["name"] == "阿依古丽·买买提"
 
 
 # --- changing ---------------------------------------------------------------------------------------
@@ -370,15 +485,6 @@ async def test_removing_frees_the_id_number_for_the_same_account(client: httpx.A
     assert again.json()["id"] != first["id"]
 
 
-async def test_removing_frees_the_id_number_for_another_account(client: httpx.AsyncClient, login: Login) -> None:
-    alice, bob = await login(), await login()
-    number = id_number()
-    person = await added(client, alice, id_number=number)
-    await delete(client, alice, person["id"])
-
-    assert (await add(client, bob, id_number=number)).status_code == 201
-
-
 async def test_removing_frees_a_place_under_the_limit(client: httpx.AsyncClient, login: Login) -> None:
     auth = await login()
     people = [await added(client, auth, relationship="other") for _ in range(5)]
@@ -463,7 +569,7 @@ async def test_the_plain_id_number_and_phone_never_appear_in_any_response(
         await client.get(PATIENTS, headers=alice),
     ]
 
-    assert [r.status_code for r in responses] == [201, 200, 200, 200, 422, 409, 422, 422, 200]
+    assert [r.status_code for r in responses] == [201, 200, 200, 200, 422, 201, 422, 422, 200]
     for response in responses:
         assert number not in response.text
         assert number[6:14] not in response.text  # not even the birth-date digits in one piece

@@ -278,7 +278,7 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
             "post",
             "/api/v1/me/patients",
             409,
-            ["TOO_MANY_VISIT_PERSONS", "SELF_ALREADY_EXISTS", "ID_NUMBER_TAKEN"],
+            ["TOO_MANY_VISIT_PERSONS", "SELF_ALREADY_EXISTS", "VISIT_PERSON_EXISTS"],
         ),
         ("post", "/api/v1/me/patients", 422, ["VALIDATION_ERROR", "INVALID_ID_NUMBER", "INVALID_PHONE"]),
         ("patch", "/api/v1/me/patients/{patient_id}", 404, ["VISIT_PERSON_NOT_FOUND"]),

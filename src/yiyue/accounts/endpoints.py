@@ -111,7 +111,7 @@ async def list_patients(session: SessionDep, account: CurrentAccount, clock: Clo
         service.InvalidPhone,
         service.TooManyVisitPersons,
         service.SelfAlreadyExists,
-        service.IdNumberTaken,
+        service.VisitPersonExists,
     ),
 )
 async def add_patient(

@@ -45,9 +45,12 @@ class InvalidPhone(InvalidInput):
     message = "手机号码无效，请输入11位大陆手机号"
 
 
-class IdNumberTaken(Conflict):
-    code = "ID_NUMBER_TAKEN"
-    message = "该身份证号已被添加为就诊人"
+class VisitPersonExists(Conflict):
+    """This account already has a visit person with this ID number. Another account having one is no
+    refusal (families share relatives), and nothing here ever says whether another account has one."""
+
+    code = "VISIT_PERSON_EXISTS"
+    message = "您已添加过该就诊人"
 
 
 class TooManyVisitPersons(Conflict):
@@ -149,7 +152,8 @@ async def add_visit_person(
     settings: Settings,
     now: datetime,
 ) -> VisitPerson:
-    """Adds a 就诊人: a valid ID number not used by any account, a mainland mobile, at most N per account."""
+    """Adds a 就诊人: a valid ID number this account does not have yet (other accounts may: families), a
+    mainland mobile, at most N per account."""
     try:
         id_number = parse_id_number(data.id_number, today=local_today(now))
     except ValueError as exc:
@@ -163,8 +167,8 @@ async def add_visit_person(
     if data.relationship == Relationship.SELF and any(p.relationship == Relationship.SELF for p in existing):
         raise SelfAlreadyExists()
     index = cipher.blind_index(id_number.value, context=ID_NUMBER)
-    if await _id_number_in_use(session, index):
-        raise IdNumberTaken()
+    if any(p.id_number_index == index for p in existing):
+        raise VisitPersonExists()
     person = VisitPerson(
         account_id=account_id,
         name=data.name,
@@ -179,11 +183,15 @@ async def add_visit_person(
         created_at=now,
         updated_at=now,
     )
-    session.add(person)
     try:
-        await session.flush()
-    except IntegrityError:  # added by another account at the same instant
-        raise IdNumberTaken() from None
+        async with session.begin_nested():
+            session.add(person)
+    except IntegrityError:
+        # The unique index on (account_id, id_number_index) of the persons not removed: this account
+        # added the same person at the same instant. Anything else is not ours to explain away.
+        if await _account_has_id_number(session, account_id, index):
+            raise VisitPersonExists() from None
+        raise
     return person
 
 
@@ -217,16 +225,20 @@ async def update_visit_person(
 
 
 async def remove_visit_person(session: AsyncSession, *, person: VisitPerson, now: datetime) -> None:
-    """Soft removal: past appointments keep pointing at the person, and the ID number is free again."""
+    """Soft removal: past appointments keep pointing at the person, and the account may add the ID number again."""
     person.deleted_at = now
     await session.flush()
 
 
-async def _id_number_in_use(session: AsyncSession, index: str) -> bool:
+async def _account_has_id_number(session: AsyncSession, account_id: int, index: str) -> bool:
     count = await session.scalar(
         select(func.count())
         .select_from(VisitPerson)
-        .where(VisitPerson.id_number_index == index, VisitPerson.deleted_at.is_(None))
+        .where(
+            VisitPerson.account_id == account_id,
+            VisitPerson.id_number_index == index,
+            VisitPerson.deleted_at.is_(None),
+        )
     )
     return bool(count)
 
