@@ -47,10 +47,41 @@ function phoneError(raw) {
   return null
 }
 
+const NAME_ERROR = '姓名须为2-30个汉字或字母，可含·'
+const MIDDLE_DOT = '·'
+// The server's rule (PersonName in src/yiyue/accounts/schemas.py), without lookbehind (older iOS lacks it).
+const LATIN = 'A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f'
+// Chinese characters; the extension planes (U+20000-U+3134F) arrive as surrogate pairs.
+const CHAR = '(?:[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff' + LATIN + ']|[\ud840-\ud884][\udc00-\udfff])'
+const NAME = new RegExp('^' + CHAR + '+(?:[· ]' + CHAR + '+)*$')
+const LOOSE_SPACE = new RegExp('[^' + LATIN + '] | [^' + LATIN + ']')
+const DOT_LOOKALIKES = /\s*[.．•・･‧∙⋅·]\s*/g
+
+/**
+ * A name as the server stores it: full-width letters made half-width (NFKC), runs of spaces made one,
+ * look-alike dots (. • ・ …) made the middle dot `·` with the spaces around them dropped.
+ */
+function normalizeName(raw) {
+  let value = String(raw || '')
+  if (typeof value.normalize === 'function') value = value.normalize('NFKC')
+  return value.trim().split(/\s+/).join(' ').replace(DOT_LOOKALIKES, MIDDLE_DOT)
+}
+
+/** Characters, not UTF-16 units: a rare character of the extension planes counts once, as on the server. */
+function length(value) {
+  return value.replace(/[\ud800-\udbff][\udc00-\udfff]/g, '_').length
+}
+
+/**
+ * 2-30 characters of Chinese and Latin letters; `·` between parts (阿依古丽·买买提); a single space only
+ * between two Latin letters (John Smith); no digits, symbols or emoji; "张 三" is refused, as on the server.
+ */
 function nameError(raw) {
-  const value = String(raw || '').trim()
-  if (value.length < 2 || value.length > 30) return '姓名应为2-30个字'
+  const value = normalizeName(raw)
+  if (!value) return '请输入姓名'
+  const n = length(value)
+  if (n < 2 || n > 30 || !NAME.test(value) || LOOSE_SPACE.test(value)) return NAME_ERROR
   return null
 }
 
-module.exports = { idNumberError, phoneError, nameError, checkDigit }
+module.exports = { idNumberError, phoneError, nameError, normalizeName, checkDigit, NAME_ERROR }

@@ -1,6 +1,7 @@
 /**
  * Add or edit a 就诊人. The checks mirror the server's (utils/validate.js); the server's own message is
  * shown under the field it concerns when it still disagrees. The ID number cannot be changed after adding.
+ * Each row of the form (.row-name, .row-id, .row-phone) holds its input and its own error.
  */
 const api = require('../../utils/api')
 const validate = require('../../utils/validate')
@@ -13,6 +14,21 @@ const RELATIONSHIPS = [
   { value: 'spouse', label: '配偶' },
   { value: 'other', label: '其他' },
 ]
+
+const CODE_FIELDS = { INVALID_ID_NUMBER: 'idNumber', VISIT_PERSON_EXISTS: 'idNumber', INVALID_PHONE: 'phone' }
+const BODY_FIELDS = { name: 'name', id_number: 'idNumber', phone: 'phone', relationship: 'relationship' }
+
+/** `{ 'errors.name': msg, ... }` from a 422's detail, or null when none of it names a field of the form. */
+function detailErrors(detail) {
+  if (!Array.isArray(detail)) return null
+  const out = {}
+  detail.forEach((d) => {
+    const loc = (d && d.loc) || []
+    const field = loc[0] === 'body' ? BODY_FIELDS[loc[1]] : null
+    if (field && d.msg && !out[`errors.${field}`]) out[`errors.${field}`] = d.msg
+  })
+  return Object.keys(out).length ? out : null
+}
 
 Component({
   behaviors: [page],
@@ -78,12 +94,12 @@ Component({
       try {
         if (this.data.editing) {
           const body = {}
-          if (name.trim() !== this.data.person.name) body.name = name.trim()
+          if (validate.normalizeName(name) !== this.data.person.name) body.name = validate.normalizeName(name)
           if (relationship !== this.data.person.relationship) body.relationship = relationship
           if (phone.trim()) body.phone = phone.trim()
           if (Object.keys(body).length) await api.updatePatient(this.personId, body)
         } else {
-          await api.createPatient({ name: name.trim(), id_number: idNumber.trim().toUpperCase(), phone: phone.trim(), relationship })
+          await api.createPatient({ name: validate.normalizeName(name), id_number: idNumber.trim().toUpperCase(), phone: phone.trim(), relationship })
         }
         wx.showToast({ title: '已保存', icon: 'success' })
         wx.navigateBack()
@@ -94,10 +110,20 @@ Component({
       }
     },
 
+    /**
+     * The server's refusal under the field it concerns: a bad or already-added ID number (the account
+     * has this person already: VISIT_PERSON_EXISTS), a bad phone, or a 422 whose detail names fields
+     * (each message already in Chinese, e.g. 姓名须为2-30个汉字或字母，可含·). Anything else in a modal.
+     */
     onServerError(err) {
-      const field = { INVALID_ID_NUMBER: 'idNumber', ID_NUMBER_TAKEN: 'idNumber', INVALID_PHONE: 'phone' }[err.code]
+      const field = CODE_FIELDS[err.code]
       if (field) {
         this.setData({ [`errors.${field}`]: err.message })
+        return
+      }
+      const fieldErrors = err.code === 'VALIDATION_ERROR' ? detailErrors(err.detail) : null
+      if (fieldErrors) {
+        this.setData(fieldErrors)
         return
       }
       api.showError(err, { modal: true, title: '保存失败' })

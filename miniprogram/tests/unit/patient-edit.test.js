@@ -1,4 +1,4 @@
-const { open, text, tap, input, exists } = require('../support/pages')
+const { open, text, tap, input, exists, one, all } = require('../support/pages')
 const fx = require('../support/fixtures')
 const validate = require('../../utils/validate')
 
@@ -47,22 +47,108 @@ test('phone and name are checked too, and an error clears when the field is edit
   await fill(comp, { name: '王', phone: '1234' })
   tap(comp, '.save')
   await settle()
-  expect(text(comp, '.error-name')).toBe('姓名应为2-30个字')
+  expect(text(comp, '.error-name')).toBe('姓名须为2-30个汉字或字母，可含·')
   expect(text(comp, '.error-phone')).toBe('请输入正确的11位手机号')
   input(comp, '.input-phone', '13912345678')
   await settle()
   expect(exists(comp, '.error-phone')).toBe(false)
 })
 
-test("the server's own refusal appears under the field", async () => {
-  fake.route('POST /api/v1/me/patients', fx.error(409, 'ID_NUMBER_TAKEN', '该身份证号已添加为就诊人'))
+test('an ID number this account already has (VISIT_PERSON_EXISTS) is shown under the ID number', async () => {
+  fake.route('POST /api/v1/me/patients', fx.error(409, 'VISIT_PERSON_EXISTS', '您已添加过该就诊人'))
   const comp = open('patient-edit')
   await settle()
   await fill(comp)
   tap(comp, '.save')
   await settle()
-  expect(text(comp, '.error-id')).toBe('该身份证号已添加为就诊人')
+  expect(text(comp, '.error-id')).toBe('您已添加过该就诊人')
+  expect(one(comp, '.row-id').dom.contains(one(comp, '.error-id').dom)).toBe(true)
+  expect(wx.showModal).not.toHaveBeenCalled()
   expect(wx.navigateBack).not.toHaveBeenCalled()
+})
+
+test("the server's own refusal of a field appears under that field", async () => {
+  fake.route('POST /api/v1/me/patients', fx.error(422, 'INVALID_PHONE', '手机号码无效，请输入11位大陆手机号'))
+  const comp = open('patient-edit')
+  await settle()
+  await fill(comp)
+  tap(comp, '.save')
+  await settle()
+  expect(text(comp, '.error-phone')).toBe('手机号码无效，请输入11位大陆手机号')
+  expect(one(comp, '.row-phone').dom.contains(one(comp, '.error-phone').dom)).toBe(true)
+})
+
+test("a 422 whose detail names fields puts each Chinese message under its field", async () => {
+  const detail = [
+    { loc: ['body', 'name'], type: 'person_name', msg: '姓名须为2-30个汉字或字母，可含·' },
+    { loc: ['body', 'id_number'], type: 'string_too_long', msg: '身份证号：不能超过32个字符' },
+  ]
+  fake.route('POST /api/v1/me/patients', { status: 422, body: { code: 'VALIDATION_ERROR', message: detail[0].msg, detail } })
+  const comp = open('patient-edit')
+  await settle()
+  await fill(comp)
+  tap(comp, '.save')
+  await settle()
+  expect(text(comp, '.error-name')).toBe('姓名须为2-30个汉字或字母，可含·')
+  expect(text(comp, '.error-id')).toBe('身份证号：不能超过32个字符')
+  expect(wx.showModal).not.toHaveBeenCalled()
+})
+
+test('a 422 naming no field of the form is shown in a modal', async () => {
+  const detail = [{ loc: ['body'], type: 'missing', msg: '请求体：不能为空' }]
+  fake.route('POST /api/v1/me/patients', { status: 422, body: { code: 'VALIDATION_ERROR', message: '请求体：不能为空', detail } })
+  const comp = open('patient-edit')
+  await settle()
+  await fill(comp)
+  tap(comp, '.save')
+  await settle()
+  expect(wx.showModal).toHaveBeenCalledWith(expect.objectContaining({ content: '请求体：不能为空' }))
+})
+
+// The defect: errors sat outside their row, under its border, beside the next row's label, so a bad
+// ID number read as a phone error. Each error now lives in its own field's row, right after its input.
+test.each([
+  ['name', { name: '张3' }, '.row-name', '.input-name', '.error-name'],
+  ['ID number', { id: '110105194912310021' }, '.row-id', '.input-id', '.error-id'],
+  ['phone', { phone: '1234' }, '.row-phone', '.input-phone', '.error-phone'],
+])('a %s error sits in its own row, right under its input', async (_, bad, row, field, error) => {
+  const comp = open('patient-edit')
+  await settle()
+  await fill(comp, bad)
+  tap(comp, '.save')
+  await settle()
+  const rowNode = one(comp, row).dom
+  const errorNode = one(comp, error).dom
+  expect(rowNode.contains(errorNode)).toBe(true)
+  expect(rowNode.contains(one(comp, field).dom)).toBe(true)
+  // after its input in the same row ...
+  expect(one(comp, field).dom.compareDocumentPosition(errorNode) & Node.DOCUMENT_POSITION_FOLLOWING).toBeTruthy()
+  // ... and in no other row
+  for (const other of ['.row-name', '.row-id', '.row-phone', '.row-relationship'].filter((r) => r !== row)) {
+    expect(one(comp, other).dom.contains(errorNode)).toBe(false)
+  }
+  expect(all(comp, '.field-error')).toHaveLength(1)
+})
+
+test('a name is sent as the server stores it (look-alike dots become ·)', async () => {
+  fake.route('POST /api/v1/me/patients', { status: 201, body: fx.patient({ id: 71 }) })
+  const comp = open('patient-edit')
+  await settle()
+  await fill(comp, { name: '阿依古丽.买买提' })
+  tap(comp, '.save')
+  await settle()
+  expect(fake.calls('POST /api/v1/me/patients')[0].body.name).toBe('阿依古丽·买买提')
+})
+
+test.each([['张三'], ['阿依古丽·买买提'], ['John Smith'], ['欧阳娜娜']])('the name %s is accepted before sending', async (name) => {
+  fake.route('POST /api/v1/me/patients', { status: 201, body: fx.patient({ id: 72 }) })
+  const comp = open('patient-edit')
+  await settle()
+  await fill(comp, { name })
+  tap(comp, '.save')
+  await settle()
+  expect(exists(comp, '.error-name')).toBe(false)
+  expect(fake.calls('POST /api/v1/me/patients')).toHaveLength(1)
 })
 
 test('other refusals in a modal (e.g. too many people)', async () => {

@@ -34,8 +34,46 @@ test('phone numbers are mainland mobiles', () => {
   expect(validate.phoneError('010-12345678')).toBe('请输入正确的11位手机号')
 })
 
-test('names are 2-30 characters', () => {
-  expect(validate.nameError('李四')).toBeNull()
-  expect(validate.nameError(' 李 ')).toBe('姓名应为2-30个字')
-  expect(validate.nameError('李'.repeat(31))).toBe('姓名应为2-30个字')
+test.each([
+  ['张三', '张三'],
+  ['欧阳娜娜', '欧阳娜娜'],
+  ['阿依古丽·买买提', '阿依古丽·买买提'],
+  ['阿依古丽.买买提', '阿依古丽·买买提'], // look-alike dots become the middle dot
+  ['阿依古丽 • 买买提', '阿依古丽·买买提'],
+  ['阿依古丽・买买提', '阿依古丽·买买提'],
+  ['John Smith', 'John Smith'],
+  ['  John   Smith ', 'John Smith'],
+  ['Ｊｏｈｎ Ｓｍｉｔｈ', 'John Smith'], // full-width letters
+  ['Zoë Li', 'Zoë Li'],
+  ['𠇔三', '𠇔三'], // a rare character outside the basic block counts once
+  ['Li', 'Li'],
+  ['张'.repeat(30), '张'.repeat(30)],
+])('the name %j is valid and normalised as the server stores it', (typed, stored) => {
+  expect(validate.nameError(typed)).toBeNull()
+  expect(validate.normalizeName(typed)).toBe(stored)
+})
+
+test.each([
+  'a1',
+  '张',
+  '张3',
+  '张 三', // no space between Chinese characters (as on the server: the typo is shown, not fixed)
+  '张 John',
+  '张'.repeat(31),
+  '𠇔',
+  '张三😀',
+  '张三!',
+  'John-Smith',
+  "O'Neil",
+  '·张三',
+  '张三·',
+  '张··三',
+])('the name %j is refused with the server\'s words', (name) => {
+  expect(validate.nameError(name)).toBe('姓名须为2-30个汉字或字母，可含·')
+  expect(validate.NAME_ERROR).toBe('姓名须为2-30个汉字或字母，可含·')
+})
+
+test('an empty name asks for one', () => {
+  expect(validate.nameError('')).toBe('请输入姓名')
+  expect(validate.nameError('   ')).toBe('请输入姓名')
 })
