@@ -66,7 +66,7 @@ class TestList:
     async def test_pages(self, client, db, login: Login, schedule_id):
         auth = await login()
         appointment = await booked(client, auth, schedule_id)
-        for kind in ("booking_confirmed", "payment_reminder", "visit_reminder"):
+        for kind in ("booking_confirmed", "no_show", "visit_reminder"):
             await notify(db, kind, appointment)
 
         body = await listing(client, auth, "?page=2&page_size=2")
@@ -111,7 +111,7 @@ class TestRead:
         appointment = await booked(client, auth, schedule_id)
         first = await notify(db, "booking_confirmed", appointment)
         await notify(db, "visit_reminder", appointment)
-        await notify(db, "payment_reminder", appointment)
+        await notify(db, "no_show", appointment)
         await client.post(f"{URL}/{first}/read", headers=auth)
 
         answer = await client.post(f"{URL}/read-all", headers=auth)

@@ -41,6 +41,13 @@ async def appointment_id(client, db, login: Login, catalog) -> int:
     return await booked(client, login, schedule.id)
 
 
+@pytest.fixture
+async def held_id(client, db, login: Login) -> int:
+    """An appointment at a hospital that takes payment online, not paid yet (its slot held)."""
+    paid = await make_catalog(db, name="收费医院", payment_required=True)
+    return await booked(client, login, (await make_schedule(db, paid, days_ahead=1)).id)
+
+
 async def notify(db: Database, kind: str, appointment_id: int, **extra: object) -> Notification | None:
     async with db.session() as session:
         return await service.notify(session, kind=kind, appointment_id=appointment_id, now=NOW, extra=extra)
@@ -94,8 +101,8 @@ class TestNotify:
         notifications, _, _ = await rows(db)
         assert [n.kind for n in notifications] == ["booking_confirmed", "visit_reminder"]
 
-    async def test_a_kind_without_a_wechat_template_is_sent_by_sms_only(self, db, appointment_id):
-        await notify(db, "payment_reminder", appointment_id, minutes=15)
+    async def test_a_kind_without_a_wechat_template_is_sent_by_sms_only(self, db, held_id):
+        await notify(db, "payment_reminder", held_id, minutes=15)
 
         notifications, deliveries, _ = await rows(db)
         assert "15分钟内" in notifications[0].body
@@ -127,7 +134,7 @@ class TestEventHandler:
         assert notification.kind == "suspended" and "全额原路退回" in notification.body
         assert handler.__name__ == "notify_suspended"
 
-    async def test_quotes_the_rules_from_the_settings(self, db, appointment_id):
+    async def test_quotes_the_rules_from_the_settings(self, db, appointment_id, held_id):
         rules = SimpleNamespace(no_show_threshold=2, no_show_window_days=30, no_show_ban_days=7)
 
         async with db.session() as session:
@@ -140,7 +147,7 @@ class TestEventHandler:
             await handler(
                 SimpleNamespace(settings=SimpleNamespace(payment_hold_minutes=15)),
                 session,
-                AppointmentPaymentDue(appointment_id=appointment_id),
+                AppointmentPaymentDue(appointment_id=held_id),
                 NOW,
             )
 

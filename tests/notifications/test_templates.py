@@ -56,6 +56,8 @@ WECHAT_KINDS = {
     NotificationKind.REFUNDED: "cancelled",
     NotificationKind.SUSPENDED: "cancelled",
 }
+IN_APP_ONLY = {NotificationKind.CHECKED_IN, NotificationKind.COMPLETED}
+"""Told while the patient is at the hospital: no SMS, no subscribe message."""
 
 
 def assert_wechat_accepts(message: Rendered) -> None:
@@ -75,7 +77,11 @@ class TestEveryKind:
 
         assert message.title and len(message.title) <= 60
         assert facts.patient_name in message.body and facts.hospital in message.body
-        assert message.sms.startswith("【医约】") and facts.doctor in message.sms
+        if kind in IN_APP_ONLY:
+            assert message.sms is None and message.wechat is None
+        else:
+            assert message.sms is not None
+            assert message.sms.startswith("【医约】") and facts.doctor in message.sms
 
     @pytest.mark.parametrize("kind", list(NotificationKind))
     @pytest.mark.parametrize("facts", [FACTS, LONG], ids=["usual", "long names"])
@@ -149,6 +155,63 @@ class TestOtherKinds:
         message = render(NotificationKind.SUSPENDED, FACTS, {} if refund is None else {"refund": refund})
         assert message.title == "停诊通知" and "停诊" in message.body and says in message.body
         assert message.wechat is not None and message.wechat.data["phrase4"] == "已停诊"
+
+    def test_suspended_gives_the_reason_staff_recorded(self):
+        message = render(NotificationKind.SUSPENDED, replace(FACTS, status_reason="医生外出会诊"), {"refund": True})
+
+        assert "停诊原因：医生外出会诊。" in message.body
+        assert message.sms is not None and "停诊原因：医生外出会诊" in message.sms
+        assert message.wechat is not None and message.wechat.data["thing5"] == "医生外出会诊"  # 取消原因
+        assert_wechat_accepts(message)
+
+    def test_suspended_points_to_the_slots_held_for_rebooking(self):
+        offered = render(NotificationKind.SUSPENDED, FACTS, {"refund": False, "rebook_offered": True})
+        not_offered = render(NotificationKind.SUSPENDED, FACTS, {"refund": False, "rebook_offered": False})
+
+        assert "已为您保留可改约的号源，请在预约详情中一键改约。" in offered.body
+        assert offered.sms is not None and "一键改约" in offered.sms
+        assert "改约" not in not_offered.body
+
+    def test_suspended_does_not_repeat_the_generic_reason(self):
+        message = render(NotificationKind.SUSPENDED, replace(FACTS, status_reason="医生停诊"), {"refund": False})
+
+        assert "停诊原因" not in message.body and "因医生停诊" in message.body
+        assert message.wechat is not None and message.wechat.data["thing5"] == "医生停诊，请改约其他号源"
+
+    def test_a_long_suspension_reason_fits_wechat(self):
+        reason = "医生临时参加突发公共卫生事件医疗救援"
+        message = render(NotificationKind.SUSPENDED, replace(LONG, status_reason=reason))
+
+        assert f"停诊原因：{reason}。" in message.body
+        assert_wechat_accepts(message)
+
+    def test_checked_in_says_wait_with_the_queue_number_doctor_and_place(self):
+        message = render(NotificationKind.CHECKED_IN, FACTS)
+
+        assert message.title == "已签到，请候诊"
+        assert message.body.startswith("张三已签到，请候诊。")
+        assert "就诊序号7号" in message.body and "李明华（主任医师）" in message.body
+        assert "心血管内科" in message.body and "请到门诊楼3层候诊" in message.body
+        assert (message.sms, message.wechat) == (None, None)
+
+    def test_checked_in_without_a_clinic_location_names_the_hospital_address(self):
+        message = render(NotificationKind.CHECKED_IN, replace(FACTS, location=""))
+
+        assert "请到北京市东城区测试路1号候诊" in message.body
+
+    def test_completed_thanks_the_patient(self):
+        message = render(NotificationKind.COMPLETED, FACTS)
+
+        assert message.title == "就诊完成"
+        assert "感谢您的就诊" in message.body and "李明华（主任医师）" in message.body
+        assert "评价" not in message.body
+        assert (message.sms, message.wechat) == (None, None)
+
+    def test_completed_invites_a_review_when_given_where(self):
+        link = "pages/review/review?appointment=42"
+        message = render(NotificationKind.COMPLETED, FACTS, {"review_link": link})
+
+        assert message.body.endswith(f"欢迎对本次就诊进行评价：{link}")
 
     def test_no_show_states_the_ban_rule(self):
         message = render(NotificationKind.NO_SHOW, FACTS)

@@ -10,6 +10,10 @@ delivery is sent at most once, and a lost one is preferred to a duplicate:
 3. the outcome (``sent``, ``skipped``, ``failed``) is recorded in another short transaction of its own,
    so it stands even if the job's own transaction later rolls back.
 
+Before 1, the delivery's notification must still apply to its appointment (``rules.stale_reason``): a
+payment reminder whose hold was paid, cancelled or expired, a visit reminder whose visit was cancelled
+after it was queued, is never sent late; it is marked ``cancelled`` with the reason instead.
+
 A delivery found ``sending`` by a later run is one whose outcome is unknown (a crash between 1 and 3,
 or a timeout after the request went out): it is marked ``failed`` with "结果未知，未重发" and not sent
 again. While it is recent it may still be in flight in another worker, so the job is retried later
@@ -37,6 +41,7 @@ from yiyue.core.crypto import FieldCipher, mask_phone
 from yiyue.core.db import Database, begin_write
 from yiyue.frontdesk.rules import is_onsite_account
 from yiyue.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, Notification
+from yiyue.notifications.rules import stale_reason
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.errors import SubscribeMessageRejected, WeChatMisconfigured, WeChatUnavailable
 
@@ -97,7 +102,7 @@ class _NotSent(Exception):
         self.reason = reason
 
 
-_DONE = frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED})
+_DONE = frozenset({DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SKIPPED, DeliveryStatus.CANCELLED})
 
 
 async def deliver(session: AsyncSession, ctx: DeliveryContext, delivery_id: int, now: datetime) -> None:
@@ -119,7 +124,7 @@ async def deliver(session: AsyncSession, ctx: DeliveryContext, delivery_id: int,
         return
 
     try:
-        send = await _sender(session, ctx, delivery)
+        send = await _sender(session, ctx, delivery, now)
     except _NotSent as not_sent:
         await _finish(ctx.db, delivery_id, not_sent.status, not_sent.reason, now, expect=DeliveryStatus.PENDING)
         return
@@ -148,9 +153,13 @@ class _Send(Protocol):
     async def __call__(self) -> None: ...
 
 
-async def _sender(session: AsyncSession, ctx: DeliveryContext, delivery: Delivery) -> _Send:
-    """Everything the send needs, looked up before claiming; raises ``_NotSent`` when there is no way to send."""
+async def _sender(session: AsyncSession, ctx: DeliveryContext, delivery: Delivery, now: datetime) -> _Send:
+    """Everything the send needs, looked up before claiming; raises ``_NotSent`` when there is no way to
+    send, or nothing to send any more (the notification no longer applies)."""
     notification = await session.get_one(Notification, delivery.notification_id)
+    stale = await _no_longer_applies(session, notification, now)
+    if stale is not None:
+        raise _NotSent(DeliveryStatus.CANCELLED, stale)
     content: Mapping[str, Any] = delivery.content
     if delivery.channel == DeliveryChannel.WECHAT_SUBSCRIBE:
         template_id = ctx.settings.subscribe_templates.get(str(content.get("purpose")))
@@ -194,6 +203,20 @@ async def _sender(session: AsyncSession, ctx: DeliveryContext, delivery: Deliver
 
         return send_sms
     raise _NotSent(DeliveryStatus.FAILED, f"未知的渠道：{delivery.channel}")
+
+
+async def _no_longer_applies(session: AsyncSession, notification: Notification, now: datetime) -> str | None:
+    """Why the notification no longer applies to its appointment as it stands now, or None."""
+    if notification.appointment_id is None:
+        return None
+    appointment = (
+        await session.execute(
+            select(Appointment.status, Appointment.pay_deadline).where(Appointment.id == notification.appointment_id)
+        )
+    ).one_or_none()
+    if appointment is None:
+        return None
+    return stale_reason(notification.kind, appointment.status, pay_deadline=appointment.pay_deadline, now=now)
 
 
 async def _phone(session: AsyncSession, cipher: FieldCipher, notification: Notification) -> str | None:

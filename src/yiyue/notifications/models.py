@@ -22,6 +22,8 @@ class NotificationKind(StrEnum):
     SUSPENDED = "suspended"  # 停诊通知
     NO_SHOW = "no_show"  # 爽约记录
     DOCTOR_CHANGED = "doctor_changed"  # 替诊通知: another doctor sees the patient
+    CHECKED_IN = "checked_in"  # 已签到，请候诊
+    COMPLETED = "completed"  # 就诊完成，感谢就诊
 
 
 class DeliveryChannel(StrEnum):
@@ -37,6 +39,9 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     """Nothing to send through: no subscription left (43101), or no phone number on file."""
+    CANCELLED = "cancelled"
+    """Not sent because its notification no longer applied (``rules.stale_reason``): the hold was paid,
+    the visit cancelled... ``last_error`` says why."""
 
 
 class Notification(Base):
@@ -55,6 +60,8 @@ class Notification(Base):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    """When the patient read it, or when it was withdrawn: a prompt that no longer applies (a payment
+    reminder once the hold is paid, cancelled or expired; see ``rules``) is marked read then."""
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
     """What this notification is about, e.g. ``booking_confirmed:appointment:42``: a handler that runs
     twice finds it and creates nothing the second time."""

@@ -4,6 +4,10 @@ A notification is keyed by what it is about (``dedupe_key``, unique), so the han
 runs twice creates nothing the second time. Its deliveries (WeChat subscribe message, SMS) are rows
 written in the same transaction, each with an outbox event that sends it after the commit
 (``channels.deliver``); a delivery that fails never touches the appointment.
+
+A message that no longer applies (``rules``: a payment reminder once the hold is paid, cancelled or
+expired; a visit reminder once the visit is cancelled) is withdrawn by ``withdraw_stale``: its pending
+deliveries are cancelled and, for a prompt, ``read_at`` is set, so it no longer counts as unread.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.booking import read_model
-from yiyue.booking.models import Appointment
+from yiyue.booking.models import Appointment, AppointmentEvent
 from yiyue.core import outbox
 from yiyue.core.db import begin_write
 from yiyue.core.errors import NotFound
@@ -30,6 +34,7 @@ from yiyue.notifications.models import (
     Notification,
     NotificationKind,
 )
+from yiyue.notifications.rules import PROMPTS, stale_reason
 from yiyue.notifications.templates import AppointmentFacts, render
 from yiyue.scheduling.models import PERIOD_LABELS, Period
 
@@ -45,7 +50,7 @@ def dedupe_key(kind: NotificationKind | str, appointment_id: int, about: str = "
 
 
 async def appointment_facts(session: AsyncSession, appointment_id: int) -> tuple[Appointment, AppointmentFacts]:
-    """The appointment (read model) and everything a message says about it, in one query."""
+    """The appointment (read model) and everything a message says about it."""
     a = await read_model.load_one(session, appointment_id)
     facts = AppointmentFacts(
         appointment_id=a.id,
@@ -62,8 +67,33 @@ async def appointment_facts(session: AsyncSession, appointment_id: int) -> tuple
         ends_at=a.slot.ends_at,
         queue_number=a.queue_number,
         fee_fen=a.fee_fen,
+        status_reason=await status_reason(session, a.id, a.status),
     )
     return a, facts
+
+
+async def status_reason(session: AsyncSession, appointment_id: int, status: str) -> str:
+    """The reason the latest transition into ``status`` recorded (the 停诊 reason staff gave), "" if none."""
+    reason = await session.scalar(
+        select(AppointmentEvent.reason)
+        .where(AppointmentEvent.appointment_id == appointment_id, AppointmentEvent.to_status == status)
+        .order_by(AppointmentEvent.id.desc())
+        .limit(1)
+    )
+    return reason or ""
+
+
+async def _stale(session: AsyncSession, kind: str, appointment_id: int, now: datetime) -> str | None:
+    row = (
+        await session.execute(
+            select(Appointment.status, Appointment.pay_deadline)
+            .where(Appointment.id == appointment_id)
+            .with_for_update(read=True)  # PostgreSQL: a payment confirming it waits, or is seen (SQLite: one writer)
+        )
+    ).one_or_none()
+    if row is None:
+        return None  # reported as not found by whoever loads it
+    return stale_reason(kind, row.status, pay_deadline=row.pay_deadline, now=now)
 
 
 async def notify(
@@ -80,16 +110,26 @@ async def notify(
 
     Once per kind and appointment (and ``about``, for a kind that can happen to an appointment more than
     once, e.g. each change of doctor): when the notification exists already this returns None and writes
-    nothing. ``extra`` carries what the appointment does not know (see ``templates.render``).
+    nothing. Nor is a prompt made that no longer applies (``rules``: a payment reminder for a hold paid
+    meanwhile, a visit reminder for a cancelled visit); that is checked again once this unit of work
+    writes, so a payment committed meanwhile is seen. Any other message is kept as history even when
+    the appointment moved on (预约成功 of a booking cancelled since); its deliveries are not sent then
+    (``channels.deliver``). ``extra`` carries what the appointment does not know (see
+    ``templates.render``).
     """
     kind = NotificationKind(kind)
     key = dedupe_key(kind, appointment_id, about)
     if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
         return None
     appointment, facts = await appointment_facts(session, appointment_id)
+    prompt = kind.value in PROMPTS
+    if prompt and stale_reason(kind, appointment.status, pay_deadline=appointment.pay_deadline, now=now):
+        return None
     message = render(kind, facts, extra)
 
     await begin_write(session)
+    if prompt and await _stale(session, kind, appointment_id, now) is not None:
+        return None
     notification = Notification(
         account_id=appointment.account_id,
         kind=kind.value,
@@ -112,7 +152,8 @@ async def notify(
         contents.append(
             (DeliveryChannel.WECHAT_SUBSCRIBE, {"purpose": wechat.purpose, "page": wechat.page, "data": wechat.data})
         )
-    contents.append((DeliveryChannel.SMS, {"text": message.sms}))
+    if message.sms is not None:
+        contents.append((DeliveryChannel.SMS, {"text": message.sms}))
     deliveries = [
         Delivery(
             notification_id=notification.id,
@@ -132,6 +173,59 @@ async def notify(
     for delivery in deliveries:
         outbox.add(session, DeliveryDue(delivery_id=delivery.id), now=now)
     return notification
+
+
+async def withdraw_stale(session: AsyncSession, *, appointment_id: int, now: datetime) -> int:
+    """Withdraws the appointment's messages that no longer apply to it (``rules``): each one's deliveries
+    not yet sent become ``cancelled`` with the reason, and a prompt still unread is marked read now.
+    Safe to run twice; writes nothing when nothing is stale. Returns how many messages were withdrawn."""
+    if not await _stale_notifications(session, appointment_id, now):
+        return 0
+    await begin_write(session)
+    stale = await _stale_notifications(session, appointment_id, now)  # again, under the writer's turn
+    for notification_id, kind, reason in stale:
+        if kind in PROMPTS:
+            await session.execute(
+                update(Notification)
+                .where(Notification.id == notification_id, Notification.read_at.is_(None))
+                .values(read_at=now)
+                .execution_options(synchronize_session=False)
+            )
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.notification_id == notification_id, Delivery.status == DeliveryStatus.PENDING.value)
+            .values(status=DeliveryStatus.CANCELLED.value, last_error=reason, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    return len(stale)
+
+
+async def _stale_notifications(session: AsyncSession, appointment_id: int, now: datetime) -> list[tuple[int, str, str]]:
+    """(id, kind, reason) of the appointment's messages that no longer apply and still have something to
+    withdraw: an unread prompt, or a delivery not yet sent."""
+    appointment = (
+        await session.execute(
+            select(Appointment.status, Appointment.pay_deadline).where(Appointment.id == appointment_id)
+        )
+    ).one_or_none()
+    if appointment is None:
+        return []
+    pending = (
+        select(Delivery.id)
+        .where(Delivery.notification_id == Notification.id, Delivery.status == DeliveryStatus.PENDING.value)
+        .exists()
+    )
+    rows = await session.execute(
+        select(Notification.id, Notification.kind, Notification.read_at.is_(None), pending)
+        .where(Notification.appointment_id == appointment_id)
+        .order_by(Notification.id)
+    )
+    found: list[tuple[int, str, str]] = []
+    for notification_id, kind, unread, has_pending in rows.tuples():
+        reason = stale_reason(kind, appointment.status, pay_deadline=appointment.pay_deadline, now=now)
+        if reason is not None and (has_pending or (unread and kind in PROMPTS)):
+            found.append((notification_id, kind, reason))
+    return found
 
 
 async def list_for(session: AsyncSession, account_id: int, page: PageParams) -> tuple[list[Notification], int, int]:

@@ -1,8 +1,8 @@
-"""Jobs of the notifications domain: a message for each appointment fact, sending deliveries, and the
-visit reminders of the evening before.
+"""Jobs of the notifications domain: a message for each appointment fact (and the withdrawal of those it
+made stale), sending deliveries, and the visit reminders of the evening before.
 
 Handlers run inside the job's unit of work and are safe to run twice (a notification exists once per
-kind and appointment; a delivery is sent at most once).
+kind and appointment; a delivery is sent at most once; withdrawing twice changes nothing).
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from yiyue.core.config import Settings
 from yiyue.core.events import (
     AppointmentBooked,
     AppointmentCancelled,
+    AppointmentCheckedIn,
+    AppointmentCompleted,
     AppointmentDoctorChanged,
     AppointmentExpired,
     AppointmentFact,
@@ -31,7 +33,7 @@ from yiyue.core.events import (
 from yiyue.core.tasks import EventHandler, Tasks
 from yiyue.notifications.channels import DeliveryContext, deliver
 from yiyue.notifications.models import Notification, NotificationKind
-from yiyue.notifications.service import notify
+from yiyue.notifications.service import notify, withdraw_stale
 
 tasks = Tasks("notifications")
 
@@ -47,10 +49,12 @@ REMINDER_BATCH = 500
 def notify_of(kind: NotificationKind | str) -> EventHandler[AppointmentFact]:
     """A handler for an appointment fact that notifies ``kind``; the event's other fields (``refund``,
     ...) reach the template as ``extra``, over the rules the settings hold (the payment hold, the
-    no-show ban)."""
+    no-show ban). First it withdraws the appointment's messages the fact made stale (paid, cancelled or
+    expired: the payment reminder; cancelled, 停诊 or checked in: the visit reminder)."""
     notification_kind = NotificationKind(kind)
 
     async def handler(ctx: NotificationsContext, session: AsyncSession, event: AppointmentFact, now: datetime) -> None:
+        await withdraw_stale(session, appointment_id=event.appointment_id, now=now)
         extra = _rules_from_settings(notification_kind, ctx.settings)
         extra.update(event.model_dump(exclude={"appointment_id"}))
         await notify(session, kind=notification_kind, appointment_id=event.appointment_id, now=now, extra=extra)
@@ -67,8 +71,12 @@ NOTIFY_ON: dict[type[AppointmentFact], NotificationKind] = {
     AppointmentSuspended: NotificationKind.SUSPENDED,
     RefundSucceeded: NotificationKind.REFUNDED,
     AppointmentNoShow: NotificationKind.NO_SHOW,
+    AppointmentCheckedIn: NotificationKind.CHECKED_IN,
+    AppointmentCompleted: NotificationKind.COMPLETED,
 }
-"""Which message each appointment fact sends to its patient."""
+"""Which message each appointment fact sends to its patient. The thank-you of ``completed`` invites a
+review when its ``extra`` carries a ``review_link`` (``templates.render``): the place for a reviews
+feature to pass one."""
 for _event_type, _kind in NOTIFY_ON.items():
     tasks.on(_event_type)(notify_of(_kind))
 

@@ -55,6 +55,8 @@ class AppointmentFacts:
     """The slot's time window (aware datetimes; shown in hospital local time)."""
     queue_number: int
     fee_fen: int
+    status_reason: str = ""
+    """Why the appointment is in its status, as the transition into it recorded it (the 停诊 reason)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +71,8 @@ class WeChatMessage:
 class Rendered:
     title: str
     body: str
-    sms: str
+    sms: str | None
+    """None for in-app-only kinds (told while the patient is at the hospital, in the mini-program)."""
     wechat: WeChatMessage | None
     """None for kinds that have no subscribe-message template (SMS and in-app only)."""
 
@@ -274,6 +277,10 @@ def _refunded(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
     return Rendered("退款成功", body, sms, wechat)
 
 
+GENERIC_SUSPENSION_REASON = "医生停诊"
+"""What 停诊 records when staff gave no reason: not repeated as a reason ("因医生停诊（原因：医生停诊）")."""
+
+
 def _suspended(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
     refund = extra.get("refund")
     if refund is True:
@@ -282,9 +289,21 @@ def _suspended(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
         note, short = "本次预约未支付费用，无需退款。", "医生停诊，请改约其他号源"
     else:
         note, short = "如已支付挂号费，将全额原路退回。", "医生停诊，已付费用全额退回"
-    body = f"很抱歉，因医生停诊，{facts.patient_name}预约的{_visit(facts)}已取消。{note}给您带来不便，敬请谅解。"
-    sms = f"{SMS_SIGNATURE}因医生停诊，{facts.patient_name}预约的{_sms_visit(facts)}已取消。{note}"
-    return Rendered("停诊通知", body, sms, _cancelled_message(facts, "已停诊", short))
+    reason = _text(extra, "reason") or _clean(facts.status_reason)
+    if reason == GENERIC_SUSPENSION_REASON:
+        reason = ""
+    because = f"停诊原因：{reason}。" if reason else ""
+    offered = extra.get("rebook_offered") is True
+    rebook = "已为您保留可改约的号源，请在预约详情中一键改约。" if offered else ""
+    body = (
+        f"很抱歉，因医生停诊，{facts.patient_name}预约的{_visit(facts)}已取消。{because}{note}{rebook}"
+        "给您带来不便，敬请谅解。"
+    )
+    sms = f"{SMS_SIGNATURE}因医生停诊，{facts.patient_name}预约的{_sms_visit(facts)}已取消。{because}{note}"
+    if offered:
+        sms += "可在小程序一键改约。"
+    # thing5 is the template's 取消原因: the reason itself when there is one, else what happens next.
+    return Rendered("停诊通知", body, sms, _cancelled_message(facts, "已停诊", reason or short))
 
 
 def _no_show(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
@@ -317,6 +336,30 @@ def _doctor_changed(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Render
     return Rendered("就诊医生变更", body, sms, None)
 
 
+def _seen_by(facts: AppointmentFacts) -> str:
+    """``测试人民医院 心血管内科 李明华（主任医师）``."""
+    return f"{facts.hospital} {facts.department} {facts.doctor}（{facts.doctor_title}）"
+
+
+# Check-in and completion are told in the mini-program only: the patient is at the hospital, and no
+# subscribe-message template exists for them (settings.subscribe_templates).
+
+
+def _checked_in(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
+    body = (
+        f"{facts.patient_name}已签到，请候诊。{_seen_by(facts)}，就诊序号{facts.queue_number}号，"
+        f"请到{_where(facts)}候诊，留意叫号。"
+    )
+    return Rendered("已签到，请候诊", body, None, None)
+
+
+def _completed(facts: AppointmentFacts, extra: Mapping[str, Any]) -> Rendered:
+    review_link = _text(extra, "review_link")
+    invitation = f"欢迎对本次就诊进行评价：{review_link}" if review_link else ""
+    body = f"{facts.patient_name}在{_seen_by(facts)}的就诊已完成。感谢您的就诊，祝您早日康复！{invitation}"
+    return Rendered("就诊完成", body, None, None)
+
+
 _RENDERERS: dict[NotificationKind, Callable[[AppointmentFacts, Mapping[str, Any]], Rendered]] = {
     NotificationKind.BOOKING_CONFIRMED: _booking_confirmed,
     NotificationKind.PAYMENT_REMINDER: _payment_reminder,
@@ -327,14 +370,18 @@ _RENDERERS: dict[NotificationKind, Callable[[AppointmentFacts, Mapping[str, Any]
     NotificationKind.SUSPENDED: _suspended,
     NotificationKind.NO_SHOW: _no_show,
     NotificationKind.DOCTOR_CHANGED: _doctor_changed,
+    NotificationKind.CHECKED_IN: _checked_in,
+    NotificationKind.COMPLETED: _completed,
 }
 
 
 def render(kind: NotificationKind | str, facts: AppointmentFacts, extra: Mapping[str, Any] | None = None) -> Rendered:
     """The message of ``kind`` about an appointment. ``extra`` adds what the appointment does not know:
     ``minutes`` (payment_reminder: pay within), ``reason`` and ``refund`` (cancelled), ``amount_fen``
-    (refunded; default the fee), ``refund`` (suspended: whether money was taken), ``threshold``,
+    (refunded; default the fee), ``refund`` and ``rebook_offered`` (suspended: whether money was
+    taken, whether slots are held to rebook into), ``threshold``,
     ``window_days`` and ``ban_days`` (no_show: the ban rule), ``from_doctor`` and ``reason``
-    (doctor_changed: who the patient had booked, why they cannot come). Raises ``ValueError`` for an
-    unknown kind."""
+    (doctor_changed: who the patient had booked, why they cannot come), ``reason`` (suspended: instead
+    of ``facts.status_reason``), ``review_link`` (completed: where to review the visit, for the reviews
+    feature to come; without it no invitation is written). Raises ``ValueError`` for an unknown kind."""
     return _RENDERERS[NotificationKind(kind)](facts, extra or {})
