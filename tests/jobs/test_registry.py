@@ -37,10 +37,14 @@ def test_every_handled_topic_is_a_declared_event_class(jobs: JobSystem) -> None:
 
 
 def test_facts_no_domain_handles_yet_are_still_events(jobs: JobSystem) -> None:
-    # Check-in, completion and payment are stated for members and reviews to come; nothing listens yet.
-    for event in (AppointmentCheckedIn, AppointmentCompleted, PaymentSucceeded):
-        assert event.topic in Event.by_topic
-        assert names(jobs, event.topic) == []
+    # Payment is stated for members and reviews to come; nothing listens yet (the booking it confirms is told).
+    assert PaymentSucceeded.topic in Event.by_topic
+    assert names(jobs, PaymentSucceeded.topic) == []
+
+
+def test_check_in_and_completion_are_told_to_the_patient(jobs: JobSystem) -> None:
+    assert names(jobs, AppointmentCheckedIn.topic) == ["notify_checked_in"]
+    assert names(jobs, AppointmentCompleted.topic) == ["notify_completed"]
 
 
 def test_every_periodic_job_is_registered_once(jobs: JobSystem) -> None:
