@@ -29,7 +29,7 @@ from yiyue.demo.data.hospitals import FEES_FEN, MIN_CLINICS_PER_HOSPITAL, MIN_DO
 from yiyue.demo.data.names import GIVEN_FEMALE, GIVEN_LEAD, GIVEN_MALE, SURNAME_WEIGHTS
 from yiyue.demo.data.rosters import CAPACITY_RANGES, SESSIONS_PER_WEEK
 from yiyue.hospitals.models import Department, Doctor, DoctorTitle, Hospital
-from yiyue.hospitals.search import initials
+from yiyue.hospitals.search import name_columns
 from yiyue.scheduling.models import Period
 from yiyue.scheduling.service import ScheduleSpec
 
@@ -75,7 +75,7 @@ def build_hospital(rng: random.Random, spec: HospitalSpec, created_at: datetime)
 def _hospital_row(spec: HospitalSpec, created_at: datetime) -> Hospital:
     return Hospital(
         name=spec.name,
-        name_initials=initials(spec.name),
+        **name_columns(spec.name),
         level=spec.level,
         city=spec.city,
         district=spec.district,
@@ -129,7 +129,7 @@ def _add_departments(
         built.tops.append(
             Department(
                 name=top_spec.name,
-                name_initials=initials(top_spec.name),
+                **name_columns(top_spec.name),
                 parent_id=None,
                 location="",
                 intro=top_spec.intro,
@@ -146,7 +146,7 @@ def _add_departments(
             built.clinics.append(
                 Department(
                     name=clinic_spec.name,
-                    name_initials=initials(clinic_spec.name),
+                    **name_columns(clinic_spec.name),
                     location=f"{building}{level}层{chr(ord('A') + clinic_index)}区",
                     intro=clinic_spec.intro,
                     sort_order=clinic_index + 1,
@@ -186,7 +186,7 @@ def _add_doctors(rng: random.Random, built: BuiltHospital, counts: list[int], ex
 def _expert_doctor(expert: PopularExpert, fees: Fees) -> Doctor:
     return Doctor(
         name=expert.name,
-        name_initials=initials(expert.name),
+        **name_columns(expert.name),
         gender=expert.gender,
         title=DoctorTitle.CHIEF,
         specialty=expert.specialty,
@@ -203,7 +203,7 @@ def _make_doctor(rng: random.Random, clinic: ClinicSpec, used_names: set[str], f
     intro = _doctor_intro(rng, title, clinic)
     return Doctor(
         name=name,
-        name_initials=initials(name),
+        **name_columns(name),
         gender=gender,
         title=title,
         specialty=specialty,

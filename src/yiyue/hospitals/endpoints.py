@@ -13,20 +13,26 @@ from yiyue.hospitals.models import Hospital
 from yiyue.hospitals.schemas import (
     BookingRules,
     DepartmentBrief,
+    DepartmentHit,
     DepartmentNode,
     DepartmentOut,
     DepartmentRef,
     DepartmentTree,
     DoctorBrief,
+    DoctorHit,
     DoctorOut,
     HospitalBrief,
+    HospitalHit,
     HospitalOut,
     NamedRef,
+    SearchOut,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["医院、科室与医生"])
 
-SearchQuery = Annotated[str | None, Query(max_length=50, description="中文名称或拼音首字母")]
+SearchQuery = Annotated[
+    str | None, Query(max_length=50, description="中文名称、全拼（可带空格）、拼音首字母，或汉字与拼音混合")
+]
 
 
 def booking_rules(hospital: Hospital) -> BookingRules:
@@ -38,6 +44,46 @@ def booking_rules(hospital: Hospital) -> BookingRules:
         max_active_appointments=hospital.max_active_appointments,
         payment_required=hospital.payment_required,
         booking_open=hospital.booking_open is not False,
+    )
+
+
+@router.get(
+    "/search",
+    summary="搜索医院、科室与医生",
+    description="按名称、全拼、拼音首字母（可与汉字混合）搜索；医生还按擅长与所在科室。每组按匹配程度排序。",
+    responses=responses(*INPUT_ERRORS, service.SearchQueryEmpty),
+)
+async def search(
+    session: SessionDep,
+    q: Annotated[str, Query(max_length=50, description="搜索词（不可为空）")] = "",
+    city: Annotated[str | None, Query(max_length=30, description="只看该城市的医院")] = None,
+    limit: Annotated[int, Query(ge=1, le=20, description="每组最多条数")] = 5,
+) -> SearchOut:
+    found = await service.search(session, q=q, city=city, limit=limit)
+    return SearchOut(
+        query=found.query,
+        hospitals=[
+            HospitalHit(
+                id=h.id, name=h.name, level=h.level, city=h.city, district=h.district, address=h.address, match=m
+            )
+            for h, m in found.hospitals
+        ],
+        departments=[
+            DepartmentHit(id=d.id, name=d.name, parent_name=parent, hospital=NamedRef.model_validate(h), match=m)
+            for d, parent, h, m in found.departments
+        ],
+        doctors=[
+            DoctorHit(
+                id=d.id,
+                name=d.name,
+                title=d.title,
+                specialty=d.specialty,
+                department=NamedRef.model_validate(dept),
+                hospital=NamedRef.model_validate(h),
+                match=m,
+            )
+            for d, dept, h, m in found.doctors
+        ],
     )
 
 

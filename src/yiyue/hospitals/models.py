@@ -9,6 +9,7 @@ from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
+from yiyue.hospitals.search import name_column_default
 
 
 class DoctorTitle(StrEnum):
@@ -24,6 +25,12 @@ class Hospital(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     name: Mapped[str] = mapped_column(String(100), unique=True)
     name_initials: Mapped[str] = mapped_column(String(100), index=True)
+    name_pinyin: Mapped[str] = mapped_column(String(600), default=name_column_default("name_pinyin"), server_default="")
+    """Full pinyin of the name, ``zhouzhenhua``; computed when the name is written (``hospitals.search``)."""
+    name_pinyin_keys: Mapped[str] = mapped_column(
+        Text, default=name_column_default("name_pinyin_keys"), server_default=""
+    )
+    """What the name is found by as pinyin or initials (``hospitals.search.pinyin_keys``)."""
     level: Mapped[str] = mapped_column(String(20))  # 三级甲等, 二级甲等, ...
     city: Mapped[str] = mapped_column(String(30), index=True)
     district: Mapped[str] = mapped_column(String(30))
@@ -61,6 +68,10 @@ class Department(Base):
     """None for a top-level department (大科室); a clinic (科室) points to its parent."""
     name: Mapped[str] = mapped_column(String(60))
     name_initials: Mapped[str] = mapped_column(String(60), index=True)
+    name_pinyin: Mapped[str] = mapped_column(String(360), default=name_column_default("name_pinyin"), server_default="")
+    name_pinyin_keys: Mapped[str] = mapped_column(
+        Text, default=name_column_default("name_pinyin_keys"), server_default=""
+    )
     location: Mapped[str] = mapped_column(String(100), default="")
     intro: Mapped[str] = mapped_column(Text, default="")
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
@@ -76,6 +87,10 @@ class Doctor(Base):
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), index=True)
     name: Mapped[str] = mapped_column(String(30))
     name_initials: Mapped[str] = mapped_column(String(30), index=True)
+    name_pinyin: Mapped[str] = mapped_column(String(180), default=name_column_default("name_pinyin"), server_default="")
+    name_pinyin_keys: Mapped[str] = mapped_column(
+        Text, default=name_column_default("name_pinyin_keys"), server_default=""
+    )
     gender: Mapped[str] = mapped_column(String(2))  # 男 / 女
     title: Mapped[str] = mapped_column(String(10))  # DoctorTitle
     specialty: Mapped[str] = mapped_column(String(200))

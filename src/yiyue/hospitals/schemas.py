@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -75,3 +77,44 @@ class DoctorOut(DoctorBrief):
     intro: str
     hospital: NamedRef
     department: DepartmentRef
+
+
+Match = Annotated[
+    Literal["name", "pinyin", "initials", "specialty", "department"],
+    Field(description="命中方式：name 名称，pinyin 全拼，initials 拼音首字母，specialty 擅长，department 所在科室"),
+]
+
+
+class HospitalHit(_Out):
+    id: int
+    name: str
+    level: str
+    city: str
+    district: str
+    address: str
+    match: Match
+
+
+class DepartmentHit(BaseModel):
+    id: int
+    name: str
+    parent_name: str | None = Field(description="所属大科室；大科室本身为 null")
+    hospital: NamedRef
+    match: Match
+
+
+class DoctorHit(BaseModel):
+    id: int
+    name: str
+    title: str
+    specialty: str
+    department: NamedRef
+    hospital: NamedRef
+    match: Match
+
+
+class SearchOut(BaseModel):
+    query: str = Field(description="去掉首尾空白后的搜索词")
+    hospitals: list[HospitalHit]
+    departments: list[DepartmentHit]
+    doctors: list[DoctorHit]

@@ -6,14 +6,27 @@ working in an open 科室; the staff side (``staff_service``) sees everything.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from yiyue.core.errors import NotFound
+from yiyue.core.errors import InvalidInput, NotFound
 from yiyue.core.pagination import PageParams, paginate
 from yiyue.hospitals.models import Department, Doctor, Hospital
-from yiyue.hospitals.search import matches
+from yiyue.hospitals.search import (
+    RANK_MATCH,
+    Ranked,
+    Searchable,
+    Terms,
+    any_of,
+    contains,
+    ordering,
+    rank,
+    terms,
+)
 
 
 class HospitalNotFound(NotFound):
@@ -31,6 +44,11 @@ class DoctorNotFound(NotFound):
     message = "医生不存在"
 
 
+class SearchQueryEmpty(InvalidInput):
+    code = "SEARCH_QUERY_EMPTY"
+    message = "请输入医院、科室、医生姓名或擅长疾病"
+
+
 _Parent = aliased(Department)
 
 
@@ -39,17 +57,105 @@ def _open_department() -> ColumnElement[bool]:
     return Department.active.is_(True) & or_(_Parent.id.is_(None), _Parent.active.is_(True))
 
 
+# --- search: what a query matches, best first (``hospitals.search``) ---------------------------------
+
+
+def _query_terms(q: str | None) -> Terms | None:
+    """The terms of an optional list filter (blank: no filter)."""
+    t = terms(q or "")
+    return t if t.text else None
+
+
+def _hospital_found(t: Terms) -> Ranked:
+    return Searchable.of(Hospital).ranked(t)
+
+
+def _department_found(t: Terms) -> Ranked:
+    return Searchable.of(Department).ranked(t)
+
+
+def _doctor_found(t: Terms) -> Ranked:
+    """By name (and its pinyin), then specialty (擅长), then the name of their 科室."""
+    return [
+        *Searchable.of(Doctor).ranked(t),
+        (contains(Doctor.specialty, t), 7),
+        (Searchable.of(Department).matches(t), 8),
+    ]
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    query: str
+    hospitals: list[tuple[Hospital, str]]
+    """Each with what matched (``hospitals.search.RANK_MATCH``)."""
+    departments: list[tuple[Department, str | None, Hospital, str]]
+    """Each with its 大科室's name (None for a 大科室), its hospital and what matched."""
+    doctors: list[tuple[Doctor, Department, Hospital, str]]
+
+
+async def search(session: AsyncSession, *, q: str, city: str | None, limit: int) -> SearchResults:
+    """Hospitals, open departments and doctors seeing patients that match ``q`` (name, full pinyin,
+    initials, a mix of Chinese and pinyin; doctors also by specialty and 科室), ``limit`` of each, best
+    first: the whole name, its start, part of it, pinyin, initials, specialty, 科室."""
+    t = terms(q)
+    if not t.text:
+        raise SearchQueryEmpty()
+    in_city = [Hospital.city == city] if city else []
+
+    found = _hospital_found(t)
+    best = rank(found).label("rank")
+    hospitals = await session.execute(
+        select(Hospital, best)
+        .where(any_of(found), *in_city)
+        .order_by(best, *ordering(Hospital.name, Hospital.id))
+        .limit(limit)
+    )
+
+    found = _department_found(t)
+    best = rank(found).label("rank")
+    departments = await session.execute(
+        select(Department, _Parent.name, Hospital, best)
+        .join(Hospital, Hospital.id == Department.hospital_id)
+        .outerjoin(_Parent, _Parent.id == Department.parent_id)
+        .where(_open_department(), any_of(found), *in_city)
+        .order_by(best, *ordering(Department.name, Department.id))
+        .limit(limit)
+    )
+
+    found = _doctor_found(t)
+    best = rank(found).label("rank")
+    doctors = await session.execute(
+        select(Doctor, Department, Hospital, best)
+        .join(Department, Department.id == Doctor.department_id)
+        .outerjoin(_Parent, _Parent.id == Department.parent_id)
+        .join(Hospital, Hospital.id == Doctor.hospital_id)
+        .where(Doctor.active.is_(True), _open_department(), any_of(found), *in_city)
+        .order_by(best, *ordering(Doctor.name, Doctor.id))
+        .limit(limit)
+    )
+    return SearchResults(
+        query=t.text,
+        hospitals=[(h, RANK_MATCH[r]) for h, r in hospitals.tuples()],
+        departments=[(d, parent, h, RANK_MATCH[r]) for d, parent, h, r in departments.tuples()],
+        doctors=[(d, dept, h, RANK_MATCH[r]) for d, dept, h, r in doctors.tuples()],
+    )
+
+
 async def search_hospitals(
     session: AsyncSession, *, q: str | None, city: str | None, level: str | None, page: PageParams
 ) -> tuple[list[Hospital], int]:
+    """Hospitals, all or those matching ``q`` (best first, as ``search`` ranks them)."""
     query = select(Hospital)
-    if q:
-        query = query.where(matches(q, Hospital.name, Hospital.name_initials))
+    order: list[Any] = [Hospital.id]
+    if t := _query_terms(q):
+        found = _hospital_found(t)
+        query = query.where(any_of(found))
+        order = [rank(found), *ordering(Hospital.name, Hospital.id)]
     if city:
         query = query.where(Hospital.city == city)
     if level:
         query = query.where(Hospital.level == level)
-    return await paginate(session, query.order_by(Hospital.id), offset=page.offset, limit=page.page_size)
+    return await paginate(session, query.order_by(*order), offset=page.offset, limit=page.page_size)
 
 
 async def get_hospital(session: AsyncSession, hospital_id: int) -> Hospital:
@@ -73,12 +179,10 @@ async def department_tree(
         )
     )
     wanted: set[int] | None = None
-    if q:
+    if t := _query_terms(q):
         wanted = set(
             await session.scalars(
-                select(Department.id).where(
-                    Department.hospital_id == hospital_id, matches(q, Department.name, Department.name_initials)
-                )
+                select(Department.id).where(Department.hospital_id == hospital_id, any_of(_department_found(t)))
             )
         )
     tree = []
@@ -123,20 +227,24 @@ async def search_doctors(
     department_id: int | None,
     page: PageParams,
 ) -> tuple[list[Doctor], int]:
-    """Doctors still working, in open departments."""
+    """Doctors still working, in open departments; with ``q``, those it matches, best first (as ``search``
+    ranks them)."""
     query = (
         select(Doctor)
         .join(Department, Department.id == Doctor.department_id)
         .outerjoin(_Parent, _Parent.id == Department.parent_id)
         .where(Doctor.active.is_(True), _open_department())
     )
-    if q:
-        query = query.where(matches(q, Doctor.name, Doctor.name_initials))
+    order: list[Any] = [Doctor.id]
+    if t := _query_terms(q):
+        found = _doctor_found(t)
+        query = query.where(any_of(found))
+        order = [rank(found), *ordering(Doctor.name, Doctor.id)]
     if hospital_id is not None:
         query = query.where(Doctor.hospital_id == hospital_id)
     if department_id is not None:
         query = query.where(Doctor.department_id == department_id)
-    return await paginate(session, query.order_by(Doctor.id), offset=page.offset, limit=page.page_size)
+    return await paginate(session, query.order_by(*order), offset=page.offset, limit=page.page_size)
 
 
 async def get_doctor(session: AsyncSession, doctor_id: int) -> tuple[Doctor, Hospital, Department]:

@@ -24,7 +24,7 @@ from yiyue.core import audit
 from yiyue.core.db import begin_write
 from yiyue.core.errors import Conflict, InvalidInput
 from yiyue.hospitals.models import Department, Doctor, DoctorTitle, Hospital
-from yiyue.hospitals.search import initials, matches
+from yiyue.hospitals.search import matches, name_columns
 from yiyue.hospitals.service import DepartmentNotFound, DoctorNotFound, HospitalNotFound
 from yiyue.hospitals.staff_schemas import DepartmentIn, DoctorIn, HospitalIn
 
@@ -129,7 +129,7 @@ def _summary(values: dict[str, Any]) -> dict[str, Any]:
     return {k: _shown(v) for k, v in values.items() if k not in _HIDDEN}
 
 
-_DERIVED = frozenset({"name_initials", "sort_order"})
+_DERIVED = frozenset({"name_initials", "name_pinyin", "name_pinyin_keys", "sort_order"})
 """Follow from other fields (or have their own audit action): not listed among an edit's changes."""
 
 
@@ -175,9 +175,7 @@ async def get_hospital(session: AsyncSession, *, staff: StaffUser, hospital_id: 
 
 
 def _hospital_values(data: HospitalIn) -> dict[str, Any]:
-    values = data.model_dump()
-    values["name_initials"] = initials(data.name)
-    return values
+    return {**data.model_dump(), **name_columns(data.name)}
 
 
 async def _check_hospital_name(session: AsyncSession, name: str, *, other_than: int | None = None) -> None:
@@ -325,7 +323,7 @@ async def create_department(
         hospital_id=scope,
         parent_id=data.parent_id,
         name=data.name,
-        name_initials=initials(data.name),
+        **name_columns(data.name),
         location=data.location,
         intro=data.intro,
         sort_order=await _next_sort_order(session, scope, data.parent_id),
@@ -368,7 +366,7 @@ async def update_department(
     await _check_department_name(session, hospital_id, data.parent_id, data.name, other_than=department.id)
     values: dict[str, Any] = {
         "name": data.name,
-        "name_initials": initials(data.name),
+        **name_columns(data.name),
         "parent_id": data.parent_id,
         "location": data.location,
         "intro": data.intro,
@@ -555,7 +553,7 @@ async def _clinic(session: AsyncSession, hospital_id: int, department_id: int) -
 def _doctor_values(data: DoctorIn) -> dict[str, Any]:
     values = data.model_dump(include=set(DoctorIn.model_fields))
     values["title"] = DoctorTitle(data.title).value
-    values["name_initials"] = initials(data.name)
+    values.update(name_columns(data.name))
     return values
 
 
@@ -571,7 +569,7 @@ async def create_doctor(
     doctor = Doctor(hospital_id=scope, **_doctor_values(data), active=True)
     session.add(doctor)
     await session.flush()
-    detail = {"after": _summary({k: v for k, v in _doctor_values(data).items() if k != "name_initials"})}
+    detail = {"after": _summary({k: v for k, v in _doctor_values(data).items() if k not in _DERIVED})}
     _audit(session, staff, "doctor.create", f"doctor:{doctor.id}", hospital_id=scope, detail=detail, now=now)
     return doctor, clinic
 
