@@ -11,9 +11,9 @@ from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.booking.rules import (
     BookingClosed,
     CancelDeadlinePassed,
+    CancelTerms,
     NotReleased,
     ScheduleSuspended,
-    CancelTerms,
     cancel_deadline,
     cancel_terms,
     check_bookable,
@@ -246,9 +246,19 @@ def test_which_appointments_can_be_cancelled(
     assert terms(appointment(status), DEADLINE + SECOND).cancellable is after_deadline
 
 
-@pytest.mark.parametrize("status", [AppointmentStatus.CHECKED_IN, AppointmentStatus.CANCELLED])
-def test_what_cannot_be_cancelled_at_all_is_refused_as_not_cancellable(status: AppointmentStatus) -> None:
-    assert isinstance(terms(appointment(status), RELEASE).refusal, NotCancellable)
+@pytest.mark.parametrize(
+    ("status", "why"),
+    [
+        (AppointmentStatus.CHECKED_IN, "已签到，不能取消"),
+        (AppointmentStatus.CANCELLED, "该预约已取消"),
+        (AppointmentStatus.SUSPENDED, "医生已停诊，该预约已自动取消，无需再取消"),
+    ],
+)
+def test_what_cannot_be_cancelled_at_all_is_refused_with_its_real_reason(status: AppointmentStatus, why: str) -> None:
+    found = terms(appointment(status), RELEASE)
+
+    assert isinstance(found.refusal, NotCancellable) and found.refusal.text == why
+    assert found.rule == why
 
 
 def test_a_paid_booking_is_refunded_on_cancel_and_says_so() -> None:

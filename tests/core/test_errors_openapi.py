@@ -287,7 +287,7 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
             "post",
             "/api/v1/appointments/{appointment_id}/pay",
             409,
-            ["NOT_AWAITING_PAYMENT", "PAYMENT_EXPIRED", "WECHAT_PAY_ORDER_CONFLICT"],
+            ["NOT_AWAITING_PAYMENT", "PAYMENT_EXPIRED", "HOLD_EXPIRED", "WECHAT_PAY_ORDER_CONFLICT"],
         ),
         ("post", "/api/v1/appointments/{appointment_id}/pay", 404, ["APPOINTMENT_NOT_FOUND"]),
         (
@@ -308,6 +308,25 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
         ),
         ("post", "/api/v1/appointments", 400, ["MALFORMED_JSON", "IDEMPOTENCY_KEY_REQUIRED"]),
         ("post", "/api/v1/appointments/{appointment_id}/cancel", 409, ["NOT_CANCELLABLE", "CANCEL_DEADLINE_PASSED"]),
+        (
+            "post",
+            "/api/v1/appointments/{appointment_id}/rebook",
+            409,
+            [
+                "REBOOK_OFFER_EXPIRED",
+                "REBOOK_ALREADY_ACCEPTED",
+                "DUPLICATE_BOOKING",
+                "HOSPITAL_CLOSED",
+                "BOOKING_CLOSED",
+                "SCHEDULE_SUSPENDED",
+            ],
+        ),
+        (
+            "post",
+            "/api/v1/appointments/{appointment_id}/rebook",
+            404,
+            ["APPOINTMENT_NOT_FOUND", "VISIT_PERSON_NOT_FOUND", "REBOOK_OPTION_NOT_FOUND"],
+        ),
         ("post", "/api/v1/staff/check-in", 404, ["CHECK_IN_CODE_NOT_FOUND"]),
         (
             "post",

@@ -110,7 +110,7 @@ async def test_many_windows_share_the_walk_in_numbers_without_giving_one_twice(l
                     "/api/v1/staff/walk-ins",
                     json={
                         "schedule_id": schedule.id,
-                        "name": f"患者{n}",
+                        "name": "患者" + "".join("零一二三四五六七八九"[int(d)] for d in str(n)),
                         "id_number": known_id(500 + n),
                         "phone": "13812345678",
                     },

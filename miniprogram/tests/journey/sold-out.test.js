@@ -26,7 +26,7 @@ describeLive('journey against the real server: sold out', () => {
     let other = null
     for (let i = 0; i < free.length; i++) {
       if (i % 5 === 0) other = await h.otherUser()
-      const person = await other.addPatient(`路人${i}`)
+      const person = await other.addPatient(`路人${chineseNumber(i)}`)
       const res = await other.book(session.schedule.id, free[i].id, person.id)
       expect(res.statusCode).toBe(201)
     }
@@ -56,3 +56,8 @@ describeLive('journey against the real server: sold out', () => {
     expect(text(row)).toContain(`${session.schedule.period_label} 约满`)
   })
 })
+
+// Names carry no digits (the server's rule), so the i-th stranger is 路人一二.
+function chineseNumber(i) {
+  return String(i).split('').map((d) => '零一二三四五六七八九'[d]).join('')
+}

@@ -18,8 +18,6 @@ RELATIONSHIP_LABELS = {
     Relationship.OTHER: "其他",
 }
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=30)]
-"""A name of 2-30 characters of any kind (walk-in registration still takes this one; see ``PersonName``)."""
 
 PERSON_NAME_ERROR = "姓名须为2-30个汉字或字母，可含·"
 MIDDLE_DOT = "·"

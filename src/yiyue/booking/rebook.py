@@ -199,20 +199,21 @@ async def _end(session: AsyncSession, made: RebookOffer, *, keep: int | None, no
 async def _candidates(
     session: AsyncSession, *, appointment: Appointment, hospital: Hospital, same_doctor: bool, now: datetime
 ) -> list[Schedule]:
-    """Open, released sessions still taking bookings: the same doctor's next ones, or the clinic's other
-    doctors that day (the same half-day first)."""
+    """Open, released sessions still taking bookings: the same doctor's next ones after the suspended
+    session, or the clinic's other doctors that day (the same half-day first)."""
     query = select(Schedule).where(
         Schedule.id != appointment.schedule_id,
         Schedule.status == ScheduleStatus.OPEN,
         Schedule.release_at <= now,
         Schedule.starts_at > now + timedelta(minutes=hospital.stop_minutes_before),
     )
+    suspended_start = _suspended_start(appointment)
     if same_doctor:
-        query = query.where(
-            Schedule.doctor_id == appointment.doctor_id, Schedule.visit_date >= appointment.visit_date
-        ).order_by(Schedule.starts_at)
+        query = query.where(Schedule.doctor_id == appointment.doctor_id, Schedule.starts_at > suspended_start).order_by(
+            Schedule.starts_at
+        )
     else:
-        same_period = case((Schedule.starts_at == _suspended_start(appointment), 0), else_=1)
+        same_period = case((Schedule.starts_at == suspended_start, 0), else_=1)
         query = query.where(
             Schedule.department_id == appointment.department_id,
             Schedule.doctor_id != appointment.doctor_id,

@@ -119,7 +119,19 @@ def cancel_terms(appointment: Appointment, hospital: Hospital, deadline: datetim
             return CancelTerms(True, paid_online, f"就诊前{in_advance}（{local_deadline}前）可取消{money}")
         refusal = CancelDeadlinePassed(f"已过退号截止时间（{local_deadline}），无法取消")
         return CancelTerms(False, False, f"已过退号截止时间（{local_deadline}），不可取消", refusal)
-    return CancelTerms(False, False, "", NotCancellable())
+    why = NOT_CANCELLABLE_BECAUSE.get(AppointmentStatus(appointment.status), NotCancellable.message)
+    return CancelTerms(False, False, why, NotCancellable(why))
+
+
+NOT_CANCELLABLE_BECAUSE = {
+    AppointmentStatus.CHECKED_IN: "已签到，不能取消",
+    AppointmentStatus.COMPLETED: "已就诊，不能取消",
+    AppointmentStatus.CANCELLED: "该预约已取消",
+    AppointmentStatus.EXPIRED: "该预约已超时未支付，号源已释放",
+    AppointmentStatus.SUSPENDED: "医生已停诊，该预约已自动取消，无需再取消",
+    AppointmentStatus.NO_SHOW: "已记爽约，不能取消",
+}
+"""The real reason a cancellation is refused, by the appointment's state."""
 
 
 def payment_notice(appointment: Appointment, schedule: Schedule, deadline: datetime, *, now: datetime) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from yiyue.accounts.schemas import Name
+from yiyue.accounts.schemas import PersonName
 from yiyue.booking.schemas import PaymentOut
 from yiyue.core.params import MAX_ID
 
@@ -109,7 +109,7 @@ class WalkInIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     schedule_id: int = Field(gt=0, le=MAX_ID, description="有现场号的排班")
-    name: Name = Field(description="患者姓名")
+    name: PersonName = Field(description="患者姓名")
     id_number: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] = Field(
         description="居民身份证号码（性别、出生日期由号码得出）"
     )

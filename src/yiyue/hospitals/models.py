@@ -46,7 +46,7 @@ class Hospital(Base):
     cancel_minutes_before: Mapped[int] = mapped_column(Integer, default=120)
     """Cancellation is allowed until this many minutes before the session starts (退号截止)."""
     max_active_appointments: Mapped[int] = mapped_column(Integer, default=5)
-    """Active (unvisited) appointments one account may hold at this hospital."""
+    """Active (unvisited) appointments one person (ID number, across accounts) may hold at this hospital."""
     payment_required: Mapped[bool] = mapped_column(Boolean, default=False)
     booking_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """False while the platform has closed the hospital for online booking (its catalog stays visible)."""

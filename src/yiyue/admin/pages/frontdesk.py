@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, StringConstraints
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.accounts.schemas import Name
+from yiyue.accounts.schemas import PersonName
 from yiyue.accounts.service import InvalidIdNumber, InvalidPhone
 from yiyue.admin.console import Console, page
 from yiyue.admin.errors import error_page, is_htmx
@@ -99,7 +99,7 @@ class ReasonForm(BaseModel):
 
 class WalkInForm(BaseModel):
     schedule_id: int = Field(ge=1, le=MAX_ID, title="就诊时段")
-    name: Name = Field(title="姓名")
+    name: PersonName = Field(title="姓名")
     id_number: Annotated[str, StringConstraints(max_length=32)] = Field(title="身份证号")
     phone: Annotated[str, StringConstraints(max_length=20)] = Field(title="手机号")
 
