@@ -9,10 +9,11 @@ from datetime import datetime, timedelta
 import httpx
 import pytest
 
+from tests.admin.conftest import console_login
 from tests.booking.test_booking_api import add_patient, book, remaining
 from tests.conftest import Login
 from tests.e2e.test_paid_booking import appointment, pay_for, user_pays
-from tests.factories import Catalog, id_number, make_catalog, make_schedule
+from tests.factories import Catalog, id_number, make_catalog, make_schedule, make_staff, staff_login
 from tests.jobs_support import Jobs
 from yiyue.core.clock import FrozenClock
 from yiyue.core.db import Database
@@ -264,3 +265,27 @@ class TestSuspensionRebooking:
         taken = await rebook(client, auth, held["id"], next_session.id)
         assert taken.status_code == 201 and taken.json()["status"] == "pending_payment"
         assert taken.json()["payment"]["status"] == "unpaid"
+
+
+async def test_the_front_desk_sees_what_was_paid_and_paid_back(
+    client: httpx.AsyncClient, db: Database, login: Login, paid_catalog: Catalog, jobs: Jobs
+) -> None:
+    schedule = await make_schedule(db, paid_catalog)
+    auth = await login("o-desk-money")
+    held = (await book(client, auth, schedule.id, await add_patient(client, auth))).json()
+    await user_pays(client, await pay_for(client, auth, held["id"]))
+    await client.post(f"/api/v1/appointments/{held['id']}/cancel", headers=auth, json={"reason": "行程有变"})
+    await jobs.drain()
+    await make_staff(db, role="front_desk", catalog=paid_catalog, username="desk.money")
+    desk = await console_login(client, "desk.money")
+
+    page = await desk.get(f"/admin/frontdesk/appointments/{held['id']}")
+    staff_api = await client.get(
+        f"/api/v1/staff/appointments?date={held['visit_date']}", headers=await staff_login(client, "desk.money")
+    )
+
+    assert page.status_code == 200
+    assert "微信支付 ¥50.00" in page.text and "已退款 ¥50.00" in page.text and "原路退回" in page.text
+    assert "取消原因" in page.text and "行程有变" in page.text
+    [listed] = staff_api.json()["items"]
+    assert listed["payment"]["status"] == "refunded" and listed["status_reason"] == "行程有变"
