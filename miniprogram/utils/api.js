@@ -20,6 +20,7 @@ const ROUTES = {
   config: { method: 'GET', path: '/api/v1/config' },
   hospitals: { method: 'GET', path: '/api/v1/hospitals', query: ['q', 'city', 'level', 'page', 'page_size'] },
   search: { method: 'GET', path: '/api/v1/search', query: ['q', 'city', 'limit'] },
+  cities: { method: 'GET', path: '/api/v1/cities' },
   hospital: { method: 'GET', path: '/api/v1/hospitals/{id}' },
   hospitalDepartments: { method: 'GET', path: '/api/v1/hospitals/{id}/departments', query: ['q'] },
   department: { method: 'GET', path: '/api/v1/departments/{id}' },
@@ -281,6 +282,8 @@ const api = {
 
   // Hospitals, departments, doctors, schedules. Sent logged in like everything else: wx.login is silent.
   hospitals: (query) => call('hospitals', { query }),
+  /** The cities that have hospitals, most hospitals first (the home page's chips). */
+  cities: () => call('cities', { auth: false }),
   /** Grouped search (医院 / 科室 / 医生) as the patient types; no login needed. */
   search: (q, city, limit) => call('search', { query: { q, city, limit }, auth: false }),
   hospital: (id) => call('hospital', { params: { id } }),

@@ -74,6 +74,16 @@ async def test_hospital_list_is_paginated_with_total(client: httpx.AsyncClient, 
     assert (second["page"], second["total"], names(second["items"])) == (2, 3, ["丙医院"])
 
 
+async def test_the_cities_are_those_with_hospitals_most_first(client: httpx.AsyncClient, db: Database) -> None:
+    for name, city in (("甲医院", "杭州"), ("乙医院", "北京"), ("丙医院", "杭州")):
+        await make_catalog(db, name=name, city=city)
+
+    answer = await client.get("/api/v1/cities")
+
+    assert answer.status_code == 200
+    assert answer.json()["items"] == [{"city": "杭州", "hospitals": 2}, {"city": "北京", "hospitals": 1}]
+
+
 async def test_hospital_list_defaults_to_first_page_of_twenty(client: httpx.AsyncClient, db: Database) -> None:
     await make_catalog(db)
 

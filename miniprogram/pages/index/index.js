@@ -5,8 +5,7 @@
  *   opens that hospital, department or doctor. 搜索 (or the keyboard's search key) filters the list below
  *   by name or pinyin initials, as before. A server without the search endpoint only loses the
  *   suggestions.
- * - City chips are the cities that actually have hospitals, read from the hospital list itself (the API
- *   has no list of cities).
+ * - City chips are the cities that actually have hospitals (GET /api/v1/cities), most hospitals first.
  * - 长辈模式: offered once on first launch (remembered in storage), and switchable here at any time.
  */
 const api = require('../../utils/api')
@@ -15,9 +14,6 @@ const store = require('../../utils/store')
 const page = require('../../behaviors/page')
 
 const PAGE_SIZE = 20
-/** Hospitals read per request when collecting the cities (the API's largest page). */
-const CITY_PAGE_SIZE = 100
-const CITY_MAX_PAGES = 10
 /** Wait this long after the last keystroke before asking the search endpoint. */
 const SEARCH_DELAY_MS = 250
 const SEARCH_LIMIT = 5
@@ -95,26 +91,15 @@ Component({
       }
     },
 
-    /** The cities of all hospitals (unfiltered list, largest pages), most hospitals first. Best effort. */
+    /** The cities that have hospitals, most hospitals first (the server counts them). Best effort. */
     async loadCities() {
-      const count = {}
-      const order = []
+      let res
       try {
-        for (let pageNo = 1, seen = 0; pageNo <= CITY_MAX_PAGES; pageNo++) {
-          const res = await api.hospitals({ page: pageNo, page_size: CITY_PAGE_SIZE })
-          res.items.forEach((h) => {
-            if (!h.city) return
-            if (!count[h.city]) order.push(h.city)
-            count[h.city] = (count[h.city] || 0) + 1
-          })
-          seen += res.items.length
-          if (!res.items.length || seen >= res.total) break
-        }
+        res = await api.cities()
       } catch (err) {
         return // the chips are a nicety: without them 全部城市 still works
       }
-      const cities = order.slice().sort((a, b) => count[b] - count[a] || order.indexOf(a) - order.indexOf(b))
-      this.setData({ cities: this.mergeCities(cities, this.data.items) })
+      this.setData({ cities: this.mergeCities(res.items.map((c) => c.city), this.data.items) })
     },
 
     /** `cities` plus any city of `items` it lacks (a hospital's city always has a hospital). */

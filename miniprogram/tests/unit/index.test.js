@@ -107,26 +107,19 @@ test('tapping a hospital opens its page', async () => {
 })
 
 describe('city chips: only cities that have hospitals', () => {
-  test('read from the whole hospital list (all pages), most hospitals first; none made up', async () => {
-    const many = [
-      { ...HOSPITALS[0], id: 1 }, { ...HOSPITALS[1], id: 2 }, { ...HOSPITALS[1], id: 3 },
-      { ...HOSPITALS[0], id: 4, city: '苏州' }, { ...HOSPITALS[1], id: 5 },
-    ]
-    fake.route('GET /api/v1/hospitals', (req) => {
-      if (req.query.page_size !== '100') return page(many.slice(0, 2), many.length)
-      const pageNo = Number(req.query.page)
-      return page(many.slice((pageNo - 1) * 3, pageNo * 3), many.length) // pretend pages of 3
-    })
+  test('from the server list of cities with hospitals, most hospitals first; none made up', async () => {
+    fake.route('GET /api/v1/hospitals', page(HOSPITALS))
+    fake.route('GET /api/v1/cities', { body: { items: [{ city: '杭州', hospitals: 3 }, { city: '北京', hospitals: 2 }, { city: '苏州', hospitals: 1 }] } })
     const comp = open('index')
     await settle()
-    const cityCalls = fake.calls('GET /api/v1/hospitals').filter((r) => r.query.page_size === '100')
-    expect(cityCalls.map((r) => r.query)).toEqual([{ page: '1', page_size: '100' }, { page: '2', page_size: '100' }])
+    expect(fake.calls('GET /api/v1/cities')).toHaveLength(1)
     expect(all(comp, '.city-chip').map((n) => n.dom.textContent)).toEqual(['杭州', '北京', '苏州'])
     expect(text(comp, '.filter-city')).not.toMatch(/上海|广州|深圳|成都/)
   })
 
   test('the city list failing leaves 全部城市 and the cities of the results', async () => {
-    fake.route('GET /api/v1/hospitals', (req) => (req.query.page_size === '100' ? 'network' : page([{ ...HOSPITALS[0], city: '苏州' }])))
+    fake.route('GET /api/v1/hospitals', page([{ ...HOSPITALS[0], city: '苏州' }]))
+    fake.route('GET /api/v1/cities', 'network')
     const comp = open('index')
     await settle()
     expect(all(comp, '.city-chip').map((n) => n.dom.textContent)).toEqual(['苏州'])

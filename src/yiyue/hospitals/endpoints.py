@@ -12,6 +12,8 @@ from yiyue.hospitals import service
 from yiyue.hospitals.models import Hospital
 from yiyue.hospitals.schemas import (
     BookingRules,
+    CityList,
+    CityOut,
     DepartmentBrief,
     DepartmentHit,
     DepartmentNode,
@@ -97,6 +99,11 @@ async def list_hospitals(
 ) -> Page[HospitalBrief]:
     hospitals, total = await service.search_hospitals(session, q=q, city=city, level=level, page=page)
     return Page.of([HospitalBrief.model_validate(h) for h in hospitals], total, page)
+
+
+@router.get("/cities", summary="有医院的城市（按医院数）")
+async def cities(session: SessionDep) -> CityList:
+    return CityList(items=[CityOut(city=c, hospitals=n) for c, n in await service.cities(session)])
 
 
 @router.get(

@@ -9,6 +9,17 @@ class _Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class CityOut(BaseModel):
+    city: str
+    hospitals: int
+
+
+class CityList(BaseModel):
+    """The cities that have hospitals, most hospitals first: the home page's city chips."""
+
+    items: list[CityOut]
+
+
 class HospitalBrief(_Out):
     id: int
     name: str

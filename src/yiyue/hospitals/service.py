@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -139,6 +139,15 @@ async def search(session: AsyncSession, *, q: str, city: str | None, limit: int)
         departments=[(d, parent, h, RANK_MATCH[r]) for d, parent, h, r in departments.tuples()],
         doctors=[(d, dept, h, RANK_MATCH[r]) for d, dept, h, r in doctors.tuples()],
     )
+
+
+async def cities(session: AsyncSession) -> list[tuple[str, int]]:
+    """Each city with its number of hospitals, most first (then by name)."""
+    count = func.count(Hospital.id)
+    rows = await session.execute(
+        select(Hospital.city, count).group_by(Hospital.city).order_by(count.desc(), Hospital.city)
+    )
+    return [(city, int(n)) for city, n in rows.tuples()]
 
 
 async def search_hospitals(
