@@ -213,6 +213,23 @@ class TestSuspensionRebooking:
         assert again.status_code == 409 and again.json()["code"] == "REBOOK_ALREADY_ACCEPTED"
         assert (await appointment(client, auth, booked["id"]))["rebook"]["accepted_appointment_id"] == new["id"]
 
+    async def test_the_earliest_bookers_get_the_slots_there_are_and_the_others_only_their_refund(
+        self, client: httpx.AsyncClient, db: Database, login: Login, catalog: Catalog, clock: FrozenClock
+    ) -> None:
+        suspended_session = await make_schedule(db, catalog, days_ahead=1)
+        next_session = await make_schedule(db, catalog, days_ahead=2, capacity=1)
+        colleague = await make_schedule(db, catalog, days_ahead=1, doctor=catalog.other_doctor, capacity=1)
+        first, second = await login("o-early"), await login("o-late-booker")
+        early = (await book(client, first, suspended_session.id, await add_patient(client, first))).json()
+        late = (await book(client, second, suspended_session.id, await add_patient(client, second))).json()
+
+        await suspend(db, clock, suspended_session)
+
+        offered = (await appointment(client, first, early["id"]))["rebook"]
+        assert {o["schedule_id"] for o in offered["options"]} == {next_session.id, colleague.id}
+        assert (await appointment(client, second, late["id"]))["rebook"] is None
+        assert await remaining(client, next_session.id) == 0 and await remaining(client, colleague.id) == 0
+
     async def test_an_offer_not_taken_gives_its_slots_back_when_it_ends(
         self, client: httpx.AsyncClient, db: Database, login: Login, catalog: Catalog, clock: FrozenClock, jobs: Jobs
     ) -> None:

@@ -8,10 +8,10 @@ accepting never races the crowd; the unique indexes on appointments still decide
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, select
+from sqlalchemy import Select, case, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -67,22 +67,64 @@ class LoadedOffer:
     options: list[LoadedOption]
 
 
+@dataclass
+class Alternatives:
+    """Where the patients of one suspended session may go, looked up once for all of them."""
+
+    same_doctor: list[Schedule]
+    colleagues: list[Schedule]
+    full: set[int] = field(default_factory=set)
+    """Sessions found to have no free slot left while offering."""
+
+
+async def alternatives(
+    session: AsyncSession, *, suspended: Schedule, hospital: Hospital, now: datetime
+) -> Alternatives:
+    """Open, released sessions still taking bookings: the same doctor's next ones after the suspended
+    session, and the clinic's other doctors that day (the same half-day first)."""
+    bookable = select(Schedule).where(
+        Schedule.id != suspended.id,
+        Schedule.status == ScheduleStatus.OPEN,
+        Schedule.release_at <= now,
+        Schedule.starts_at > now + timedelta(minutes=hospital.stop_minutes_before),
+    )
+    same_doctor = bookable.where(
+        Schedule.doctor_id == suspended.doctor_id, Schedule.starts_at > suspended.starts_at
+    ).order_by(Schedule.starts_at)
+    same_period = case((Schedule.period == suspended.period, 0), else_=1)
+    colleagues = bookable.where(
+        Schedule.department_id == suspended.department_id,
+        Schedule.doctor_id != suspended.doctor_id,
+        Schedule.visit_date == suspended.visit_date,
+    ).order_by(same_period, Schedule.starts_at)
+    return Alternatives(await _seeing_patients(session, same_doctor), await _seeing_patients(session, colleagues))
+
+
 async def offer(
-    session: AsyncSession, *, appointment: Appointment, hospital: Hospital, now: datetime, hold: timedelta = REBOOK_HOLD
+    session: AsyncSession,
+    *,
+    appointment: Appointment,
+    hospital: Hospital,
+    choices: Alternatives,
+    now: datetime,
+    hold: timedelta = REBOOK_HOLD,
 ) -> RebookOffer | None:
-    """Holds the rebooking options of an appointment just suspended (停诊); None when there is none to offer.
-    The caller has the writer's turn (it is suspending the session)."""
+    """Holds the rebooking options of an appointment just suspended (停诊): a slot in the first of each
+    kind of ``choices`` that has one and where the person has no appointment with that doctor that day.
+    None when there is none to offer. The caller has the writer's turn (it is suspending the session)."""
     held: list[tuple[Schedule, Slot, bool]] = []
-    for same_doctor in (True, False):
-        for schedule in await _candidates(
-            session, appointment=appointment, hospital=hospital, same_doctor=same_doctor, now=now
-        ):
-            if not await _person_is_free(session, appointment=appointment, schedule=schedule):
+    for same_doctor, candidates in ((True, choices.same_doctor), (False, choices.colleagues)):
+        for schedule in candidates:
+            if schedule.id in choices.full or not await _person_is_free(
+                session, appointment=appointment, schedule=schedule
+            ):
                 continue
             slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=None, hold=True)
-            if slot is not None:
-                held.append((schedule, slot, same_doctor))
-                break
+            if slot is None:
+                choices.full.add(schedule.id)
+                continue
+            held.append((schedule, slot, same_doctor))
+            break
     if not held:
         return None
     closes = [_closes_at(schedule, hospital) for schedule, _, _ in held]
@@ -196,38 +238,12 @@ async def _end(session: AsyncSession, made: RebookOffer, *, keep: int | None, no
     inventory.slots_freed(session, {o.schedule_id for o in freed})
 
 
-async def _candidates(
-    session: AsyncSession, *, appointment: Appointment, hospital: Hospital, same_doctor: bool, now: datetime
-) -> list[Schedule]:
-    """Open, released sessions still taking bookings: the same doctor's next ones after the suspended
-    session, or the clinic's other doctors that day (the same half-day first)."""
-    query = select(Schedule).where(
-        Schedule.id != appointment.schedule_id,
-        Schedule.status == ScheduleStatus.OPEN,
-        Schedule.release_at <= now,
-        Schedule.starts_at > now + timedelta(minutes=hospital.stop_minutes_before),
-    )
-    suspended_start = _suspended_start(appointment)
-    if same_doctor:
-        query = query.where(Schedule.doctor_id == appointment.doctor_id, Schedule.starts_at > suspended_start).order_by(
-            Schedule.starts_at
-        )
-    else:
-        same_period = case((Schedule.starts_at == suspended_start, 0), else_=1)
-        query = query.where(
-            Schedule.department_id == appointment.department_id,
-            Schedule.doctor_id != appointment.doctor_id,
-            Schedule.visit_date == appointment.visit_date,
-        ).order_by(same_period, Schedule.starts_at)
+async def _seeing_patients(session: AsyncSession, query: Select[tuple[Schedule]]) -> list[Schedule]:
     found = []
     for schedule in await session.scalars(query.limit(CANDIDATES)):
         if await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
             found.append(schedule)
     return found
-
-
-def _suspended_start(appointment: Appointment) -> object:
-    return select(Schedule.starts_at).where(Schedule.id == appointment.schedule_id).scalar_subquery()
 
 
 async def _person_is_free(session: AsyncSession, *, appointment: Appointment, schedule: Schedule) -> bool:

@@ -382,12 +382,13 @@ async def suspend_schedule(session: AsyncSession, *, schedule_id: int, reason: s
     )
     hospital = await session.get_one(Hospital, schedule.hospital_id)
     schedule.status = ScheduleStatus.SUSPENDED
+    choices = await rebook.alternatives(session, suspended=schedule, hospital=hospital, now=now)
     for appointment in affected:
         paid = booking_rules.was_paid_online(appointment)
         transition(session, appointment, AppointmentStatus.SUSPENDED, now=now, reason=reason or "医生停诊")
         await scheduling.release_slot(session, appointment.slot_id)
         # Offered in booking order: the earliest bookers get the first pick of what is left.
-        offered = await rebook.offer(session, appointment=appointment, hospital=hospital, now=now)
+        offered = await rebook.offer(session, appointment=appointment, hospital=hospital, choices=choices, now=now)
         outbox.add(
             session,
             AppointmentSuspended(appointment_id=appointment.id, refund=paid, rebook_offered=offered is not None),
