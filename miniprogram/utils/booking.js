@@ -70,13 +70,6 @@ function payCountdown(payDeadline, nowMs) {
 /** The words shown when the payment window has closed (the server's PAYMENT_EXPIRED says the same). */
 const PAYMENT_EXPIRED_TEXT = '支付时间已过，号源已释放，请重新预约'
 
-/** What happens to the money if this appointment is cancelled (shown before the user confirms). */
-function refundRule(a) {
-  if (a.status === 'pending_payment') return '该预约尚未支付，取消后号源将立即释放。'
-  if (!a.fee_fen) return '取消后号源将释放给其他患者。'
-  return `取消后号源将释放给其他患者；如已在线支付挂号费${format.money(a.fee_fen)}，将原路全额退回（1-7个工作日到账）。`
-}
-
 // --- Issue 14: the appointment's money, cancellation words, ordering and the 停诊 rebook offer ---------
 
 /** Statuses of an appointment still ahead of the patient (我的预约 lists them first). */
@@ -264,7 +257,6 @@ module.exports = {
   payCountdown,
   PAYMENT_EXPIRED_TEXT,
   PAY_EXPIRED_CODES,
-  refundRule,
   rulesLines,
   SLOT_LABELS,
   ACTIVE_STATUSES,

@@ -25,8 +25,3 @@ describe('payCountdown (time left to pay, by the phone clock)', () => {
   })
 })
 
-test('refund rule: unpaid, free, and paid online', () => {
-  expect(booking.refundRule({ status: 'pending_payment', fee_fen: 5000 })).toBe('该预约尚未支付，取消后号源将立即释放。')
-  expect(booking.refundRule({ status: 'booked', fee_fen: 0 })).toBe('取消后号源将释放给其他患者。')
-  expect(booking.refundRule({ status: 'booked', fee_fen: 5000 })).toContain('将原路全额退回')
-})
