@@ -6,15 +6,23 @@
  */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
+const format = require('../../utils/format')
 const page = require('../../behaviors/page')
 
 const PAGE_SIZE = 20
+const NO_QUEUE = ['cancelled', 'expired', 'suspended', 'no_show']
 
 /** A card: the appointment's words, its money tag, and whether it can still be paid (by this phone's clock). */
 function cardView(a) {
   const v = booking.appointmentView(a)
   v.payTag = booking.paymentTag(a)
+  // 到院支付 says how much to bring.
+  if (v.payTag && a.payment.status === 'pay_on_site' && a.payment.amount_fen) v.payTag.text = `到院支付 ${format.money(a.payment.amount_fen)}`
   v.canPay = a.status === 'pending_payment' && !booking.payCountdown(a.pay_deadline).expired
+  // No queue number for a visit that will not take place.
+  v.showQueue = NO_QUEUE.indexOf(a.status) < 0
+  const offer = booking.rebookView(a)
+  v.rebookHint = offer && !offer.acceptedId && !offer.expired && offer.options.length ? `医生停诊，已为您保留改约号源至 ${offer.expiresText}，点此改约` : ''
   return v
 }
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 /**
- * Page-to-PNG, a developer tool (not part of `npm test`): `npm run render [-- OUT_DIR] [-- --only=doctor,confirm]`.
+ * Page-to-PNG, a developer tool (not part of `npm test`): `npm run render [-- OUT_DIR] [-- --only=doctor,confirm] [-- --full]`.
+ * `--only=` takes scenario names (appointment-paid) or page names (appointment: all its scenarios); `--full`
+ * also writes NAME[-elder]-full.png, the whole page and not only its first screen.
  *
  * Each page is loaded with miniprogram-simulate (the official WXML compiler, the page's own JS) against the
  * scripted `wx` of the unit tests and fixture data, then its DOM is serialised into an HTML file together
@@ -170,6 +172,85 @@ function confirmRoutes(f, { paymentRequired = false } = {}) {
   f.route('GET /api/v1/me/patients', { body: { items: PATIENTS, total: PATIENTS.length } })
 }
 
+// --- issue 14: money, cancellation and 停诊 ------------------------------------------------------------
+
+const MIN = 60 * 1000
+/** 我的预约: one of each (待支付 with 去支付, paid, 已签到, 停诊 with an offer, cancelled and refunded). */
+const APPOINTMENT_LIST = [
+  fx.unpaid(fx.fromNow(12 * MIN), { id: 910, queue_number: 5, visit_date: fx.TOMORROW, starts_at: fx.at(fx.TOMORROW, '10:00'), ends_at: fx.at(fx.TOMORROW, '10:30') }),
+  fx.paid({ id: 911, visit_date: D(2), starts_at: fx.at(D(2), '09:00'), ends_at: fx.at(D(2), '09:30'), doctor: { id: 8, name: '王五', title: '主治医师' } }),
+  fx.appointment({ id: 912, status: 'checked_in', status_label: '已签到', visit_date: fx.TODAY, period: 'afternoon', period_label: '下午', starts_at: fx.at(fx.TODAY, '14:00'), ends_at: fx.at(fx.TODAY, '14:30'), queue_number: 12, cancellable: false }),
+  fx.suspended({ id: 913, visit_date: D(1), starts_at: fx.at(D(1), '08:30'), ends_at: fx.at(D(1), '09:00') }),
+  fx.paid({
+    id: 914, status: 'cancelled', status_label: '已取消', status_reason: '行程有变', cancellable: false, refund_on_cancel: false,
+    visit_date: D(-2), period: 'afternoon', period_label: '下午', starts_at: fx.at(D(-2), '15:00'), ends_at: fx.at(D(-2), '15:30'),
+    payment: fx.payment('refunded', { refund: 'succeeded' }), department: { id: 12, name: '消化内科', location: '门诊楼2层B区' }, doctor: { id: 9, name: '赵六', title: '副主任医师' },
+  }),
+]
+
+function appointmentsRoute(f) {
+  f.route('GET /api/v1/me/appointments', { body: { items: APPOINTMENT_LIST, total: APPOINTMENT_LIST.length, page: 1, page_size: 20 } })
+}
+
+/** The detail page of one appointment: `GET /appointments/{id}` answers `a`. */
+function detail(name, a, extra = {}) {
+  return Object.assign({ name, page: 'appointment', query: { id: String(a.id) }, setup: (f) => f.route('GET /api/v1/appointments/:id', { body: a }) }, extra)
+}
+
+const PAST = fx.at(fx.TODAY, '00:00')
+const TWO_OPTIONS = fx.rebookOffer({
+  options: [
+    fx.rebookOption({ schedule_id: 201, slot_id: 2101, same_doctor: false, doctor: { id: 8, name: '王五', title: '主治医师' }, queue_number: 4, fee_fen: 2000,
+      visit_date: D(1), starts_at: fx.at(D(1), '14:00'), ends_at: fx.at(D(1), '14:30'), period: 'afternoon', period_label: '下午' }),
+    fx.rebookOption(),
+  ],
+})
+
+const DETAIL_SCENARIOS = [
+  detail('appointment-pending', fx.unpaid(fx.fromNow(12 * MIN), { id: 920, payment_notice: '就诊当日预约，支付后不可取消退款', cancel_rule: '未支付的预约可随时取消' })),
+  detail('appointment-paid', fx.paid({ id: 921 })),
+  detail('appointment-onsite', fx.appointment({ id: 922 })),
+  detail('appointment-past-deadline', fx.paid({ id: 923, visit_date: fx.TODAY, period: 'evening', period_label: '晚间', starts_at: fx.at(fx.TODAY, '23:00'), ends_at: fx.at(fx.TODAY, '23:30'), cancel_deadline: PAST, cancellable: false, refund_on_cancel: false })),
+  detail('appointment-checked-in', fx.paid({ id: 924, status: 'checked_in', status_label: '已签到', queue_number: 12, cancellable: false, refund_on_cancel: false })),
+  detail('appointment-refunded', fx.paid({
+    id: 925, status: 'cancelled', status_label: '已取消', status_reason: '行程有变', cancellable: false, refund_on_cancel: false,
+    payment: fx.payment('refunded', { refund: 'succeeded' }),
+  })),
+  detail('appointment-refund-abnormal', fx.paid({
+    id: 926, status: 'cancelled', status_label: '已取消', status_reason: '行程有变', cancellable: false, refund_on_cancel: false,
+    payment: fx.payment('refunding', { refund: 'abnormal' }),
+  })),
+  detail('appointment-suspended', fx.suspended({ id: 927, rebook: TWO_OPTIONS })),
+  detail('appointment-suspended-expired', fx.suspended({ id: 928, rebook: fx.rebookOffer({ expires_at: fx.fromNow(-30 * MIN) }) })),
+]
+
+const VALID_ID = '11010519491231002X'
+function patientForm(comp, { name = '王小明', id = VALID_ID, phone = '13812345678' } = {}) {
+  comp.instance.setData({ form: { name, idNumber: id, phone, relationship: 'parent' } })
+  comp.instance.onSave()
+}
+
+const MONEY_SCENARIOS = [
+  { name: 'appointments', page: 'appointments', setup: appointmentsRoute },
+  ...DETAIL_SCENARIOS,
+  { name: 'payment', page: 'payment', query: { id: '930' }, setup: (f) => f.route('GET /api/v1/appointments/:id', { body: fx.unpaid(fx.fromNow(12 * MIN), { id: 930 }) }) },
+  {
+    name: 'payment-notice', page: 'payment', query: { id: '931' },
+    setup: (f) => f.route('GET /api/v1/appointments/:id', { body: fx.unpaid(fx.fromNow(12 * MIN), { id: 931, payment_notice: '就诊当日预约，支付后不可取消退款' }) }),
+  },
+  { name: 'result', page: 'result', query: { id: '932' }, setup: (f) => f.route('GET /api/v1/appointments/:id', { body: fx.paid({ id: 932 }) }) },
+  { name: 'result-rebooked', page: 'result', query: { id: '933', rebooked: '1' }, setup: (f) => f.route('GET /api/v1/appointments/:id', { body: fx.paid({ id: 933, visit_date: D(2) }) }), normalOnly: true },
+  {
+    name: 'patient-edit-errors', page: 'patient-edit',
+    after: async (comp) => patientForm(comp, { name: '王1', id: '110105194912310021', phone: '1381234' }),
+  },
+  {
+    name: 'patient-edit-exists', page: 'patient-edit',
+    setup: (f) => f.route('POST /api/v1/me/patients', fx.error(409, 'VISIT_PERSON_EXISTS', '您已添加过该就诊人')),
+    after: async (comp) => patientForm(comp),
+  },
+]
+
 const SCENARIOS = [
   { name: 'index', page: 'index', setup: hospitalsRoute },
   { name: 'index-first-launch', page: 'index', setup: (f) => { hospitalsRoute(f); f.storage.delete('yiyue.elderModeAsked') }, normalOnly: true },
@@ -214,9 +295,10 @@ const SCENARIOS = [
         },
       }),
   },
+  ...MONEY_SCENARIOS,
 ]
 
-const TAB_PAGES = { index: 'pages/index/index', profile: 'pages/profile/profile' }
+const TAB_PAGES = { index: 'pages/index/index', appointments: 'pages/appointments/appointments', profile: 'pages/profile/profile' }
 
 // --- WXSS -> CSS ------------------------------------------------------------------------------------
 
@@ -229,8 +311,12 @@ function wxssToCss(wxss) {
   root.walkRules((rule) => {
     rule.selectors = rule.selectors.map((sel) => sel.replace(tagRe, (all, pre, tag) => `${pre}${tag === 'page' ? '.wx-page' : `wx-${tag}`}`))
   })
-  // 750 rpx = the screen width.
-  return root.toString().replace(/(-?\d*\.?\d+)rpx/g, (all, n) => `${+(Number(n) * (SCREEN_W / 750)).toFixed(3)}px`)
+  return rpxToPx(root.toString())
+}
+
+/** 750 rpx = the screen width. */
+function rpxToPx(css) {
+  return css.replace(/(-?\d*\.?\d+)rpx/g, (all, n) => `${+(Number(n) * (SCREEN_W / 750)).toFixed(3)}px`)
 }
 
 /** Stand-ins for WeChat's built-in component styles (base library, "style": "v2"); app.wxss comes after. */
@@ -277,6 +363,8 @@ function prepare(node) {
     attrs[a.name] = a.value
   })
   const tag = node.tagName.toLowerCase()
+  // simulate turns an inline style's rpx into as many px (1:1); redo it at the screen's scale.
+  if (typeof attrs.style === 'string' && /rpx/.test(attrs.style)) node.setAttribute('style', rpxToPx(attrs.style))
   if (tag === 'wx-button') {
     if (attrs.disabled) node.setAttribute('disabled', '')
     if (attrs.size) node.setAttribute('size', attrs.size)
@@ -299,7 +387,7 @@ function prepare(node) {
   Array.from(node.childNodes).forEach(prepare)
 }
 
-function html({ title, body, css, elder }) {
+function html({ title, body, css, elder, viewportH = SCREEN_H - STATUS_H - NAV_H }) {
   const now = format.time(Date.now())
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8"><meta name="viewport" content="width=${SCREEN_W}">
@@ -310,15 +398,22 @@ function html({ title, body, css, elder }) {
 </head><body class="${elder ? 'elder-mode' : ''}">
 <div class="wx-status"><span>${now}</span><span>●●● 5G ▮</span></div>
 <div class="wx-nav">${title}<span class="capsule"></span></div>
-<div class="wx-viewport"><div class="wx-page">${body}</div></div>
+<div class="wx-viewport" style="height:${viewportH}px"><div class="wx-page">${body}</div></div>
+<script>document.documentElement.setAttribute('data-content-h', String(document.querySelector('.wx-viewport').scrollHeight))</script>
 </body></html>`
 }
 
-function screenshot(htmlFile, pngFile) {
-  execFileSync(CHROMIUM, [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--hide-scrollbars',
-    '--force-device-scale-factor=1', `--screenshot=${pngFile}`, `--window-size=${SCREEN_W},${SCREEN_H}`, `file://${htmlFile}`,
-  ], { stdio: 'pipe', timeout: 60000 })
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--hide-scrollbars', '--force-device-scale-factor=1']
+
+function screenshot(htmlFile, pngFile, height = SCREEN_H) {
+  execFileSync(CHROMIUM, [...CHROMIUM_FLAGS, `--screenshot=${pngFile}`, `--window-size=${SCREEN_W},${height}`, `file://${htmlFile}`], { stdio: 'pipe', timeout: 60000 })
+}
+
+/** The page's whole height in px, as laid out by chromium at 375 px (the script in html() writes it). */
+function contentHeight(htmlFile) {
+  const dom = execFileSync(CHROMIUM, [...CHROMIUM_FLAGS, '--dump-dom', `--window-size=${SCREEN_W},${SCREEN_H}`, `file://${htmlFile}`], { stdio: 'pipe', timeout: 60000 }).toString()
+  const m = dom.match(/data-content-h="(\d+)"/)
+  return m ? Number(m[1]) : 0
 }
 
 async function renderTabBar(pagePath) {
@@ -331,7 +426,7 @@ async function renderTabBar(pagePath) {
   return bar.dom
 }
 
-async function renderOne(scenario, elder, outDir) {
+async function renderOne(scenario, elder, outDir, full) {
   const f = freshWx({ elder, route: `pages/${scenario.page}/${scenario.page}` })
   if (scenario.setup) scenario.setup(f)
   const comp = pages.open(scenario.page, scenario.query || {})
@@ -361,12 +456,21 @@ async function renderOne(scenario, elder, outDir) {
   const base = path.join(outDir, `${scenario.name}${elder ? '-elder' : ''}`)
   fs.writeFileSync(`${base}.html`, html({ title, body, css, elder }))
   screenshot(`${base}.html`, `${base}.png`)
-  return `${base}.png`
+  const out = [`${base}.png`]
+  if (full) {
+    // The whole page, not just its first screen (fixed bars then sit at the very bottom).
+    const viewportH = Math.max(SCREEN_H - STATUS_H - NAV_H, contentHeight(`${base}.html`))
+    fs.writeFileSync(`${base}-full.html`, html({ title, body, css, elder, viewportH }))
+    screenshot(`${base}-full.html`, `${base}-full.png`, viewportH + STATUS_H + NAV_H)
+    out.push(`${base}-full.png`)
+  }
+  return out
 }
 
 async function main() {
   const args = process.argv.slice(2)
   const only = (args.find((a) => a.startsWith('--only=')) || '').slice(7).split(',').filter(Boolean)
+  const full = args.indexOf('--full') >= 0
   const outArg = args.find((a) => !a.startsWith('--'))
   const outDir = path.resolve(outArg || fs.mkdtempSync(path.join(os.tmpdir(), 'yiyue-render-')))
   fs.mkdirSync(outDir, { recursive: true })
@@ -378,8 +482,9 @@ async function main() {
   for (const scenario of SCENARIOS) {
     if (only.length && only.indexOf(scenario.name) < 0 && only.indexOf(scenario.page) < 0) continue
     for (const elder of scenario.normalOnly ? [false] : [false, true]) {
-      out.push(await renderOne(scenario, elder, outDir))
-      console.log(out[out.length - 1])
+      const pngs = await renderOne(scenario, elder, outDir, full)
+      pngs.forEach((png) => console.log(png))
+      out.push(...pngs)
     }
   }
   console.log(`${out.length} screenshots in ${outDir} (an approximation of WeChat's renderer)`)

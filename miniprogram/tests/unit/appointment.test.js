@@ -102,6 +102,19 @@ test('past the deadline there is no cancel button, and the page says why (deadli
   expect(exists(comp, '.cancel-btn')).toBe(false)
   expect(text(comp, '.cancel-closed')).toContain('已过取消截止时间（')
   expect(text(comp, '.cancel-closed')).toContain('就诊前2小时可免费取消，已支付费用原路全额退回。')
+  expect(all(comp, '.cancel-rule')[0].dom.className).toContain('cancel-rule-closed') // shown as a warning
+})
+
+test('cancellable: the rule card is plain, not a warning', async () => {
+  const comp = await openDetail(fx.paid())
+  expect(all(comp, '.cancel-rule')[0].dom.className).not.toContain('cancel-rule-closed')
+})
+
+test('the 费用 heading carries the money tag (已退款 ¥50.00) and the ID number sits on its own line', async () => {
+  const comp = await openDetail(fx.paid({ status: 'cancelled', status_label: '已取消', cancellable: false, refund_on_cancel: false, payment: fx.payment('refunded', { refund: 'succeeded' }) }))
+  expect(text(comp, '.fee-tag')).toBe('已退款 ¥50.00')
+  expect(all(comp, '.fee-summary')[0].dom.className).not.toContain('notice-warn')
+  expect(text(comp, '.id-masked')).toBe('110***********1234')
 })
 
 test('not cancellable before the deadline (e.g. a day-of booking): no cancel button, the rule says why', async () => {
@@ -121,6 +134,9 @@ test('an unpaid appointment shows the deadline and the time left, offers to pay 
   expect(text(comp, '.cancel-rule')).toContain('该预约尚未支付，取消后号源将释放')
   expect(text(comp, '.fee-status')).toBe('待支付')
   expect(text(comp, '.fee-summary')).toBe(`待支付 ¥50.00，请在 ${format.dateTime(a.pay_deadline)} 前完成支付。`)
+  // The page's main action: a full-width button with the amount.
+  expect(text(comp, '.pay-now')).toBe('去支付 ¥50.00')
+  expect(all(comp, '.pay-now')[0].dom.className).not.toContain('btn-small')
   tap(comp, '.pay-now')
   await settle()
   expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/payment/payment?id=900' }))
@@ -190,6 +206,9 @@ describe('the 费用 block says exactly what happened to the money', () => {
     const comp = await openDetail(cancelled(fx.payment('refunding', { refund: 'abnormal' })))
     expect(text(comp, '.fee-refund-status')).toBe('退款异常')
     expect(text(comp, '.fee-summary')).toContain('医院将尽快与您联系处理')
+    // A warning box, and the tag beside 费用 says it at a glance.
+    expect(all(comp, '.fee-summary')[0].dom.className).toContain('notice-warn')
+    expect(text(comp, '.fee-tag')).toBe('退款异常')
   })
 
   test('paid and cancelled without a refund: says it is not refunded', async () => {
@@ -245,14 +264,17 @@ describe('停诊 rebook offer', () => {
     const options = all(comp, '.rebook-option')
     expect(options).toHaveLength(2)
     expect(all(comp, '.same-doctor')).toHaveLength(1)
-    expect(text(options[0])).toMatch(/^同一医生/)
-    expect(text(options[0])).toContain('张三 主任医师')
-    expect(text(options[0])).toContain(`${format.visitLabel(same.visit_date, '上午')} 08:30-09:00 · 第2号`)
-    expect(text(options[0])).toContain('¥50.00')
+    // Each option: the time first (what the patient chooses by), its fee, then who and which number.
+    const texts = (sel) => all(comp, sel).map((n) => text(n))
+    expect(texts('.rebook-time')).toEqual([`${format.visitLabel(same.visit_date, '上午')} 08:30-09:00`, `${format.visitLabel(fx.TOMORROW, '下午')} 14:00-14:30`])
+    expect(texts('.rebook-fee')).toEqual(['¥50.00', '¥30.00'])
+    expect(texts('.rebook-who').map((t) => t.replace(/\s+/g, ''))).toEqual(['同一医生张三主任医师·第2号', '王五副主任医师·第5号'])
+    expect(texts('.rebook-place')).toEqual(['心内科（门诊楼2层A区）', '心内科（门诊楼2层A区）'])
+    expect(options[0].dom.className).toContain('rebook-option-same')
     expect(text(options[1])).not.toContain('同一医生')
-    expect(text(options[1])).toContain('王五 副主任医师')
-    expect(text(options[1])).toContain(`${format.visitLabel(fx.TOMORROW, '下午')} 14:00-14:30 · 第5号`)
-    expect(text(options[1])).toContain('¥30.00')
+    expect(options[1].dom.className).not.toContain('rebook-option-same')
+    // Full-width buttons (no btn-small), one per option.
+    all(comp, '.rebook-pick').forEach((n) => expect(n.dom.className).not.toContain('btn-small'))
     expect(all(comp, '.rebook-pick').map((n) => text(n))).toEqual(['改约到此', '改约到此'])
     expect(text(comp, '.rebook-keep')).toContain('不改约，保留退款')
     expect(text(comp, '.fee-refund-status')).toBe('退款中') // the refund under way is shown

@@ -107,13 +107,17 @@ describe('issue 14: money on the cards, upcoming first, 去支付', () => {
     fake.route('GET /api/v1/me/appointments', pageOf(items))
     const comp = open('appointments')
     await settle()
-    const tags = {}
-    const shown = all(comp, '.pay-tag') // one per card
-    expect(shown).toHaveLength(items.length)
+    const tags = { 5: null }
+    const tagged = comp.instance.data.items.filter((a) => !a.canPay)
+    const shown = all(comp, '.pay-tag')
+    expect(shown).toHaveLength(tagged.length)
     shown.forEach((node, i) => {
-      tags[comp.instance.data.items[i].id] = text(node)
+      tags[tagged[i].id] = text(node)
     })
-    expect(tags).toEqual({ 1: '已支付 ¥50.00', 2: '已退款 ¥50.00', 3: '退款中', 4: '到院支付', 5: '待支付', 6: '退款异常', 7: '未支付', 8: '免费' })
+    // One per card, except the one still to pay: its 应付 ¥50.00 and 去支付 say it (no third 待支付).
+    expect(tags).toEqual({ 1: '已支付 ¥50.00', 2: '已退款 ¥50.00', 3: '退款中', 4: '到院支付 ¥50.00', 5: null, 6: '退款异常', 7: '未支付', 8: '免费' })
+    expect(all(comp, '.card-actions')).toHaveLength(1)
+    expect(text(comp, '.card-actions')).toContain('应付 ¥50.00')
   })
 
   test('upcoming (待支付, 待就诊, 已签到) first by visit time, soonest first; then the rest, newest first', async () => {
@@ -165,5 +169,40 @@ describe('issue 14: money on the cards, upcoming first, 去支付', () => {
     await settle()
     expect(all(comp, '.pay-now')).toHaveLength(0)
     expect(text(comp, '.appointment-pay')).toBe('支付时间已过，号源已释放')
+  })
+})
+
+describe('what a card says beyond its status', () => {
+  test('停诊 with an offer still open: the card says a slot is held and until when', async () => {
+    const expires = fx.fromNow(60 * 60 * 1000)
+    const hhmm = format.date(expires) === format.today() ? format.time(expires) : format.shortDateTime(expires)
+    fake.route('GET /api/v1/me/appointments', pageOf([
+      fx.suspended({ id: 1, rebook: fx.rebookOffer({ expires_at: expires }) }),
+      fx.suspended({ id: 2, rebook: fx.rebookOffer({ expires_at: fx.fromNow(-60 * 1000) }) }),
+      fx.suspended({ id: 3, rebook: fx.rebookOffer({ accepted_appointment_id: 99 }) }),
+      fx.suspended({ id: 4, rebook: null }),
+    ]))
+    const comp = open('appointments')
+    await settle()
+    expect(comp.instance.data.items.map((a) => a.id)).toEqual([1, 2, 3, 4])
+    // Only the open offer: not the expired one, the accepted one, or a 停诊 without an offer.
+    expect(all(comp, '.appointment-rebook')).toHaveLength(1)
+    expect(text(comp, '.appointment-rebook')).toBe(`医生停诊，已为您保留改约号源至 ${hhmm}，点此改约`)
+    expect(comp.instance.data.items[0].rebookHint).toBeTruthy()
+  })
+
+  test('no queue number on a card whose visit will not take place', async () => {
+    fake.route('GET /api/v1/me/appointments', pageOf([
+      fx.appointment({ id: 1 }),
+      fx.appointment({ id: 2, status: 'cancelled', status_label: '已取消', cancellable: false }),
+      fx.suspended({ id: 3, rebook: null }),
+    ]))
+    const comp = open('appointments')
+    await settle()
+    expect(comp.instance.data.items.map((a) => a.id)).toEqual([1, 2, 3])
+    const times = all(comp, '.appointment-time').map((n) => text(n))
+    expect(times[0]).toContain('· 3号')
+    expect(times[1]).not.toContain('号')
+    expect(times[2]).not.toContain('号')
   })
 })

@@ -1,4 +1,4 @@
-const { open, text, tap, exists, waitFor } = require('../support/pages')
+const { open, text, tap, exists, waitFor, one } = require('../support/pages')
 const fx = require('../support/fixtures')
 const format = require('../../utils/format')
 
@@ -144,6 +144,7 @@ test('payment_notice is shown as a warning before the pay button', async () => {
   fake.route('GET /api/v1/appointments/:id', { body: fx.unpaid(undefined, { payment_notice: '就诊当日预约，支付后不可取消退款' }) })
   const comp = await openPayment()
   expect(text(comp, '.pay-notice')).toBe('支付前请注意 就诊当日预约，支付后不可取消退款')
+  expect(one(comp, '.pay-notice').dom.className).toContain('notice-warn') // a warning, not an amber note
   const html = comp.dom.innerHTML
   expect(html.indexOf('pay-notice')).toBeLessThan(html.indexOf('pay-btn'))
 })
