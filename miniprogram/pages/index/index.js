@@ -5,7 +5,7 @@
  *   opens that hospital, department or doctor. 搜索 (or the keyboard's search key) filters the list below
  *   by name or pinyin initials, as before. A server without the search endpoint only loses the
  *   suggestions.
- * - City chips are the cities that actually have hospitals (GET /api/v1/cities), most hospitals first.
+ * - City chips are the cities that actually have hospitals (api.cities()), most hospitals first.
  * - 长辈模式: offered once on first launch (remembered in storage), and switchable here at any time.
  */
 const api = require('../../utils/api')
