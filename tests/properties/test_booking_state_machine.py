@@ -1,6 +1,7 @@
 """Hypothesis drives random sequences of book / cancel / replay through the HTTP API and checks, after
 every step, that the database and a simple model agree: booked + free = capacity, no slot held twice,
-no visit person twice with one doctor on one day, every answer the one the rules call for."""
+no person (ID number, whichever account books for them: two accounts share one here) twice with one
+doctor on one day, no person over the hospital's limit, every answer the one the rules call for."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 from sqlalchemy import func, select
 
 from tests.conftest import NOW, login_via
-from tests.factories import make_catalog, make_schedule, patient_body
+from tests.factories import id_number, make_catalog, make_schedule, patient_body
 from yiyue.app import create_app
 from yiyue.booking.models import OCCUPYING, Appointment
 from yiyue.core.clock import FrozenClock
@@ -28,7 +29,7 @@ from yiyue.core.migrate import upgrade
 from yiyue.scheduling.models import Period, Slot, SlotStatus
 
 CAPACITY = 2
-ACCOUNT_LIMIT = 2
+PERSON_LIMIT = 2
 KEYS = ["k1", "k2", "k3"]
 
 
@@ -99,25 +100,35 @@ class BookingMachine(RuleBasedStateMachine):
         self.run(self._prepare())
 
     async def _prepare(self) -> None:
-        catalog = await make_catalog(self.db, max_active_appointments=ACCOUNT_LIMIT)
+        catalog = await make_catalog(self.db, max_active_appointments=PERSON_LIMIT)
         morning = await make_schedule(self.db, catalog, capacity=CAPACITY, period=Period.MORNING)
         afternoon = await make_schedule(self.db, catalog, capacity=CAPACITY, period=Period.AFTERNOON)
         other = await make_schedule(self.db, catalog, capacity=CAPACITY, doctor=catalog.other_doctor)
-        self.schedules = [morning.id, afternoon.id, other.id]
-        self.doctor_of = {morning.id: "A", afternoon.id: "A", other.id: "B"}  # A's two sessions share a day
+        later = await make_schedule(self.db, catalog, capacity=CAPACITY, doctor=catalog.other_doctor, days_ahead=2)
+        self.schedules = [morning.id, afternoon.id, other.id, later.id]
+        # A's two sessions share a day; B sees patients on two days, so one person can reach the limit.
+        self.doctor_day = {morning.id: "A1", afternoon.id: "A1", other.id: "B1", later.id: "B2"}
         self.slot_ids: dict[int, dict[int, int]] = {}
         for sid in self.schedules:
             slots = (await self.client.get(f"/api/v1/schedules/{sid}/slots")).json()["items"]
             self.slot_ids[sid] = {s["number"]: s["id"] for s in slots}
         self.auth: list[dict[str, str]] = []
         self.people: list[list[int]] = []
+        self.identity: dict[int, str] = {}  # visit person -> their ID number: who they are
+        mother = id_number()
         for i in range(3):
             auth = await login_via(self.client, f"sm-{i}-{uuid.uuid4().hex[:6]}")
             self.auth.append(auth)
             ids = []
-            for name, rel in (("甲某某", "self"), ("乙某某", "child")):
-                body = patient_body(name=name, relationship=rel)
-                ids.append((await self.client.post("/api/v1/me/patients", json=body, headers=auth)).json()["id"])
+            # Account 0's self is account 1's mother as well: one person in two accounts.
+            for name, rel, number in (("甲某某", "self", mother if i == 0 else id_number()), ("乙某某", "child", None)):
+                if i == 1 and rel == "child":
+                    name, rel, number = "甲某某", "parent", mother
+                body = patient_body(name=name, relationship=rel, id_number=number or id_number())
+                answer = await self.client.post("/api/v1/me/patients", json=body, headers=auth)
+                assert answer.status_code == 201, answer.text
+                ids.append(answer.json()["id"])
+                self.identity[ids[-1]] = body["id_number"]
             self.people.append(ids)
 
     def teardown(self) -> None:
@@ -130,12 +141,13 @@ class BookingMachine(RuleBasedStateMachine):
     def _full(self, schedule: int) -> bool:
         return len(self.model.taken_numbers(schedule)) == CAPACITY
 
-    def _expected_refusals(self, account: int, person: int, schedule: int, number: int | None) -> set[str]:
+    def _expected_refusals(self, person: int, schedule: int, number: int | None) -> set[str]:
         refusals = set()
-        active = self.model.active()
-        if any(b.person == person and self.doctor_of[b.schedule] == self.doctor_of[schedule] for b in active):
+        who = self.identity[person]
+        active = [b for b in self.model.active() if self.identity[b.person] == who]
+        if any(self.doctor_day[b.schedule] == self.doctor_day[schedule] for b in active):
             refusals.add("DUPLICATE_BOOKING")
-        if sum(1 for b in active if b.account == account) >= ACCOUNT_LIMIT:
+        if len(active) >= PERSON_LIMIT:
             refusals.add("BOOKING_LIMIT")
         taken = self.model.taken_numbers(schedule)
         if len(taken) == CAPACITY:
@@ -147,7 +159,7 @@ class BookingMachine(RuleBasedStateMachine):
     @rule(
         account=st.integers(0, 2),
         which=st.integers(0, 1),
-        schedule_index=st.integers(0, 2),
+        schedule_index=st.integers(0, 3),
         number=st.none() | st.integers(1, CAPACITY),
         key=st.sampled_from([*KEYS, None]),
     )
@@ -177,7 +189,7 @@ class BookingMachine(RuleBasedStateMachine):
                 allowed = {"IDEMPOTENCY_KEY_REUSED"} | ({"SOLD_OUT"} if self._full(schedule) else set())
                 assert answer.json()["code"] in allowed, answer.text
             return
-        refusals = self._expected_refusals(account, person, schedule, number)
+        refusals = self._expected_refusals(person, schedule, number)
         if not refusals:
             assert answer.status_code == 201, (answer.text, request)
             got = answer.json()
@@ -221,7 +233,7 @@ class BookingMachine(RuleBasedStateMachine):
                 )
                 assert booked == len(occupying)
                 assert len({a.slot_id for a in occupying}) == len(occupying)  # no slot held twice
-                assert len({a.visit_person_id for a in occupying}) == len(occupying)  # no person twice
+                assert len({a.person_index for a in occupying}) == len(occupying)  # no person twice
                 expected = {b.id for b in self.model.active() if b.schedule == sid}
                 assert {a.id for a in occupying} == expected
             total = await session.scalar(select(func.count()).select_from(Appointment))
