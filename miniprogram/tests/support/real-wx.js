@@ -5,6 +5,11 @@
  */
 const http = require('http')
 
+// A fresh connection per request. Node 20's global agent keeps connections alive, and one left idle
+// (e.g. by globalSetup, in the same process when jest runs in band) is closed by uvicorn after 5 s:
+// reusing it then fails with "socket hang up".
+const AGENT = new http.Agent({ keepAlive: false })
+
 function httpJson(method, url, data, headers = {}, timeoutMs = 15000) {
   return new Promise((resolve, reject) => {
     const u = new URL(url)
@@ -15,6 +20,7 @@ function httpJson(method, url, data, headers = {}, timeoutMs = 15000) {
         port: u.port,
         path: u.pathname + u.search,
         method,
+        agent: AGENT,
         headers: Object.assign({}, headers, body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
         timeout: timeoutMs,
       },

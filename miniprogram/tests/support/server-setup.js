@@ -13,7 +13,7 @@ const { startServer } = require('./server')
 function getJson(url) {
   return new Promise((resolve, reject) => {
     http
-      .get(url, (res) => {
+      .get(url, { agent: false }, (res) => {
         let body = ''
         res.setEncoding('utf8')
         res.on('data', (c) => {

@@ -29,7 +29,7 @@ function freePort() {
 
 function healthy(baseUrl) {
   return new Promise((resolve) => {
-    const req = http.get(`${baseUrl}/healthz`, (res) => {
+    const req = http.get(`${baseUrl}/healthz`, { agent: false }, (res) => {
       res.resume()
       resolve(res.statusCode === 200)
     })
