@@ -3,7 +3,8 @@
  * log in -> find a hospital -> department -> doctor -> slot -> add a 就诊人 -> book -> result ->
  * 我的预约 -> detail -> cancel -> the slot is free again.
  */
-const { open, text, all, one, tap, input } = require('../support/pages')
+const { open, text, all, one, exists, tap, input } = require('../support/pages')
+const format = require('../../utils/format')
 const { describeLive } = require('../support/live')
 const h = require('./helpers')
 const scene = require('./scene')
@@ -105,20 +106,33 @@ describeLive('journey against the real server: book and cancel', () => {
     tap(mine, '.status-tab', 2)
     await settle()
     expect(all(mine, '.appointment-item')).toHaveLength(1)
-    expect(text(mine, '.appointment-item')).toContain('待就诊')
+    expect(text(mine, '.appointment-status')).toBe('待就诊')
+    // The fee is paid at the hospital's window (the card may also say how much: 到院支付 ¥25.00).
+    const onSiteTag = new RegExp(`^到院支付(?: ${format.money(booking.data.fee_fen).replace('.', '\\.')})?$`)
+    expect(text(mine, '.pay-tag')).toMatch(onSiteTag)
     tap(mine, '.appointment-item')
     await settle()
     const detail = await h.follow()
     expect(text(detail, '.detail-status')).toBe('待就诊')
     expect(text(detail, '.check-in-code')).toBe(`签到码 ${booking.data.check_in_code}`)
     expect(all(detail, '.qr-cell').length).toBeGreaterThanOrEqual(21 * 21)
+    const fee = format.money(booking.data.fee_fen)
+    expect(booking.data).toMatchObject({ cancellable: true, refund_on_cancel: false, payment: { status: 'pay_on_site', refund: null } })
+    expect(text(detail, '.fee-status')).toBe('到院支付')
+    expect(text(detail, '.fee-summary')).toBe(`挂号费 ${fee} 请于就诊当日在医院窗口支付。`)
 
-    // Cancel, with the confirmation that states the rule.
+    // Cancel, with the confirmation that states the rule; nothing was paid, so nothing about refunds.
     tap(detail, '.cancel-btn')
     await settle()
-    expect(wx.showModal.mock.calls.pop()[0].content).toContain('取消截止')
+    const modal = wx.showModal.mock.calls.pop()[0].content
+    expect(modal).toContain('取消后号源将释放给其他患者。')
+    expect(modal).toContain(`${booking.data.cancel_rule.replace(/[。；，\s]+$/, '')}。`)
+    expect(modal).toContain(`取消截止：${format.dateTime(booking.data.cancel_deadline)}`)
+    expect(modal).not.toContain('退')
     expect(phone.calls('POST', `/api/v1/appointments/${booking.data.id}/cancel`)[0].status).toBe(200)
     expect(text(detail, '.detail-status')).toBe('已取消')
+    expect(text(detail, '.fee-summary')).toBe('挂号费为到院支付，您未付款，无需退款。')
+    expect(exists(detail, '.fee-refund-status')).toBe(false)
 
     // The slot is free again, and the appointment is under 已取消.
     const doctorAgain = await h.openUrl(doctorUrl)
@@ -127,7 +141,8 @@ describeLive('journey against the real server: book and cancel', () => {
     await settle()
     tap(mineAgain, '.status-tab', 4)
     await settle()
-    expect(text(mineAgain, '.appointment-item')).toContain('已取消')
+    expect(text(mineAgain, '.appointment-status')).toBe('已取消')
+    expect(text(mineAgain, '.pay-tag')).toMatch(onSiteTag)
   })
 
   test('the client ID-number and phone checks agree with the server on what is invalid', async () => {

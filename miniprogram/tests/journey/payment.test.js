@@ -29,6 +29,21 @@ async function profileBadge() {
   return exists(profile, '.unread-badge') ? text(profile, '.unread-badge') : ''
 }
 
+/**
+ * Pulls `page` to refresh (its onPullDownRefresh) until `condition()` holds, as a user waiting for the
+ * background refund would; resolves with the milliseconds it took, fails after REFUND_WAIT_MS.
+ */
+async function refreshUntil(page, condition, what) {
+  const start = Date.now()
+  while (!condition()) {
+    if (Date.now() - start > REFUND_WAIT_MS) throw new Error(`no ${what} within ${REFUND_WAIT_MS / 1000} s`)
+    await sleep(250)
+    page.instance.onPullDownRefresh()
+    await settle()
+  }
+  return Date.now() - start
+}
+
 describeLive('journey against the real server: payment', () => {
   /** Books the first free slot at a hospital that takes the fee online; resolves with the payment page. */
   async function bookUnpaid() {
@@ -48,7 +63,7 @@ describeLive('journey against the real server: payment', () => {
     return { booking, payment: await h.follow('redirectTo') }
   }
 
-  test('a new user books at a hospital that takes the fee online, pays, cancels, is refunded and reads the messages', async () => {
+  test('a new user books at a hospital that takes the fee online, pays, cancels, sees 已退款 ¥xx.xx on the detail and in 我的预约, and reads the messages', async () => {
     const hospital = await scene.hospitalWhere({ payment_required: true })
     const session = await scene.bookableSession(hospital)
 
@@ -139,26 +154,58 @@ describeLive('journey against the real server: payment', () => {
     tap(mine, '.status-tab', 2)
     await settle()
     expect(all(mine, '.appointment-item')).toHaveLength(1)
-    expect(text(mine, '.appointment-item')).toContain('待就诊')
-    expect(text(mine, '.appointment-item')).toContain(fee)
+    expect(text(mine, '.appointment-status')).toBe('待就诊')
+    expect(text(mine, '.pay-tag')).toBe(`已支付 ${fee}`)
     tap(mine, '.appointment-item')
     await settle()
     const detail = await h.follow()
     expect(text(detail, '.detail-status')).toBe('待就诊')
     expect(exists(detail, '.to-pay')).toBe(false)
     expect(text(detail, '.check-in-code')).toBe(`签到码 ${booking.data.check_in_code}`)
+    // 费用: paid online, when, and nothing refunded.
+    const shown = phone.calls('GET', `/api/v1/appointments/${id}`).pop().data
+    expect(shown).toMatchObject({ cancellable: true, refund_on_cancel: true, payment: { status: 'paid', amount_fen: booking.data.fee_fen, refund: null } })
+    expect(text(detail, '.fee-amount')).toBe(fee)
+    expect(text(detail, '.fee-status')).toBe('已支付')
+    expect(text(detail, '.fee-paid-at')).toBe(format.dateTime(shown.payment.paid_at))
+    expect(text(detail, '.fee-summary')).toBe(`已于 ${format.dateTime(shown.payment.paid_at)} 在线支付 ${fee}。`)
+    expect(exists(detail, '.fee-refund-status')).toBe(false)
 
-    // Cancel: the confirmation states the deadline and that the fee goes back in full.
+    // Cancel: the confirmation says the fee goes back, the server's rule and the deadline.
     tap(detail, '.cancel-btn')
     await settle()
     const modal = wx.showModal.mock.calls.pop()[0]
-    expect(modal.content).toContain(`如已在线支付挂号费${fee}，将原路全额退回`)
-    expect(modal.content).toContain('取消截止')
+    expect(modal.content).toContain(`取消后 ${fee} 将原路退回。`)
+    expect(modal.content).toContain(`${shown.cancel_rule.replace(/[。；，\s]+$/, '')}。`)
+    expect(shown.cancel_rule).toContain('已支付的挂号费原路全额退回')
+    expect(modal.content).toContain(`取消截止：${format.dateTime(shown.cancel_deadline)}`)
+    expect(modal.content).not.toContain('如已在线支付')
     expect(phone.calls('POST', `/api/v1/appointments/${id}/cancel`)[0].status).toBe(200)
     expect(text(detail, '.detail-status')).toBe('已取消')
-    expect(text(detail, '.refund-note')).toContain('将原路全额退回')
+    expect(exists(detail, '.cancel-btn')).toBe(false)
+    expect(exists(detail, '.check-in')).toBe(false)
 
-    // 我的消息: the refund is made in the background; pull to refresh until it is listed.
+    // The refund is made in the background: pull to refresh the detail until it has landed. Then the
+    // 费用 block says 已退款 with the amount and the time it went back.
+    const refundedAt = await refreshUntil(detail, () => text(detail, '.fee-refund-status') === '已退款', '已退款 on the detail page')
+    const refunded = phone.calls('GET', `/api/v1/appointments/${id}`).pop().data
+    expect(refunded.payment).toMatchObject({ status: 'refunded', status_label: '已退款', refund: { status: 'succeeded', amount_fen: booking.data.fee_fen } })
+    expect(text(detail, '.fee-status')).toBe('已退款')
+    expect(text(detail, '.fee-refund-amount')).toBe(fee)
+    expect(text(detail, '.fee-refunded-at')).toBe(format.dateTime(refunded.payment.refund.refunded_at))
+    expect(text(detail, '.fee-summary')).toBe(`${fee} 已于 ${format.dateTime(refunded.payment.refund.refunded_at)} 原路退回。`)
+    expect(refundedAt).toBeLessThan(REFUND_WAIT_MS)
+
+    // 我的预约 -> 已取消: the card says 已取消 and 已退款 with the amount.
+    const mineAfter = open('appointments')
+    await settle()
+    tap(mineAfter, '.status-tab', 4)
+    await settle()
+    expect(all(mineAfter, '.appointment-item').map((n) => n.dom.getAttribute('data-id'))).toEqual([String(id)])
+    expect(text(mineAfter, '.appointment-status')).toBe('已取消')
+    expect(text(mineAfter, '.pay-tag')).toBe(`已退款 ${fee}`)
+
+    // 我的消息 (查看退款消息 on the detail): pull to refresh until the refund's message is listed.
     tap(detail, '.to-messages')
     await settle()
     const messages = await h.follow()
@@ -171,9 +218,9 @@ describeLive('journey against the real server: payment', () => {
       messages.instance.onPullDownRefresh()
       await settle()
     }
-    const refunded = text(messages, '.message-item.kind-refunded')
-    expect(refunded).toContain('退款成功')
-    expect(refunded).toContain(`${(booking.data.fee_fen / 100).toFixed(2)}元`)
+    const refundMessage = text(messages, '.message-item.kind-refunded')
+    expect(refundMessage).toContain('退款成功')
+    expect(refundMessage).toContain(`${(booking.data.fee_fen / 100).toFixed(2)}元`)
     expect(exists(messages, '.message-item.kind-cancelled')).toBe(true)
     expect(exists(messages, '.message-item.kind-booking_confirmed')).toBe(true)
 
@@ -201,7 +248,7 @@ describeLive('journey against the real server: payment', () => {
     messages.instance.onPullDownRefresh()
     await settle()
     expect(exists(messages, '.message-item.unread')).toBe(false)
-  })
+  }, 45000) // the payment, the refund and its message are waited for (up to 15 s each)
 
   test('paying later: the payment page shows the fee, time left and deadline; the appointment waits under 待支付', async () => {
     const { booking, payment } = await bookUnpaid()
@@ -215,12 +262,37 @@ describeLive('journey against the real server: payment', () => {
     expect(text(detail, '.to-pay')).toContain(format.dateTime(booking.data.pay_deadline))
     expect(text(detail, '.pay-remain')).toMatch(/^剩余支付时间 1[45]:\d\d$/)
     expect(text(detail, '.cancel-rule')).toContain('该预约尚未支付')
+    expect(text(detail, '.fee-status')).toBe('待支付')
+    expect(text(detail, '.fee-summary')).toBe(`待支付 ${format.money(booking.data.fee_fen)}，请在 ${format.dateTime(booking.data.pay_deadline)} 前完成支付。`)
+    expect(exists(payment, '.pay-notice')).toBe(false) // two days ahead: paying now still leaves time to cancel
     const mine = open('appointments')
     await settle()
     tap(mine, '.status-tab', 1)
     await settle()
-    expect(text(mine, '.appointment-item')).toContain('待支付')
+    expect(text(mine, '.appointment-status')).toBe('待支付')
+    expect(text(mine, '.card-actions')).toBe(`应付 ${format.money(booking.data.fee_fen)} 去支付`)
     expect(text(mine, '.appointment-pay')).toContain(format.dateTime(booking.data.pay_deadline))
+  })
+
+  // KNOWN SERVER BUG, kept as test.failing so that the suite stays green until it is fixed, and then
+  // fails ("this test passed"), asking for `.failing` to be removed. Cancelling a paid booking answers
+  // (and GET /appointments/{id} says, until the background refund is created ~0.2 s later)
+  // payment {status: "paid", status_label: "已支付", refund: null}: the 费用 block then reads
+  // "…在线支付 ¥xx.xx，按退号规则不予退款。" although the fee is on its way back. Expected from the
+  // cancel answer on: payment.status "refunding" (退款中), with the refund (processing) or at least not "paid".
+  test.failing('right after cancelling a paid booking, the 费用 block says the fee is being refunded (not 不予退款)', async () => {
+    const { booking } = await bookUnpaid()
+    const id = booking.data.id
+    await h.payByApi(id)
+    const detail = await h.openUrl(`/pages/appointment/appointment?id=${id}`)
+    tap(detail, '.cancel-btn')
+    await settle()
+    const [cancel] = phone.calls('POST', `/api/v1/appointments/${id}/cancel`)
+    expect(cancel.status).toBe(200)
+    expect(text(detail, '.detail-status')).toBe('已取消')
+    expect(text(detail, '.fee-summary')).not.toContain('不予退款')
+    expect(cancel.data.payment.status).toBe('refunding')
+    expect(text(detail, '.fee-status')).toBe('退款中')
   })
 
   test('paying for an appointment cancelled meanwhile: the server refuses (NOT_AWAITING_PAYMENT) and the page shows it cancelled', async () => {

@@ -19,31 +19,27 @@ async function hospitalWhere(rules) {
 }
 
 /**
- * A bookable session in `hospital` with numbered slots: {department, date, doctor, schedule, slots}.
- * `pick(schedules)` chooses among the bookable ones (default: the first).
+ * A bookable session in `hospital` with numbered slots: {department, date, doctor, schedule, slots,
+ * candidates} (`candidates`: every bookable {doctor, schedule} of that department on that day).
+ * `pick(candidates)` chooses among the bookable ones of a department's day (default: the first).
+ * `fromDay` (default 2): the first day looked at, in days from today.
  */
-async function bookableSession(hospital, pick = (list) => list[0]) {
+async function bookableSession(hospital, pick = (list) => list[0], { fromDay = 2 } = {}) {
   const tree = await get(`/api/v1/hospitals/${hospital.id}/departments`)
   const today = format.today()
-  // From two days ahead: a journey that cancels must be before the cancellation deadline (up to 24 h
-  // before the session at some hospitals), whatever the hour the tests run at.
-  const start = format.addDays(today, 2)
+  // From two days ahead by default: a journey that cancels must be before the cancellation deadline
+  // (up to 24 h before the session at some hospitals), whatever the hour the tests run at.
+  const start = format.addDays(today, fromDay)
   const end = format.addDays(today, hospital.booking_rules.release_days)
   for (const group of tree.items) {
     for (const department of group.children) {
       const days = await get(`/api/v1/departments/${department.id}/availability?start=${start}&end=${end}`)
       for (const day of days.items.filter((d) => d.released && d.remaining > 0)) {
-        const doctors = await get(`/api/v1/departments/${department.id}/doctors?date=${day.date}&page_size=50`)
-        const candidates = []
-        doctors.items.forEach((doctor) =>
-          doctor.schedules.forEach((schedule) => {
-            if (schedule.bookable && schedule.remaining > 0) candidates.push({ doctor, schedule })
-          })
-        )
+        const candidates = await bookableOn(department, day.date)
         const chosen = candidates.length && pick(candidates)
         if (chosen) {
           const slots = await get(`/api/v1/schedules/${chosen.schedule.id}/slots`)
-          if (slots.items.length) return { department, date: day.date, doctor: chosen.doctor, schedule: slots.schedule, slots: slots.items }
+          if (slots.items.length) return { department, date: day.date, doctor: chosen.doctor, schedule: slots.schedule, slots: slots.items, candidates }
         }
       }
     }
@@ -51,4 +47,27 @@ async function bookableSession(hospital, pick = (list) => list[0]) {
   throw new Error(`no bookable session with slots at ${hospital.name}`)
 }
 
-module.exports = { get, hospitalWhere, bookableSession }
+/** Every bookable {doctor, schedule} (slots left) of a department on a day. */
+async function bookableOn(department, date) {
+  const doctors = await get(`/api/v1/departments/${department.id}/doctors?date=${date}&page_size=50`)
+  const found = []
+  doctors.items.forEach((doctor) =>
+    doctor.schedules.forEach((schedule) => {
+      if (schedule.bookable && schedule.remaining > 0) found.push({ doctor, schedule })
+    })
+  )
+  return found
+}
+
+/** The hospitals whose rules match, in the list's order. */
+async function hospitalsWhere(rules) {
+  const list = await get('/api/v1/hospitals?page_size=50')
+  const found = []
+  for (const item of list.items) {
+    const hospital = await get(`/api/v1/hospitals/${item.id}`)
+    if (Object.keys(rules).every((k) => hospital.booking_rules[k] === rules[k])) found.push(hospital)
+  }
+  return found
+}
+
+module.exports = { get, hospitalWhere, hospitalsWhere, bookableSession, bookableOn }
