@@ -72,7 +72,9 @@ class TestMoney:
         assert datetime.fromisoformat(paid["pay_deadline"]) == datetime.fromisoformat(held["pay_deadline"])
         assert paid["refund_on_cancel"] is True and paid["cancel_rule"].endswith("已支付的挂号费原路全额退回")
 
-        await client.post(f"/api/v1/appointments/{held['id']}/cancel", headers=auth)
+        answer = (await client.post(f"/api/v1/appointments/{held['id']}/cancel", headers=auth)).json()
+        # 退款中 from the cancellation's own answer, before the refund job has asked WeChat Pay.
+        assert answer["payment"]["status"] == "refunding" and answer["payment"]["refund"]["amount_fen"] == 5000
         await jobs.drain()
 
         cancelled = await appointment(client, auth, held["id"])
@@ -275,6 +277,7 @@ class TestSuspensionRebooking:
         await user_pays(client, await pay_for(client, auth, held["id"]))
 
         await suspend(db, clock, suspended_session)
+        assert (await appointment(client, auth, held["id"]))["payment"]["status"] == "refunding"
         await jobs.drain()
 
         suspended = await appointment(client, auth, held["id"])

@@ -164,7 +164,7 @@ Component({
         wx.hideLoading()
         this.stopRebookTimer()
         wx.redirectTo({
-          url: fresh.status === 'pending_payment' ? `/pages/payment/payment?id=${fresh.id}` : `/pages/result/result?id=${fresh.id}&rebooked=1`,
+          url: fresh.status === 'pending_payment' ? `/pages/payment/payment?id=${fresh.id}&rebooked=1` : `/pages/result/result?id=${fresh.id}&rebooked=1`,
         })
       } catch (err) {
         wx.hideLoading()

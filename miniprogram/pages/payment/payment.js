@@ -25,6 +25,7 @@ Component({
   methods: {
     onLoad(query) {
       this.appointmentId = query.id
+      this.rebooked = query.rebooked === '1' // came from a 停诊 offer: the result says 改约成功
       this.pollIntervalMs = 1000
       this.pollTimes = 15
       this.reload()
@@ -57,7 +58,7 @@ Component({
     },
 
     finish() {
-      wx.redirectTo({ url: `/pages/result/result?id=${this.appointmentId}` })
+      wx.redirectTo({ url: `/pages/result/result?id=${this.appointmentId}${this.rebooked ? '&rebooked=1' : ''}` })
     },
 
     async onPay() {

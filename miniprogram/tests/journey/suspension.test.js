@@ -98,16 +98,16 @@ describeLive('journey against the real server: 停诊 and 改约', () => {
     expect(rebook.data).toMatchObject({ status: 'pending_payment', schedule_id: choice.schedule_id, doctor: { id: choice.doctor.id }, queue_number: choice.queue_number })
     const newId = rebook.data.id
     expect(newId).not.toBe(booked.id)
-    expect(h.lastUrl('redirectTo')).toBe(`/pages/payment/payment?id=${newId}`)
+    expect(h.lastUrl('redirectTo')).toBe(`/pages/payment/payment?id=${newId}&rebooked=1`)
 
     // 支付 the new one.
     const payment = await h.follow('redirectTo')
     expect(text(payment, '.pay-amount')).toBe(format.money(rebook.data.fee_fen))
     payment.instance.pollIntervalMs = 200
     tap(payment, '.pay-btn')
-    await waitFor(() => h.lastUrl('redirectTo') === `/pages/result/result?id=${newId}`, { timeoutMs: 15000, what: 'the result page after paying' })
+    await waitFor(() => h.lastUrl('redirectTo') === `/pages/result/result?id=${newId}&rebooked=1`, { timeoutMs: 15000, what: 'the result page after paying' })
     const result = await h.follow('redirectTo')
-    expect(text(result, '.result-headline')).toBe('预约成功')
+    expect(text(result, '.result-headline')).toBe('改约成功')
 
     // 我的预约 -> 待就诊: the new appointment, with the other doctor, paid.
     const mineAfter = open('appointments')

@@ -298,7 +298,7 @@ describe('停诊 rebook offer', () => {
     tap(comp, '.rebook-pick', 0)
     await settle()
     expect(fake.calls('POST /api/v1/appointments/900/rebook')[0].body).toEqual({ schedule_id: 200 })
-    expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/payment/payment?id=951' }))
+    expect(wx.redirectTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/payment/payment?id=951&rebooked=1' }))
   })
 
   test('an offer past expires_at says so, offers no option, and leads to booking again', async () => {

@@ -34,6 +34,13 @@ def transition(
         appointment.status_reason = reason[:200]
 
 
+def refund_owed(appointment: Appointment) -> None:
+    """A paid appointment is being paid back in full: from this unit of work on it says 退款中, before
+    payments has even asked WeChat Pay (which then notes each step through ``note_refund``)."""
+    appointment.refund_status = "processing"
+    appointment.refund_amount_fen = appointment.fee_fen
+
+
 async def note_paid(session: AsyncSession, *, appointment_id: int, at: datetime) -> None:
     """Payments tells the appointment it was paid (whether or not it still waits for the money)."""
     await session.execute(update(Appointment).where(Appointment.id == appointment_id).values(paid_at=at))

@@ -32,7 +32,7 @@ from yiyue.booking.errors import (
     VisitPersonHasAppointments,
 )
 from yiyue.booking.gate import BookingGate
-from yiyue.booking.lifecycle import transition
+from yiyue.booking.lifecycle import refund_owed, transition
 from yiyue.booking.models import (
     ACTIVE,
     OCCUPYING,
@@ -202,6 +202,8 @@ async def cancel(
     if terms.refusal is not None:
         raise terms.refusal
     was_paid = terms.refund_on_cancel
+    if was_paid:
+        refund_owed(appointment)
     transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
     appointment.cancelled_at = now
     await scheduling.release_slot(session, appointment.slot_id, onsite=appointment.channel == "onsite")

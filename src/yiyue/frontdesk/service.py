@@ -18,7 +18,7 @@ from yiyue.booking import gate as inventory
 from yiyue.booking import read_model, rebook
 from yiyue.booking import rules as booking_rules
 from yiyue.booking.errors import AppointmentNotFound
-from yiyue.booking.lifecycle import transition
+from yiyue.booking.lifecycle import refund_owed, transition
 from yiyue.booking.models import ACTIVE, Appointment, AppointmentStatus
 from yiyue.core import audit, outbox
 from yiyue.core.clock import local_today
@@ -385,6 +385,8 @@ async def suspend_schedule(session: AsyncSession, *, schedule_id: int, reason: s
     choices = await rebook.alternatives(session, suspended=schedule, hospital=hospital, now=now)
     for appointment in affected:
         paid = booking_rules.was_paid_online(appointment)
+        if paid:
+            refund_owed(appointment)
         transition(session, appointment, AppointmentStatus.SUSPENDED, now=now, reason=reason or "医生停诊")
         await scheduling.release_slot(session, appointment.slot_id)
         # Offered in booking order: the earliest bookers get the first pick of what is left.
