@@ -31,9 +31,9 @@ from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import select, text
+from sqlalchemy import select
 
-from yiyue.accounts.idcard import check_digit
+from support import id_number, reset_postgres
 from yiyue.booking.models import OCCUPYING, Appointment
 from yiyue.core.clock import Clock, local_today
 from yiyue.core.db import Database
@@ -56,21 +56,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def id_number(serial: int) -> str:
-    first17 = f"110105{1950 + serial % 60}0101{serial % 1000:03d}"
-    return first17 + check_digit(first17)
-
-
-async def reset_postgres(url: str) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def make_schedule(url: str, capacity: int) -> int:

@@ -24,9 +24,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
-from yiyue.accounts.idcard import check_digit
+from support import id_number, reset_postgres
 from yiyue.app import FAKE_WECHAT_MOUNT, create_app
 from yiyue.booking.models import Appointment, RebookOffer, RebookOption
 from yiyue.core.clock import Clock, local_today
@@ -38,21 +38,6 @@ from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.hospitals.search import initials
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Period, Schedule, Slot, SlotStatus
-
-
-def id_number(serial: int) -> str:
-    first17 = f"110105{1950 + serial % 60}0101{serial % 1000:03d}"
-    return first17 + check_digit(first17)
-
-
-async def reset_postgres(url: str) -> None:
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    engine = create_async_engine(url)
-    async with engine.begin() as conn:
-        await conn.execute(text("DROP SCHEMA public CASCADE"))
-        await conn.execute(text("CREATE SCHEMA public"))
-    await engine.dispose()
 
 
 async def make_sessions(db: Database, patients: int) -> tuple[Schedule, Schedule, Schedule]:

@@ -5,22 +5,8 @@
  */
 const fs = require('fs')
 const path = require('path')
-const postcss = require('postcss')
 const { ROOT } = require('../support/pages')
-
-/** selector -> { prop: value } (last declaration wins), over one WXSS file. */
-function rules(file) {
-  const out = {}
-  postcss.parse(fs.readFileSync(path.join(ROOT, file), 'utf8')).walkRules((rule) => {
-    rule.selectors.forEach((sel) => {
-      out[sel] = out[sel] || {}
-      rule.walkDecls((d) => {
-        out[sel][d.prop] = d.value
-      })
-    })
-  })
-  return out
-}
+const { rules } = require('../support/wxss')
 
 const app = rules('app.wxss')
 const doctor = rules('pages/doctor/doctor.wxss')
