@@ -21,6 +21,7 @@ from yiyue.admin.routes import install as install_console
 from yiyue.booking import gate as inventory
 from yiyue.booking.endpoints import router as booking_router
 from yiyue.booking.gate.fastpath import SoldOutFastPath
+from yiyue.booking.waitlist_endpoints import router as waitlist_router
 from yiyue.core import validation
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
@@ -33,8 +34,12 @@ from yiyue.frontdesk.today_endpoints import router as today_router
 from yiyue.hospitals.endpoints import router as hospitals_router
 from yiyue.hospitals.staff_accounts_endpoints import router as staff_accounts_router
 from yiyue.hospitals.staff_endpoints import router as catalog_staff_router
+from yiyue.members.endpoints import router as members_router
+from yiyue.members.staff_endpoints import router as members_staff_router
 from yiyue.notifications.endpoints import router as notifications_router
 from yiyue.payments.endpoints import router as payments_router
+from yiyue.reviews.endpoints import router as reviews_router
+from yiyue.reviews.staff_endpoints import router as reviews_staff_router
 from yiyue.scheduling.endpoints import router as scheduling_router
 from yiyue.scheduling.staff_endpoints import router as schedules_staff_router
 from yiyue.wechat.client import WeChatClient
@@ -102,6 +107,11 @@ def create_app(
         schedules_staff_router,
         notifications_router,
         payments_router,
+        waitlist_router,
+        members_router,
+        members_staff_router,
+        reviews_router,
+        reviews_staff_router,
     ):
         app.include_router(router)
     install_console(app)

@@ -10,6 +10,8 @@ def load_all() -> None:
     import yiyue.core.audit
     import yiyue.core.outbox
     import yiyue.hospitals.models
+    import yiyue.members.models
     import yiyue.notifications.models
     import yiyue.payments.models
+    import yiyue.reviews.models
     import yiyue.scheduling.models  # noqa: F401

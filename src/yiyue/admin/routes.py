@@ -7,7 +7,19 @@ from fastapi.staticfiles import StaticFiles
 
 from yiyue.admin.console import LoginRequired
 from yiyue.admin.errors import login_required
-from yiyue.admin.pages import audit, auth, catalog, dashboard, exports, frontdesk, hospitals, schedules, staff
+from yiyue.admin.pages import (
+    audit,
+    auth,
+    catalog,
+    dashboard,
+    exports,
+    frontdesk,
+    hospitals,
+    members,
+    reviews,
+    schedules,
+    staff,
+)
 from yiyue.admin.templating import HERE
 
 ROUTERS: tuple[APIRouter, ...] = (
@@ -20,6 +32,8 @@ ROUTERS: tuple[APIRouter, ...] = (
     audit.router,
     frontdesk.router,
     schedules.router,
+    members.router,
+    reviews.router,
 )
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import gate as inventory
+from yiyue.booking import waitlist
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core import outbox
 from yiyue.core.db import begin_write
@@ -84,6 +84,6 @@ async def expire_unpaid(session: AsyncSession, *, now: datetime, appointment_id:
         transition(session, appointment, AppointmentStatus.EXPIRED, now=now, reason="超时未支付")
         await scheduling.release_slot(session, appointment.slot_id)
         outbox.add(session, AppointmentExpired(appointment_id=appointment.id), now=now)
-    inventory.slots_freed(session, {a.schedule_id for a in expired})
+    await waitlist.slots_freed(session, {a.schedule_id for a in expired}, now=now)
     await session.flush()
     return [a.id for a in expired]

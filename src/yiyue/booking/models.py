@@ -69,6 +69,9 @@ class Appointment(Base):
     visit_date: Mapped[date] = mapped_column(Date)
     queue_number: Mapped[int] = mapped_column(Integer)
     fee_fen: Mapped[int] = mapped_column(Integer)
+    """What the patient owes: the session's fee less ``discount_fen``."""
+    discount_fen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """The member discount (会员折扣) taken off the session's fee when booked (``members.rules``)."""
     status: Mapped[str] = mapped_column(String(20))
     check_in_code: Mapped[str] = mapped_column(String(12))
     pay_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -165,3 +168,52 @@ class RebookOption(Base):
     slot_id: Mapped[int] = mapped_column(ForeignKey("slots.id"))
     """Held (``held``) for this offer while it is open."""
     same_doctor: Mapped[bool] = mapped_column(Boolean)
+
+
+class WaitlistStatus(StrEnum):
+    WAITING = "waiting"  # 候补中
+    OFFERED = "offered"  # a freed slot is held for the entry until ``offer_expires_at``
+    BOOKED = "booked"  # confirmed: ``appointment_id``
+    ENDED = "ended"  # left, lapsed, session started or 停诊, booked elsewhere (``end_reason``)
+
+
+OPEN_WAITLIST = (WaitlistStatus.WAITING, WaitlistStatus.OFFERED)
+_OPEN_WAITLIST_SQL = text("status IN ({})".format(", ".join(f"'{s.value}'" for s in OPEN_WAITLIST)))
+
+
+class WaitlistEntry(Base):
+    """候补: one visit person waiting for a slot of one sold-out session."""
+
+    __tablename__ = "waitlist_entries"
+    __table_args__ = (
+        Index(
+            "uq_waitlist_open_person",
+            "schedule_id",
+            "person_index",
+            unique=True,
+            sqlite_where=_OPEN_WAITLIST_SQL,
+            postgresql_where=_OPEN_WAITLIST_SQL,
+        ),
+        Index("ix_waitlist_schedule_status", "schedule_id", "status", "priority", "joined_at"),
+        Index("ix_waitlist_account_status", "account_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    visit_person_id: Mapped[int] = mapped_column(ForeignKey("visit_persons.id"))
+    person_index: Mapped[str] = mapped_column(String(64))
+    hospital_id: Mapped[int] = mapped_column(ForeignKey("hospitals.id"))
+    doctor_id: Mapped[int] = mapped_column(ForeignKey("doctors.id"))
+    visit_date: Mapped[date] = mapped_column(Date)
+    priority: Mapped[int] = mapped_column(Integer, default=0)
+    """The member level's booking priority when joining: higher is offered first, then ``joined_at``."""
+    joined_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(10), default=WaitlistStatus.WAITING)
+    slot_id: Mapped[int | None] = mapped_column(ForeignKey("slots.id"))
+    """The slot held for the entry while ``offered`` (and kept by the appointment once ``booked``)."""
+    offered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    offer_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    end_reason: Mapped[str] = mapped_column(String(40), default="", server_default="")

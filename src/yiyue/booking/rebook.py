@@ -16,8 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
-from yiyue.booking import gate as inventory
-from yiyue.booking import rules
+from yiyue.booking import appointments, rules, waitlist
 from yiyue.booking import service as booking
 from yiyue.booking.errors import DuplicateBooking
 from yiyue.booking.models import Appointment, RebookOffer, RebookOption
@@ -173,7 +172,7 @@ async def accept(
     if not pay_first:
         await scheduling.confirm_slot(session, slot.id)
     try:
-        appointment = await booking.add_appointment(
+        appointment = await appointments.add_appointment(
             session,
             account_id=account_id,
             person=person,
@@ -235,7 +234,7 @@ async def _end(session: AsyncSession, made: RebookOffer, *, keep: int | None, no
     for option in freed:
         await scheduling.release_held(session, option.slot_id)
     made.ended_at = now
-    inventory.slots_freed(session, {o.schedule_id for o in freed})
+    await waitlist.slots_freed(session, {o.schedule_id for o in freed}, now=now)
 
 
 async def _seeing_patients(session: AsyncSession, query: Select[tuple[Schedule]]) -> list[Schedule]:
@@ -248,7 +247,7 @@ async def _seeing_patients(session: AsyncSession, query: Select[tuple[Schedule]]
 
 async def _person_is_free(session: AsyncSession, *, appointment: Appointment, schedule: Schedule) -> bool:
     try:
-        await booking.check_not_duplicate(
+        await appointments.check_not_duplicate(
             session, person_index=appointment.person_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
         )
     except DuplicateBooking:

@@ -8,17 +8,14 @@ the same visit person twice with one doctor on one day, whatever order they run 
 from __future__ import annotations
 
 import hashlib
-import secrets
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
-from yiyue.accounts.models import VisitPerson
-from yiyue.booking import gate as inventory
-from yiyue.booking import rules
+from yiyue.booking import appointments, rules, waitlist
 from yiyue.booking.errors import (
     AppointmentNotFound,
     BookingBanned,
@@ -37,7 +34,6 @@ from yiyue.booking.models import (
     ACTIVE,
     OCCUPYING,
     Appointment,
-    AppointmentEvent,
     AppointmentStatus,
     BookingBan,
     IdempotencyRecord,
@@ -47,12 +43,12 @@ from yiyue.core import outbox
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.db import after_commit, begin_write, on_close
 from yiyue.core.errors import Conflict, NotFound
-from yiyue.core.events import AppointmentBooked, AppointmentCancelled, AppointmentHoldEnds, AppointmentPaymentDue
+from yiyue.core.events import AppointmentCancelled
 from yiyue.core.pagination import paginate
 from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Schedule, Slot
+from yiyue.scheduling.models import Slot
 
 CANCELLABLE = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.BOOKED)
 
@@ -101,7 +97,7 @@ async def book(
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
     await _check_not_banned(session, account_id=account_id, now=now)
-    await check_not_duplicate(
+    await appointments.check_not_duplicate(
         session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
     )
     await _check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
@@ -115,7 +111,7 @@ async def book(
         raise await _why_no_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, gate=gate)
 
     try:
-        appointment = await add_appointment(
+        appointment = await appointments.add_appointment(
             session,
             account_id=account_id,
             person=person,
@@ -142,54 +138,6 @@ async def book(
     return appointment
 
 
-async def add_appointment(
-    session: AsyncSession,
-    *,
-    account_id: int,
-    person: VisitPerson,
-    schedule: Schedule,
-    slot: Slot,
-    pay_first: bool,
-    payment_hold: timedelta,
-    now: datetime,
-    reason: str = "",
-) -> Appointment:
-    """The appointment on a slot just claimed, its first history row and its events: held until the pay
-    deadline where the hospital takes payment online, else confirmed. Flushes, so the unique indexes speak
-    here (``IntegrityError``)."""
-    appointment = Appointment(
-        account_id=account_id,
-        visit_person_id=person.id,
-        person_index=person.id_number_index,
-        hospital_id=schedule.hospital_id,
-        department_id=schedule.department_id,
-        doctor_id=schedule.doctor_id,
-        schedule_id=schedule.id,
-        slot_id=slot.id,
-        visit_date=schedule.visit_date,
-        queue_number=slot.number,
-        fee_fen=schedule.fee_fen,
-        status=AppointmentStatus.PENDING_PAYMENT if pay_first else AppointmentStatus.BOOKED,
-        pay_deadline=now + payment_hold if pay_first else None,
-        check_in_code=_check_in_code(),
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(appointment)
-    await session.flush()
-    session.add(
-        AppointmentEvent(
-            appointment_id=appointment.id, from_status=None, to_status=appointment.status, reason=reason, at=now
-        )
-    )
-    if pay_first:
-        outbox.add(session, AppointmentPaymentDue(appointment_id=appointment.id), now=now)
-        outbox.add(session, AppointmentHoldEnds(appointment_id=appointment.id), now=now, delay=payment_hold)
-    else:
-        outbox.add(session, AppointmentBooked(appointment_id=appointment.id), now=now)
-    return appointment
-
-
 async def cancel(
     session: AsyncSession, *, account_id: int, appointment_id: int, reason: str, now: datetime
 ) -> Appointment:
@@ -207,7 +155,7 @@ async def cancel(
     transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
     appointment.cancelled_at = now
     await scheduling.release_slot(session, appointment.slot_id, onsite=appointment.channel == "onsite")
-    inventory.slots_freed(session, [schedule.id])
+    await waitlist.slots_freed(session, [schedule.id], now=now)
     # Payments refunds a paid booking in full (cancelled before the deadline); notifications tells the patient.
     outbox.add(session, AppointmentCancelled(appointment_id=appointment.id, refund=was_paid), now=now)
     await session.flush()
@@ -284,11 +232,6 @@ def _fingerprint(request: BookingRequest) -> str:
     return hashlib.sha256(request.model_dump_json().encode()).hexdigest()
 
 
-def _check_in_code() -> str:
-    """Eight digits the patient shows at the hospital (取号码); not guessable, not an id."""
-    return f"{secrets.randbelow(10**8):08d}"
-
-
 async def _replay(session: AsyncSession, *, account_id: int, key: str, fingerprint: str) -> Appointment | None:
     record = await session.scalar(
         select(IdempotencyRecord).where(IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key)
@@ -298,24 +241,6 @@ async def _replay(session: AsyncSession, *, account_id: int, key: str, fingerpri
     if record.fingerprint != fingerprint:
         raise IdempotencyKeyReused()
     return await session.get(Appointment, record.appointment_id)
-
-
-async def check_not_duplicate(
-    session: AsyncSession, *, person_index: str, doctor_id: int, day: date, message: str | None = None
-) -> None:
-    """One appointment per person (ID number, whichever account holds it) with one doctor on one day."""
-    existing = await session.scalar(
-        select(func.count())
-        .select_from(Appointment)
-        .where(
-            Appointment.person_index == person_index,
-            Appointment.doctor_id == doctor_id,
-            Appointment.visit_date == day,
-            Appointment.status.in_(OCCUPYING),
-        )
-    )
-    if existing:
-        raise DuplicateBooking(message)
 
 
 async def _check_active_limit(session: AsyncSession, *, person_index: str, hospital: Hospital) -> None:

@@ -8,9 +8,9 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import lifecycle, rebook
+from yiyue.booking import lifecycle, rebook, waitlist
 from yiyue.core.db import Database
-from yiyue.core.events import AppointmentHoldEnds, RebookOfferEnds
+from yiyue.core.events import AppointmentHoldEnds, RebookOfferEnds, WaitlistOfferEnds
 from yiyue.core.tasks import Tasks
 
 tasks = Tasks("booking")
@@ -29,6 +29,13 @@ async def hold_ends(ctx: BookingContext, session: AsyncSession, event: Appointme
 @tasks.on(RebookOfferEnds)
 async def rebook_offer_ends(ctx: BookingContext, session: AsyncSession, event: RebookOfferEnds, now: datetime) -> None:
     await rebook.end_offer(session, appointment_id=event.appointment_id, now=now)
+
+
+@tasks.on(WaitlistOfferEnds)
+async def waitlist_offer_ends(
+    ctx: BookingContext, session: AsyncSession, event: WaitlistOfferEnds, now: datetime
+) -> None:
+    await waitlist.offer_ends(session, entry_id=event.entry_id, now=now)
 
 
 @tasks.every(name="expire_unpaid")

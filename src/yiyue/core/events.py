@@ -85,6 +85,30 @@ class RebookOfferEnds(AppointmentFact):
     topic = "appointment.rebook_offer_ends"
 
 
+class WaitlistFact(Event):
+    """Something that happened to one waitlist entry (候补)."""
+
+    entry_id: int
+
+
+class WaitlistOffered(WaitlistFact):
+    """A freed slot is held for the entry: the patient confirms before the offer ends or it passes on."""
+
+    topic = "waitlist.offered"
+
+
+class WaitlistOfferEnds(WaitlistFact):
+    """Delayed to the end of an offer: an unconfirmed slot passes to the next entry (or back to the pool)."""
+
+    topic = "waitlist.offer_ends"
+
+
+class WaitlistEnded(WaitlistFact):
+    """The entry ended without a booking the patient made from it (session started, 停诊, lapsed offer)."""
+
+    topic = "waitlist.ended"
+
+
 # --- front desk -------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,7 @@ from yiyue.accounts.models import VisitPerson
 from yiyue.accounts.staff.models import StaffRole, StaffUser
 from yiyue.accounts.staff.scope import actor, require_hospital, require_role
 from yiyue.booking import gate as inventory
-from yiyue.booking import read_model, rebook
+from yiyue.booking import read_model, rebook, waitlist
 from yiyue.booking import rules as booking_rules
 from yiyue.booking.errors import AppointmentNotFound
 from yiyue.booking.lifecycle import refund_owed, transition
@@ -397,6 +397,7 @@ async def suspend_schedule(session: AsyncSession, *, schedule_id: int, reason: s
             now=now,
         )
     inventory.slots_freed(session, [schedule_id])
+    await waitlist.schedule_suspended(session, schedule_id=schedule_id, now=now)
     await session.flush()
     return [a.id for a in affected]
 

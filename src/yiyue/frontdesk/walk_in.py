@@ -26,8 +26,7 @@ from yiyue.accounts.idcard import IdNumber, is_mobile, normalize, parse_id_numbe
 from yiyue.accounts.models import Account, Relationship, VisitPerson
 from yiyue.accounts.staff.models import StaffUser
 from yiyue.accounts.staff.scope import actor, require_hospital, require_role
-from yiyue.booking import read_model
-from yiyue.booking import service as booking
+from yiyue.booking import appointments, read_model
 from yiyue.booking.errors import DuplicateBooking
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core import audit, outbox
@@ -107,7 +106,7 @@ async def register(
     person, new_person = await _visit_person(
         session, hospital_id=schedule.hospital_id, name=name, id_number=id_number, phone=phone, cipher=cipher, now=now
     )
-    await booking.check_not_duplicate(
+    await appointments.check_not_duplicate(
         session,
         person_index=person.id_number_index,
         doctor_id=schedule.doctor_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, true
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, Time, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
@@ -50,6 +50,14 @@ class Hospital(Base):
     payment_required: Mapped[bool] = mapped_column(Boolean, default=False)
     booking_open: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """False while the platform has closed the hospital for online booking (its catalog stays visible)."""
+    waitlist_hold_minutes: Mapped[int] = mapped_column(Integer, default=15, server_default="15")
+    """How long a freed slot is held for the waitlist's head to confirm (候补确认时限)."""
+    waitlist_max_entries: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    """Open waitlist entries (候补) one account may have at this hospital at once."""
+    member_share_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of each session's online slots, this share is kept for members with the privilege (会员预留号源)."""
+    member_share_opens_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    """The members' share opens to everyone this many hours before the session starts."""
     released_through: Mapped[date | None] = mapped_column(Date)
     """The last visit date whose schedules the release job has made from templates (放号进度)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
@@ -97,5 +105,10 @@ class Doctor(Base):
     intro: Mapped[str] = mapped_column(Text, default="")
     fee_fen: Mapped[int] = mapped_column(Integer)
     """Registration fee (挂号费) in fen."""
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Visible reviews (评价) of the doctor; kept by ``reviews`` in the unit of work that changes them."""
+    rating_star_sum: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    rating_tags: Mapped[dict[str, int]] = mapped_column(JSON, default=dict, server_default=text("'{}'"))
+    """How many visible reviews carry each tag, ``{"耐心细致": 12}``."""
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     """False once the doctor has left the hospital: no new schedules, hidden from patients."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yiyue.core.db import Base, BigId, UtcDateTime
@@ -71,6 +71,8 @@ class Slot(Base):
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(10), default=SlotStatus.AVAILABLE)
+    member_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Kept for members with the privilege until the share opens to everyone (会员预留, ``Hospital``)."""
 
 
 class ScheduleTemplate(Base):
