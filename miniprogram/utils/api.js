@@ -42,6 +42,19 @@ const ROUTES = {
   notifications: { method: 'GET', path: '/api/v1/me/notifications', query: ['page'] },
   readNotification: { method: 'POST', path: '/api/v1/me/notifications/{id}/read', body: [] },
   readAllNotifications: { method: 'POST', path: '/api/v1/me/notifications/read-all', body: [] },
+  // Issue 11: members and points, reviews, the waitlist (候补).
+  member: { method: 'GET', path: '/api/v1/members/me' },
+  memberLedger: { method: 'GET', path: '/api/v1/members/me/ledger', query: ['offset', 'limit'] },
+  reviewTags: { method: 'GET', path: '/api/v1/review-tags' },
+  appointmentReview: { method: 'GET', path: '/api/v1/appointments/{id}/review' },
+  submitReview: { method: 'POST', path: '/api/v1/appointments/{id}/review', body: ['stars', 'tags', 'text'] },
+  doctorReviews: { method: 'GET', path: '/api/v1/doctors/{id}/reviews', query: ['offset', 'limit'] },
+  scheduleWaitlist: { method: 'GET', path: '/api/v1/schedules/{id}/waitlist' },
+  joinWaitlist: { method: 'POST', path: '/api/v1/waitlist', body: ['schedule_id', 'patient_id'] },
+  myWaitlist: { method: 'GET', path: '/api/v1/waitlist' },
+  waitlistEntry: { method: 'GET', path: '/api/v1/waitlist/{id}' },
+  leaveWaitlist: { method: 'DELETE', path: '/api/v1/waitlist/{id}' },
+  confirmWaitlist: { method: 'POST', path: '/api/v1/waitlist/{id}/confirm', body: [] },
 }
 
 const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN']
@@ -317,6 +330,25 @@ const api = {
   notifications: (page) => call('notifications', { query: { page } }),
   readNotification: (id) => call('readNotification', { params: { id }, body: {} }),
   readAllNotifications: () => call('readAllNotifications', { body: {} }),
+
+  // 会员中心
+  member: () => call('member'),
+  memberLedger: (offset, limit) => call('memberLedger', { query: { offset, limit } }),
+
+  // 评价
+  reviewTags: () => call('reviewTags'),
+  appointmentReview: (id) => call('appointmentReview', { params: { id } }),
+  submitReview: (id, body) => call('submitReview', { params: { id }, body }),
+  doctorReviews: (id, offset, limit) => call('doctorReviews', { params: { id }, query: { offset, limit } }),
+
+  // 候补
+  scheduleWaitlist: (id) => call('scheduleWaitlist', { params: { id } }),
+  joinWaitlist: (scheduleId, patientId) => call('joinWaitlist', { body: { schedule_id: scheduleId, patient_id: patientId } }),
+  myWaitlist: () => call('myWaitlist'),
+  waitlistEntry: (id) => call('waitlistEntry', { params: { id } }),
+  leaveWaitlist: (id) => call('leaveWaitlist', { params: { id } }),
+  /** 确认预约 of an offered entry: resolves with the appointment (pending_payment where paid online). */
+  confirmWaitlist: (id) => call('confirmWaitlist', { params: { id }, body: {} }),
 }
 
 module.exports = api

@@ -5,11 +5,14 @@
  * Unpaid: the time left to pay and 去支付; once the payment window has closed, 重新预约.
  * Checked in: "已签到，请候诊" with the queue number. 停诊 with a rebook offer: the held options, one tap
  * each (改约到此), then on to the new appointment (payment first if it waits for payment).
+ * Completed: 评价 when the server says the visit can be reviewed, else the review given (and, when the
+ * hospital has hidden it, that it is hidden and why).
  */
 const api = require('../../utils/api')
 const booking = require('../../utils/booking')
 const format = require('../../utils/format')
 const qrcode = require('../../utils/qrcode')
+const review = require('../../utils/review')
 const page = require('../../behaviors/page')
 const payCountdown = require('../../behaviors/pay-countdown')
 
@@ -40,6 +43,7 @@ Component({
     qr: [],
     qrCell: 12,
     cancelling: false,
+    review: null,
   },
   lifetimes: {
     detached() {
@@ -92,6 +96,8 @@ Component({
         qrCell: code ? Math.floor(420 / code.size) : 12, // about 420rpx wide whatever the version
       })
       this.showRebook(a)
+      if (a.status === 'completed') this.loadReview()
+      else if (this.data.review) this.setData({ review: null })
       if (a.status === 'pending_payment') this.startPayCountdown(a.pay_deadline)
       else {
         this.stopPayCountdown()
@@ -113,6 +119,27 @@ Component({
         }
       }
       this.setData({ rebook: view })
+    },
+
+    /** 评价 of a completed visit; a nicety: when the server cannot say, the block is simply not shown. */
+    async loadReview() {
+      try {
+        const state = await api.appointmentReview(this.appointmentId)
+        this.setData({
+          review: {
+            reviewable: !!state.reviewable,
+            untilText: state.review_until ? format.dateTime(state.review_until) : '',
+            reason: state.reason || '',
+            own: review.ownReviewView(state.review),
+          },
+        })
+      } catch (err) {
+        this.setData({ review: null })
+      }
+    },
+
+    openReview() {
+      wx.navigateTo({ url: `/pages/review/review?id=${this.appointmentId}` })
     },
 
     stopRebookTimer() {

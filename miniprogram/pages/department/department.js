@@ -1,10 +1,12 @@
 /**
  * 科室: a date strip over the release window (今天 .. 今天 + release_days) with what is left each day,
- * and the doctors working on the chosen day with their sessions (余N / 约满 / 未放号 / 停诊).
+ * and the doctors working on the chosen day with their sessions (余N / 约满 / 未放号 / 停诊) and their
+ * rating (★4.8 (123), once someone has reviewed them).
  */
 const api = require('../../utils/api')
 const format = require('../../utils/format')
 const booking = require('../../utils/booking')
+const review = require('../../utils/review')
 const page = require('../../behaviors/page')
 
 /**
@@ -99,6 +101,7 @@ Component({
         const doctors = res.items.map((doc) =>
           Object.assign({}, doc, {
             feeText: format.money(doc.fee_fen, '免费'),
+            ratingText: (review.ratingView(doc.rating) || { shortText: '' }).shortText,
             day: doctorDay(doc.schedules || []),
             sessions: (doc.schedules || []).map((s) => {
               const st = booking.scheduleState(s)

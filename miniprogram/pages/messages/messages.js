@@ -1,11 +1,17 @@
 /**
  * 我的消息: in-app notifications (booking confirmed, payment reminders, cancellations and refunds,
- * 停诊, visit reminders). Tapping one marks it read and opens the appointment it is about; 全部已读
+ * 停诊, visit reminders, 候补 offers). Tapping one marks it read and opens the appointment it is about
+ * (a 候补 message: 我的候补, where an offer is confirmed); 全部已读
  * marks them all read at once.
  */
 const api = require('../../utils/api')
 const format = require('../../utils/format')
 const page = require('../../behaviors/page')
+
+/** 候补 messages (kind waitlist_*: an offer to confirm, an entry ended) open 我的候补. */
+function isWaitlist(n) {
+  return /^waitlist/.test(n.kind || '')
+}
 
 function view(n) {
   return Object.assign({}, n, { timeText: format.dateTime(n.created_at), unread: !n.read_at })
@@ -68,7 +74,8 @@ Component({
           api.showError(err)
         }
       }
-      if (item.appointment_id) wx.navigateTo({ url: `/pages/appointment/appointment?id=${item.appointment_id}` })
+      if (isWaitlist(item)) wx.navigateTo({ url: '/pages/waitlist/waitlist' })
+      else if (item.appointment_id) wx.navigateTo({ url: `/pages/appointment/appointment?id=${item.appointment_id}` })
     },
 
     async readAll() {

@@ -1,4 +1,4 @@
-/** 我的 (tab): login state, 就诊人, 消息, the elderly-friendly mode switch, log out. */
+/** 我的 (tab): login state and member level, 会员中心, 就诊人, 我的候补, 消息, the elderly-friendly mode switch, log out. */
 const api = require('../../utils/api')
 const store = require('../../utils/store')
 const config = require('../../config')
@@ -23,6 +23,7 @@ Component({
   data: {
     accountId: null,
     unread: 0,
+    levelName: '',
     loggingIn: false,
     baseUrl: '',
     debug: false,
@@ -43,6 +44,11 @@ Component({
       api.notifications(1).then(
         (res) => this.setData({ unread: res.unread || 0 }),
         () => this.setData({ unread: 0 })
+      )
+      // So is the member level beside the name.
+      api.member().then(
+        (m) => this.setData({ levelName: (m && m.level && m.level.name) || '' }),
+        () => this.setData({ levelName: '' })
       )
     },
 
@@ -67,7 +73,7 @@ Component({
         success: (res) => {
           if (!res.confirm) return
           api.logout()
-          this.setData({ accountId: null, unread: 0 })
+          this.setData({ accountId: null, unread: 0, levelName: '' })
         },
       })
     },
@@ -83,6 +89,12 @@ Component({
     },
     openMessages() {
       wx.navigateTo({ url: '/pages/messages/messages' })
+    },
+    openMember() {
+      wx.navigateTo({ url: '/pages/member/member' })
+    },
+    openWaitlist() {
+      wx.navigateTo({ url: '/pages/waitlist/waitlist' })
     },
   },
 })

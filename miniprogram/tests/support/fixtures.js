@@ -182,7 +182,83 @@ function unpaid(deadline = fromNow(10 * 60 * 1000), over = {}) {
   )
 }
 
+// --- issue 11: members, reviews, the waitlist ----------------------------------------------------------
+
+const LEVELS = [
+  { code: 'regular', name: '普通会员', min_points: 0, descriptions: [] },
+  { code: 'silver', name: '银卡会员', min_points: 300, descriptions: ['候补时优先于普通会员'] },
+  { code: 'gold', name: '金卡会员', min_points: 1000, descriptions: ['提前30分钟预约', '会员专享号源', '就诊前可随时取消', '挂号费95折'] },
+  { code: 'diamond', name: '钻石会员', min_points: 3000, descriptions: ['提前60分钟预约', '会员专享号源', '就诊前可随时取消', '挂号费9折'] },
+]
+
+/** GET /members/me: a silver member 400 points from gold by default. */
+function member(over = {}) {
+  return Object.assign(
+    {
+      level: { code: 'silver', name: '银卡会员' }, points_balance: 520, points_12m: 600,
+      next_level: { code: 'gold', name: '金卡会员', min_points: 1000, points_needed: 400 },
+      privileges: { booking_priority: 1, early_booking_minutes: 0, member_share: false, can_cancel_late: false, discount_percent: 100, descriptions: ['候补时优先于普通会员'] },
+      levels: LEVELS,
+      earning_rules: ['完成一次就诊 +50 积分', '评价一次就诊 +10 积分', '首次预约 +100 积分'],
+      expiry_rule: '积分自获得之日起 12 个月后过期',
+    },
+    over
+  )
+}
+
+function ledgerEntry(over = {}) {
+  return Object.assign(
+    { id: 1, delta: 50, balance_after: 520, kind: 'visit', kind_label: '就诊', note: '北京协和医院 心内科', created_at: at(TODAY, '09:00'), expires_at: at(format.addDays(TODAY, 365), '09:00') },
+    over
+  )
+}
+
+/** GET /appointments/{id}/review. */
+function reviewState(over = {}) {
+  return Object.assign({ reviewable: true, review_until: at(format.addDays(TODAY, 29), '23:59'), reason: null, review: null }, over)
+}
+
+function ownReview(over = {}) {
+  return Object.assign({ id: 70, stars: 5, tags: ['耐心细致'], text: '医生很耐心', created_at: at(TODAY, '10:00'), hidden: false, hidden_reason: null }, over)
+}
+
+const REVIEW_TAGS = { tags: [{ tag: '耐心细致', positive: true }, { tag: '解释清楚', positive: true }, { tag: '等待时间长', positive: false }] }
+
+function doctorReview(over = {}) {
+  return Object.assign({ id: 80, stars: 5, tags: ['耐心细致'], text: '很好', reviewer: '王*', created_at: at(TODAY, '08:00') }, over)
+}
+
+function rating(over = {}) {
+  return Object.assign({ average: 4.8, count: 123, tags: [{ tag: '耐心细致', count: 56 }, { tag: '解释清楚', count: 40 }, { tag: '态度好', count: 20 }, { tag: '等待时间长', count: 5 }] }, over)
+}
+
+/** One waitlist entry (GET /waitlist items). */
+function waitlistEntry(over = {}) {
+  const date = format.addDays(TODAY, 2)
+  return Object.assign(
+    {
+      id: 300, status: 'waiting', status_label: '候补中', position: 3, waiting_ahead: 2, joined_at: at(TODAY, '08:00'),
+      schedule: { id: 100, visit_date: date, period: 'morning', period_label: '上午', starts_at: at(date, '08:00') },
+      hospital: { id: 1, name: '北京协和医院' }, department: { id: 11, name: '心内科' },
+      doctor: { id: 7, name: '张三', title: '主任医师' }, patient: { id: 50, name: '李四' },
+      offer: null, appointment_id: null, end_reason: null,
+    },
+    over
+  )
+}
+
+/** An entry holding a slot for `seconds` more. */
+function offeredEntry(seconds = 600, over = {}) {
+  return waitlistEntry(
+    Object.assign(
+      { status: 'offered', status_label: '待确认', position: null, waiting_ahead: null, offer: { slot_number: 4, expires_at: fromNow(seconds * 1000), seconds_left: seconds } },
+      over
+    )
+  )
+}
+
 module.exports = {
+  LEVELS, member, ledgerEntry, reviewState, ownReview, REVIEW_TAGS, doctorReview, rating, waitlistEntry, offeredEntry,
   TODAY, TOMORROW, at, fromNow, unpaid, RULES, hospital, departments, schedule, slots, doctor, patient, appointment, CONFIG, error,
   payment, refund, paid, rebookOption, rebookOffer, suspended,
 }

@@ -63,15 +63,16 @@ test('an available slot leads to the confirm page; a taken one says so', async (
   expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: '/pages/confirm/confirm?scheduleId=1&doctorId=7&slotId=1002' }))
 })
 
-test('full, suspended and unreleased sessions cannot be opened', async () => {
+test('suspended and unreleased sessions cannot be opened (约满 opens, to join the waitlist: tests/unit/doctor-waitlist.test.js)', async () => {
   const comp = open('doctor', { id: '7' })
-  await settle()
-  tap(comp, '.session', 1) // 约满
   await settle()
   tap(comp, '.session', 2) // 停诊
   await settle()
-  expect(wx.showToast.mock.calls.map((c) => c[0].title)).toEqual(['约满', '停诊'])
-  expect(fake.calls('GET /api/v1/schedules/2/slots')).toHaveLength(0)
+  tap(comp, '.session', 4) // 放号 later
+  await settle()
+  expect(wx.showToast.mock.calls.map((c) => c[0].title)).toEqual(['停诊', `${format.shortDate(D(1))} 08:00 放号`])
+  expect(fake.calls('GET /api/v1/schedules/3/slots')).toHaveLength(0)
+  expect(fake.calls('GET /api/v1/schedules/4/slots')).toHaveLength(0)
   expect(exists(comp, '.slot-panel')).toBe(false)
 })
 
