@@ -15,9 +15,18 @@ const { ROUTES } = require('../../utils/api')
 const { FAKE_PATHS } = require('../../utils/wechat')
 const { SKIP, describeLive } = require('../support/live')
 
-// Route names announced for a later server issue: issue 14's 停诊改约 (POST /appointments/{id}/rebook)
-// and grouped search (GET /search).
-const PENDING = []
+// Route names announced for a later server issue (issue 11's members, reviews and waitlist, being built
+// beside the mini-program): todo until the server has them, then the test insists they leave the list.
+const PENDING = ['member', 'memberLedger']
+
+// Fields announced for routes the server already has ({route name: [fields]}), reported as todo until
+// the server answers with them; then the test insists they leave the list. (Issue 11's doctor ratings
+// were here until the server had them.)
+const PENDING_FIELDS = {}
+
+// Error codes announced for a later server issue that the pages already handle: todo until some error
+// response of the server declares them; then the test insists they leave the list.
+const PENDING_CODES = []
 
 const APPOINTMENT = [
   'id', 'status', 'status_label', 'queue_number', 'fee_fen', 'visit_date', 'period_label', 'starts_at', 'ends_at',
@@ -33,6 +42,12 @@ const REBOOK = ['rebook.expires_at', 'rebook.accepted_appointment_id',
     'period_label', 'starts_at', 'ends_at', 'queue_number', 'fee_fen'].map((f) => `rebook.options[].${f}`)]
 const SCHEDULE = ['id', 'doctor_id', 'visit_date', 'period_label', 'starts_at', 'ends_at', 'fee_fen', 'status', 'released', 'release_at', 'remaining', 'bookable']
 const TOKENS = ['access_token', 'refresh_token', 'account.id']
+const RATING = ['average', 'count', 'tags[].tag', 'tags[].count']
+const OWN_REVIEW = ['id', 'stars', 'tags', 'text', 'created_at', 'hidden', 'hidden_reason']
+const WAITLIST_ENTRY = ['id', 'status', 'status_label', 'position', 'waiting_ahead', 'joined_at',
+  ...['id', 'visit_date', 'period_label', 'starts_at'].map((f) => `schedule.${f}`), 'hospital.name', 'department.name',
+  'doctor.id', 'doctor.name', 'doctor.title', 'patient.name', 'offer.slot_number', 'offer.expires_at', 'offer.seconds_left',
+  'appointment_id', 'end_reason']
 const each = (prefix, fields) => fields.map((f) => `${prefix}.${f}`)
 
 /** The response fields the mini-program reads, per route. */
@@ -51,8 +66,8 @@ const READS = {
   hospitalDepartments: ['items[].id', 'items[].name', ...each('items[].children[]', ['id', 'name', 'location'])],
   department: ['id', 'name', 'location', 'hospital_id'],
   departmentAvailability: each('items[]', ['date', 'remaining', 'released', 'release_at']),
-  departmentDoctors: [...each('items[]', ['id', 'name', 'title', 'specialty', 'fee_fen', 'remaining']), ...each('items[].schedules[]', SCHEDULE)],
-  doctor: ['id', 'name', 'title', 'specialty', 'intro', 'fee_fen', 'hospital.id', 'hospital.name', 'department.name', 'department.location'],
+  departmentDoctors: [...each('items[]', ['id', 'name', 'title', 'specialty', 'fee_fen', 'remaining']), ...each('items[].schedules[]', SCHEDULE), ...each('items[].rating', RATING)],
+  doctor: ['id', 'name', 'title', 'specialty', 'intro', 'fee_fen', 'hospital.id', 'hospital.name', 'department.name', 'department.location', ...each('rating', RATING)],
   doctorSchedules: each('items[]', SCHEDULE),
   scheduleSlots: [...each('items[]', ['id', 'number', 'starts_at', 'ends_at', 'status']), ...each('schedule', SCHEDULE)],
   patients: each('items[]', ['id', 'name', 'relationship', 'relationship_label', 'id_number_masked', 'phone_masked', 'sex', 'age']),
@@ -65,6 +80,20 @@ const READS = {
   payAppointment: ['timeStamp', 'nonceStr', 'package', 'signType', 'paySign'],
   rebookAppointment: ['id', 'status'],
   notifications: ['total', 'unread', ...each('items[]', ['id', 'kind', 'title', 'body', 'appointment_id', 'created_at', 'read_at'])],
+  // Issue 11
+  member: ['level.code', 'level.name', 'points_balance', 'points_12m',
+    ...each('next_level', ['code', 'name', 'min_points', 'points_needed']), 'privileges.descriptions',
+    ...each('levels[]', ['code', 'name', 'min_points', 'descriptions']), 'earning_rules', 'expiry_rule'],
+  memberLedger: ['total', ...each('items[]', ['id', 'delta', 'balance_after', 'kind_label', 'note', 'created_at', 'expires_at'])],
+  reviewTags: each('tags[]', ['tag', 'positive']),
+  appointmentReview: ['reviewable', 'review_until', 'reason', ...each('review', OWN_REVIEW)],
+  submitReview: ['id'],
+  doctorReviews: ['total', ...each('items[]', ['id', 'stars', 'tags', 'text', 'reviewer', 'created_at']), ...each('rating', RATING)],
+  scheduleWaitlist: ['waiting', 'can_join', 'hold_minutes'],
+  joinWaitlist: WAITLIST_ENTRY,
+  myWaitlist: ['total', ...each('items[]', WAITLIST_ENTRY)],
+  waitlistEntry: WAITLIST_ENTRY,
+  confirmWaitlist: ['id', 'status'],
 }
 
 // --- error codes -----------------------------------------------------------------------------------
@@ -250,7 +279,12 @@ describeLive('the mini-program against /openapi.json', () => {
       .sort()
       .filter((code) => !CLIENT_CODES[code])
       .forEach((code) => {
+        if (PENDING_CODES.indexOf(code) >= 0 && !declared[code]) {
+          test.todo(`${code} (${used[code].join(', ')}): pending, announced for issue 11`)
+          return
+        }
         test(`${code} (${used[code].join(', ')})`, () => {
+          if (PENDING_CODES.indexOf(code) >= 0) throw new Error(`${code} is now declared by the server: remove it from PENDING_CODES`)
           if (!declared[code]) throw new Error(`${code}, named in ${used[code].join(', ')}, is declared by no error response of the server`)
         })
       })
@@ -297,13 +331,22 @@ describeLive('the mini-program against /openapi.json', () => {
       })
 
       const reads = READS[name] || []
+      const pendingFields = PENDING_FIELDS[name] || []
       if (reads.length) {
         test('answers with the fields the pages read', () => {
           const schema = responseSchema(op)
           expect(schema).toBeTruthy()
-          expect(reads.filter((f) => !field(schema, f))).toEqual([])
+          expect(reads.filter((f) => !field(schema, f) && pendingFields.indexOf(f) < 0)).toEqual([])
         })
       }
+      pendingFields.forEach((f) => {
+        const schema = responseSchema(op)
+        if (schema && field(schema, f)) {
+          test(`answers with ${f}`, () => {
+            throw new Error(`${name} now answers with ${f}: remove it from PENDING_FIELDS`)
+          })
+        } else test.todo(`answers with ${f}: pending, announced for issue 11`)
+      })
     })
   })
 })
