@@ -137,7 +137,12 @@ function moneySummary(a) {
     const paid = p.paid_at ? `已于 ${format.dateTime(p.paid_at)} 在线支付 ${amount}` : `已在线支付 ${amount}`
     return isActive(a) ? `${paid}。` : `${paid}，按退号规则不予退款。`
   }
-  if (p.status === 'pay_on_site') return isActive(a) ? `挂号费 ${amount} 请于就诊当日在医院窗口支付。` : '挂号费为到院支付，您未付款，无需退款。'
+  if (p.status === 'pay_on_site') {
+    if (isActive(a)) return `挂号费 ${amount} 请于就诊当日在医院窗口支付。`
+    // A visit that took place was paid at the window: no "you did not pay" for it.
+    if (a.status === 'completed') return `挂号费 ${amount} 为到院支付，已在医院窗口结算。`
+    return '挂号费为到院支付，您未付款，无需退款。'
+  }
   if (p.status === 'not_required') return '本次挂号免费，无需支付。'
   if (p.status === 'unpaid') {
     if (a.status === 'pending_payment') {

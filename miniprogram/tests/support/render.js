@@ -92,6 +92,11 @@ const HOSPITALS = [
   fx.hospital({ id: 3, name: '浙江大学医学院附属第一医院', city: '杭州', district: '上城区', address: '庆春路79号' }),
   fx.hospital({ id: 4, name: '杭州市第一人民医院', level: '三级乙等', city: '杭州', district: '上城区', address: '浣纱路261号' }),
 ]
+const DOCTOR_REVIEWS = [
+  fx.doctorReview({ text: '张医生非常耐心，把检查结果一项项讲清楚了，还叮嘱了用药注意事项。', tags: ['耐心细致', '解释清楚'] }),
+  fx.doctorReview({ id: 81, stars: 3, tags: ['等待时间长'], text: '医生很好，就是排队等了一个多小时。', reviewer: '李*', created_at: fx.at(D(-2), '16:00') }),
+  fx.doctorReview({ id: 82, stars: 5, tags: ['态度好'], text: '', reviewer: '赵*', created_at: fx.at(D(-5), '10:00') }),
+]
 const PATIENTS = [fx.patient(), fx.patient({ id: 51, name: '李建国', relationship: 'parent', relationship_label: '父母', age: 68 })]
 
 function hospitalsRoute(f) {
@@ -114,7 +119,7 @@ function departmentRoutes(f) {
   f.route('GET /api/v1/departments/:id/doctors', (req) => ({
     body: {
       items: [
-        Object.assign(fx.doctor(), {
+        Object.assign(fx.doctor({ rating: fx.rating() }), {
           remaining: 1,
           schedules: [
             fx.schedule({ id: 1, visit_date: req.query.date, remaining: 1 }),
@@ -136,7 +141,10 @@ function departmentRoutes(f) {
 }
 
 function doctorRoutes(f) {
-  f.route('GET /api/v1/doctors/:id', { body: fx.doctor({ intro: '从医三十年，擅长冠心病介入治疗及高血压的个体化治疗，主持多项国家级课题。' }) })
+  f.route('GET /api/v1/doctors/:id', { body: fx.doctor({ intro: '从医三十年，擅长冠心病介入治疗及高血压的个体化治疗，主持多项国家级课题。', rating: fx.rating() }) })
+  f.route('GET /api/v1/doctors/:id/reviews', { body: { items: DOCTOR_REVIEWS.slice(0, 3), total: 123, rating: fx.rating() } })
+  f.route('GET /api/v1/schedules/:id/waitlist', { body: { waiting: 4, can_join: true, hold_minutes: 15 } })
+  f.route('GET /api/v1/me/patients', { body: { items: PATIENTS, total: PATIENTS.length } })
   f.route('GET /api/v1/hospitals/:id', { body: fx.hospital() })
   f.route('GET /api/v1/doctors/:id/schedules', {
     body: {
@@ -251,6 +259,66 @@ const MONEY_SCENARIOS = [
   },
 ]
 
+// --- issue 11: members, reviews, the waitlist --------------------------------------------------------
+
+const COMPLETED = fx.appointment({ id: 940, status: 'completed', status_label: '已就诊', cancellable: false, visit_date: D(-1), starts_at: fx.at(D(-1), '09:00'), ends_at: fx.at(D(-1), '09:30') })
+
+function reviewRoutes(state) {
+  return (f) => {
+    f.route('GET /api/v1/appointments/:id', { body: COMPLETED })
+    f.route('GET /api/v1/appointments/:id/review', { body: state })
+    f.route('GET /api/v1/review-tags', { body: { tags: [
+      { tag: '耐心细致', positive: true }, { tag: '解释清楚', positive: true }, { tag: '医术精湛', positive: true }, { tag: '态度好', positive: true },
+      { tag: '等待时间长', positive: false }, { tag: '沟通太少', positive: false },
+    ] } })
+  }
+}
+
+const LEDGER = [
+  fx.ledgerEntry({ id: 6, delta: 10, balance_after: 1260, kind: 'review', kind_label: '评价', note: '评价 张三 医生' }),
+  fx.ledgerEntry({ id: 5, delta: 50, balance_after: 1250, note: '北京协和医院 心内科', created_at: fx.at(D(-1), '11:00') }),
+  fx.ledgerEntry({ id: 4, delta: -40, balance_after: 1200, kind: 'expire', kind_label: '积分过期', note: '2024年12月获得的积分', expires_at: null, created_at: fx.at(D(-3), '00:00') }),
+  fx.ledgerEntry({ id: 3, delta: 100, balance_after: 1240, kind: 'first_booking', kind_label: '首次预约', note: '', created_at: fx.at(D(-30), '09:00') }),
+]
+
+const ISSUE11_SCENARIOS = [
+  {
+    name: 'member', page: 'member',
+    setup: (f) => {
+      f.route('GET /api/v1/members/me', { body: fx.member({ level: { code: 'gold', name: '金卡会员' }, points_balance: 1260, points_12m: 1450,
+        next_level: { code: 'diamond', name: '钻石会员', min_points: 3000, points_needed: 1550 },
+        privileges: Object.assign({}, fx.member().privileges, { descriptions: fx.LEVELS[2].descriptions }) }) })
+      f.route('GET /api/v1/members/me/ledger', { body: { items: LEDGER, total: 4 } })
+    },
+  },
+  { name: 'review', page: 'review', query: { id: '940' }, setup: reviewRoutes(fx.reviewState()), after: async (comp) => {
+    comp.instance.onStar({ currentTarget: { dataset: { stars: 4 } } })
+    comp.instance.onTag({ currentTarget: { dataset: { index: 0 } } })
+    comp.instance.onTag({ currentTarget: { dataset: { index: 1 } } })
+    comp.instance.onText({ detail: { value: '张医生很耐心，讲解得很清楚。' } })
+  } },
+  { name: 'review-hidden', page: 'review', query: { id: '940' }, setup: reviewRoutes(fx.reviewState({ reviewable: false, review: fx.ownReview({ stars: 2, tags: ['等待时间长'], text: '等了很久', hidden: true, hidden_reason: '含有与就诊无关的内容' }) })) },
+  { name: 'appointment-completed', page: 'appointment', query: { id: '940' }, setup: reviewRoutes(fx.reviewState()) },
+  {
+    name: 'waitlist', page: 'waitlist',
+    setup: (f) => f.route('GET /api/v1/waitlist', { body: { items: [
+      fx.offeredEntry(12 * 60 + 5, { id: 310 }),
+      fx.waitlistEntry({ id: 311, doctor: { id: 8, name: '王五', title: '主治医师' }, patient: { id: 51, name: '李建国' } }),
+      fx.waitlistEntry({ id: 312, status: 'booked', status_label: '已预约', position: null, waiting_ahead: null, appointment_id: 960 }),
+      fx.waitlistEntry({ id: 313, status: 'ended', status_label: '已结束', position: null, waiting_ahead: null, end_reason: '出诊已开始，候补结束' }),
+    ], total: 4 } }),
+  },
+  {
+    name: 'doctor-waitlist', page: 'doctor', query: { id: '7', date: D(1) },
+    setup: (f) => {
+      doctorRoutes(f)
+      f.route('GET /api/v1/doctors/:id/schedules', { body: { items: [fx.schedule({ id: 1, visit_date: D(1), remaining: 0 }), fx.schedule({ id: 5, visit_date: D(3), remaining: 3 })], total: 2 } })
+      f.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 1, visit_date: D(1), remaining: 0 }, ['booked', 'booked', 'held', 'booked', 'booked', 'booked']) })
+    },
+  },
+  { name: 'doctor-reviews', page: 'doctor-reviews', query: { id: '7', name: encodeURIComponent('张三') }, setup: (f) => f.route('GET /api/v1/doctors/:id/reviews', { body: { items: DOCTOR_REVIEWS, total: 3, rating: fx.rating() } }) },
+]
+
 const SCENARIOS = [
   { name: 'index', page: 'index', setup: hospitalsRoute },
   { name: 'index-first-launch', page: 'index', setup: (f) => { hospitalsRoute(f); f.storage.delete('yiyue.elderModeAsked') }, normalOnly: true },
@@ -278,7 +346,7 @@ const SCENARIOS = [
   { name: 'doctor', page: 'doctor', query: { id: '7', date: D(1) }, setup: doctorRoutes },
   { name: 'confirm', page: 'confirm', query: { scheduleId: '100', slotId: '1000', doctorId: '7' }, setup: (f) => confirmRoutes(f) },
   { name: 'confirm-online', page: 'confirm', query: { scheduleId: '100', slotId: '1000', doctorId: '7' }, setup: (f) => confirmRoutes(f, { paymentRequired: true }), normalOnly: true },
-  { name: 'profile', page: 'profile', setup: (f) => f.route('GET /api/v1/me/notifications', { body: { items: [], total: 3, unread: 3 } }) },
+  { name: 'profile', page: 'profile', setup: (f) => { f.route('GET /api/v1/me/notifications', { body: { items: [], total: 3, unread: 3 } }); f.route('GET /api/v1/members/me', { body: fx.member({ level: { code: 'gold', name: '金卡会员' } }) }) } },
   { name: 'patients', page: 'patients', setup: (f) => f.route('GET /api/v1/me/patients', { body: { items: PATIENTS, total: PATIENTS.length } }) },
   {
     name: 'messages',
@@ -296,6 +364,7 @@ const SCENARIOS = [
       }),
   },
   ...MONEY_SCENARIOS,
+  ...ISSUE11_SCENARIOS,
 ]
 
 const TAB_PAGES = { index: 'pages/index/index', appointments: 'pages/appointments/appointments', profile: 'pages/profile/profile' }

@@ -174,3 +174,10 @@ describe('患者评价 (查看全部)', () => {
     expect(all(comp, '.review-item')).toHaveLength(20)
   })
 })
+
+test('a completed visit at a pay-on-site hospital does not say the fee was never paid', () => {
+  const booking = require('../../utils/booking')
+  const a = fx.appointment({ status: 'completed', status_label: '已就诊', cancellable: false })
+  expect(booking.moneySummary(a)).toBe('挂号费 ¥50.00 为到院支付，已在医院窗口结算。')
+  expect(booking.moneySummary(fx.appointment({ status: 'cancelled' }))).toBe('挂号费为到院支付，您未付款，无需退款。')
+})
