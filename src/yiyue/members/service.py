@@ -195,6 +195,7 @@ async def spend(
         raise ValueError("spend a positive number of points")
     if await _exists(session, "spend", cause):
         return None
+    await expire_due(session, now=now, account_id=account_id)  # lapsed points are not there to spend
     return await _append(
         session, account_id=account_id, delta=-points, kind="spend", cause=cause, note=note or "积分使用", now=now
     )
@@ -218,6 +219,8 @@ async def adjust(
     if await session.get(Account, account_id) is None:
         raise MemberNotFound()
     await begin_write(session)
+    if delta < 0:
+        await expire_due(session, now=now, account_id=account_id)
     entry = await _append(
         session,
         account_id=account_id,
