@@ -1,6 +1,6 @@
 /**
  * Racing for the last slots against other users on the real server: the loser hears the server's own
- * words, and the pages then show the session as 约满.
+ * words, and the pages then show the session as 约满 (with 候补 on the doctor page: waitlist.test.js).
  */
 const { text, all, tap } = require('../support/pages')
 const { describeLive } = require('../support/live')
@@ -41,14 +41,17 @@ describeLive('journey against the real server: sold out', () => {
     expect(wx.navigateBack).toHaveBeenCalled()
     expect(text(confirm, '.unavailable')).toContain(attempt.data.message)
 
-    // The doctor page: the session is 约满, its slots all 已约, and it cannot be opened.
+    // The doctor page: the session is 约满, its slots all 已约; opened, it offers 候补 instead of a booking.
     const doctor = await h.openUrl(`/pages/doctor/doctor?id=${session.doctor.id}`)
     const sessionIndex = all(doctor, '.session').findIndex((n) => n.dom.getAttribute('data-id') === String(session.schedule.id))
     expect(sessionIndex).toBeGreaterThanOrEqual(0)
     expect(text(all(doctor, '.session')[sessionIndex])).toContain('约满')
     tap(doctor, '.session', sessionIndex)
     await settle()
-    expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '约满' }))
+    expect(text(doctor, '.slot-closed')).toBe('该时段约满，暂不可预约')
+    expect(all(doctor, '.slot').every((n) => /st-taken/.test(n.dom.className))).toBe(true)
+    expect(phone.calls('GET', `/api/v1/schedules/${session.schedule.id}/waitlist`).pop().status).toBe(200)
+    expect(text(doctor, '.bar-action')).toBe('加入候补')
 
     // The department page lists the doctor's session as 约满 on that day.
     const department = await h.openUrl(`/pages/department/department?id=${session.department.id}&date=${session.date}`)
