@@ -314,5 +314,6 @@ async def test_public_config_lists_the_subscribe_templates(client: httpx.AsyncCl
         "booking_confirmed": "yiyue-booking-confirmed",
         "visit_reminder": "yiyue-visit-reminder",
         "cancelled": "yiyue-booking-cancelled",
+        "waitlist_offered": "yiyue-waitlist-offered",
     }
     assert (body["hospital_timezone"], body["max_visit_persons"]) == ("Asia/Shanghai", 5)

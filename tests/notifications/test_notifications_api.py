@@ -58,7 +58,16 @@ class TestList:
         assert body["total"] == 2 and body["unread"] == 2
         assert [n["id"] for n in body["items"]] == [second, first]
         item = body["items"][1]
-        assert set(item) == {"id", "kind", "title", "body", "appointment_id", "created_at", "read_at"}
+        assert set(item) == {
+            "id",
+            "kind",
+            "title",
+            "body",
+            "appointment_id",
+            "waitlist_entry_id",
+            "created_at",
+            "read_at",
+        }
         assert item["kind"] == "booking_confirmed" and item["title"] == "预约成功"
         assert item["appointment_id"] == appointment and item["read_at"] is None
         assert item["created_at"].startswith("2026-03-02T01:00:00")

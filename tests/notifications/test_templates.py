@@ -10,6 +10,7 @@ import pytest
 from yiyue.core.config import Settings
 from yiyue.notifications.models import NotificationKind
 from yiyue.notifications.templates import (
+    APPOINTMENT_KINDS,
     AppointmentFacts,
     Rendered,
     character_string,
@@ -70,7 +71,7 @@ def assert_wechat_accepts(message: Rendered) -> None:
 
 
 class TestEveryKind:
-    @pytest.mark.parametrize("kind", list(NotificationKind))
+    @pytest.mark.parametrize("kind", sorted(APPOINTMENT_KINDS))
     @pytest.mark.parametrize("facts", [FACTS, LONG], ids=["usual", "long names"])
     def test_renders_a_title_a_body_and_an_sms(self, kind, facts):
         message = render(kind, facts)
@@ -83,7 +84,7 @@ class TestEveryKind:
             assert message.sms is not None
             assert message.sms.startswith("【医约】") and facts.doctor in message.sms
 
-    @pytest.mark.parametrize("kind", list(NotificationKind))
+    @pytest.mark.parametrize("kind", sorted(APPOINTMENT_KINDS))
     @pytest.mark.parametrize("facts", [FACTS, LONG], ids=["usual", "long names"])
     def test_wechat_data_exists_for_template_kinds_and_always_passes_the_value_rules(self, kind, facts):
         message = render(kind, facts, {"reason": "临时有事" * 10, "refund": True})

@@ -18,6 +18,7 @@ from yiyue.wechat.fake import (
     TEMPLATE_BOOKING_CANCELLED,
     TEMPLATE_BOOKING_CONFIRMED,
     TEMPLATE_VISIT_REMINDER,
+    TEMPLATE_WAITLIST_OFFERED,
     create_fake_wechat_app,
 )
 
@@ -537,8 +538,13 @@ class TestCustomTemplates:
 
 
 class TestTemplateConfiguration:
-    def test_the_default_templates_are_booking_reminder_and_cancellation(self) -> None:
-        expected = {TEMPLATE_BOOKING_CONFIRMED, TEMPLATE_VISIT_REMINDER, TEMPLATE_BOOKING_CANCELLED}
+    def test_the_default_templates_are_booking_reminder_cancellation_and_waitlist_offer(self) -> None:
+        expected = {
+            TEMPLATE_BOOKING_CONFIRMED,
+            TEMPLATE_VISIT_REMINDER,
+            TEMPLATE_BOOKING_CANCELLED,
+            TEMPLATE_WAITLIST_OFFERED,
+        }
         assert set(DEFAULT_TEMPLATES) == expected
 
     def test_a_key_of_an_unknown_kind_is_refused_at_start_up(self) -> None:

@@ -102,6 +102,7 @@ class Settings(BaseSettings):
             "booking_confirmed": "yiyue-booking-confirmed",
             "visit_reminder": "yiyue-visit-reminder",
             "cancelled": "yiyue-booking-cancelled",
+            "waitlist_offered": "yiyue-waitlist-offered",
         }
     )
     """Subscribe-message template ids by purpose; the defaults are the ones the fake WeChat knows."""

@@ -109,6 +109,12 @@ class WaitlistEnded(WaitlistFact):
     topic = "waitlist.ended"
 
 
+class WaitlistBookingCloses(WaitlistFact):
+    """Delayed to the booking cut-off of the entry's session (停止挂号): an entry still waiting ends then."""
+
+    topic = "waitlist.booking_closes"
+
+
 # --- front desk -------------------------------------------------------------------------------------
 
 

@@ -35,13 +35,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts.models import Account, VisitPerson
 from yiyue.accounts.service import PHONE
-from yiyue.booking.models import Appointment
+from yiyue.booking.models import Appointment, WaitlistEntry
 from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher, mask_phone
 from yiyue.core.db import Database, begin_write
 from yiyue.frontdesk.rules import is_onsite_account
 from yiyue.notifications.models import Delivery, DeliveryChannel, DeliveryStatus, Notification
-from yiyue.notifications.rules import stale_reason
+from yiyue.notifications.rules import stale_reason, waitlist_stale_reason
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.errors import SubscribeMessageRejected, WeChatMisconfigured, WeChatUnavailable
 
@@ -206,7 +206,19 @@ async def _sender(session: AsyncSession, ctx: DeliveryContext, delivery: Deliver
 
 
 async def _no_longer_applies(session: AsyncSession, notification: Notification, now: datetime) -> str | None:
-    """Why the notification no longer applies to its appointment as it stands now, or None."""
+    """Why the notification no longer applies to its appointment (or waitlist entry) as it stands now, or
+    None."""
+    if notification.waitlist_entry_id is not None:
+        entry = (
+            await session.execute(
+                select(WaitlistEntry.status, WaitlistEntry.offer_expires_at).where(
+                    WaitlistEntry.id == notification.waitlist_entry_id
+                )
+            )
+        ).one_or_none()
+        if entry is None:
+            return None
+        return waitlist_stale_reason(notification.kind, entry.status, offer_expires_at=entry.offer_expires_at, now=now)
     if notification.appointment_id is None:
         return None
     appointment = (

@@ -24,6 +24,12 @@ class NotificationKind(StrEnum):
     DOCTOR_CHANGED = "doctor_changed"  # 替诊通知: another doctor sees the patient
     CHECKED_IN = "checked_in"  # 已签到，请候诊
     COMPLETED = "completed"  # 就诊完成，感谢就诊
+    WAITLIST_OFFERED = "waitlist_offered"  # 候补成功：号源已为您保留，请确认
+    WAITLIST_ENDED = "waitlist_ended"  # 候补已结束（超时未确认、停诊、停止挂号…）
+
+
+WAITLIST_KINDS = frozenset({NotificationKind.WAITLIST_OFFERED, NotificationKind.WAITLIST_ENDED})
+"""Kinds about a waitlist entry (``Notification.waitlist_entry_id``) rather than an appointment."""
 
 
 class DeliveryChannel(StrEnum):
@@ -50,6 +56,7 @@ class Notification(Base):
         Index("ix_notifications_account_id_id", "account_id", "id"),
         Index("ix_notifications_account_id_read_at", "account_id", "read_at"),
         Index("ix_notifications_appointment_id", "appointment_id"),
+        Index("ix_notifications_waitlist_entry_id", "waitlist_entry_id"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -58,6 +65,8 @@ class Notification(Base):
     title: Mapped[str] = mapped_column(String(60))
     body: Mapped[str] = mapped_column(Text)
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    waitlist_entry_id: Mapped[int | None] = mapped_column(ForeignKey("waitlist_entries.id"))
+    """For the waitlist's messages (``WAITLIST_KINDS``): the entry (候补) they are about."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     read_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """When the patient read it, or when it was withdrawn: a prompt that no longer applies (a payment

@@ -59,3 +59,40 @@ def stale_reason(kind: str, status: str, *, pay_deadline: datetime | None, now: 
     if kind == "payment_reminder" and pay_deadline is not None and now >= pay_deadline:
         return "消息已失效：已超过支付时限"
     return None
+
+
+# --- the waitlist's messages (about an entry, 候补, not an appointment) ---------------------------------
+
+WAITLIST_LIVE_WHILE: Mapping[str, frozenset[str]] = {"waitlist_offered": frozenset({"offered"})}
+"""The entry statuses (``booking.models.WaitlistStatus``) in which a waitlist message still applies."""
+
+WAITLIST_PROMPTS: frozenset[str] = frozenset({"waitlist_offered"})
+"""候补成功，请确认: withdrawn (marked read) once the offer is confirmed, let go or ran out."""
+
+WAITLIST_STATUS_WORDS: Mapping[str, str] = {
+    "waiting": "候补中",
+    "offered": "待确认",
+    "booked": "已预约",
+    "ended": "已结束",
+}
+
+LEFT_BY_PATIENT = "已取消候补"
+"""The end the patient made themselves (``booking.waitlist.LEFT``): nothing to tell them."""
+
+
+def waitlist_stale_reason(kind: str, status: str, *, offer_expires_at: datetime | None, now: datetime) -> str | None:
+    """None while a waitlist message of ``kind`` applies to an entry in ``status``; else why not (e.g.
+    "消息已失效：候补已预约"). An offer stops applying when its time is up, even before the job passes it on."""
+    live = WAITLIST_LIVE_WHILE.get(kind)
+    if live is None:
+        return None
+    if status not in live:
+        return f"消息已失效：候补{WAITLIST_STATUS_WORDS.get(status, status)}"
+    if offer_expires_at is not None and now >= offer_expires_at:
+        return "消息已失效：已超过确认时限"
+    return None
+
+
+def tells_ending(end_reason: str) -> bool:
+    """Whether the end of an entry is told to the patient: every end but their own leaving."""
+    return end_reason != LEFT_BY_PATIENT

@@ -13,6 +13,8 @@ class NotificationOut(BaseModel):
     title: str
     body: str
     appointment_id: int | None
+    waitlist_entry_id: int | None = None
+    """The waitlist entry (候补) a waitlist message is about (kinds ``waitlist_offered``, ``waitlist_ended``)."""
     created_at: datetime
     read_at: datetime | None
 

@@ -12,16 +12,17 @@ deliveries are cancelled and, for a prompt, ``read_at`` is set, so it no longer 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import read_model
-from yiyue.booking.models import Appointment, AppointmentEvent
+from yiyue.booking import read_model, waitlist_views
+from yiyue.booking.models import Appointment, AppointmentEvent, WaitlistEntry
+from yiyue.booking.waitlist import WaitlistEntryNotFound
 from yiyue.core import outbox
 from yiyue.core.db import begin_write
 from yiyue.core.errors import NotFound
@@ -34,8 +35,8 @@ from yiyue.notifications.models import (
     Notification,
     NotificationKind,
 )
-from yiyue.notifications.rules import PROMPTS, stale_reason
-from yiyue.notifications.templates import AppointmentFacts, render
+from yiyue.notifications.rules import PROMPTS, WAITLIST_PROMPTS, stale_reason, waitlist_stale_reason
+from yiyue.notifications.templates import AppointmentFacts, Rendered, WaitlistFacts, render, render_waitlist
 from yiyue.scheduling.models import PERIOD_LABELS, Period
 
 
@@ -130,12 +131,37 @@ async def notify(
     await begin_write(session)
     if prompt and await _stale(session, kind, appointment_id, now) is not None:
         return None
-    notification = Notification(
+    return await _store(
+        session,
         account_id=appointment.account_id,
+        kind=kind,
+        message=message,
+        key=key,
+        now=now,
+        appointment_id=appointment.id,
+    )
+
+
+async def _store(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    kind: NotificationKind,
+    message: Rendered,
+    key: str,
+    now: datetime,
+    appointment_id: int | None = None,
+    waitlist_entry_id: int | None = None,
+) -> Notification | None:
+    """The in-app message and its deliveries, each sent after commit by its own job; None when another run
+    of the same event made it meanwhile. The caller has called ``begin_write``."""
+    notification = Notification(
+        account_id=account_id,
         kind=kind.value,
         title=message.title,
         body=message.body,
-        appointment_id=appointment.id,
+        appointment_id=appointment_id,
+        waitlist_entry_id=waitlist_entry_id,
         created_at=now,
         read_at=None,
         dedupe_key=key,
@@ -177,14 +203,37 @@ async def notify(
 
 async def withdraw_stale(session: AsyncSession, *, appointment_id: int, now: datetime) -> int:
     """Withdraws the appointment's messages that no longer apply to it (``rules``): each one's deliveries
-    not yet sent become ``cancelled`` with the reason, and a prompt still unread is marked read now.
-    Safe to run twice; writes nothing when nothing is stale. Returns how many messages were withdrawn."""
+    not yet sent become ``cancelled`` with the reason, and a prompt still unread is marked read now; and
+    the offer of a waitlist entry confirmed into it (候补成功，请确认). Safe to run twice; writes nothing
+    when nothing is stale. Returns how many messages were withdrawn."""
+    withdrawn = 0
+    confirmed = select(WaitlistEntry.id).where(WaitlistEntry.appointment_id == appointment_id)
+    for entry_id in list(await session.scalars(confirmed)):
+        withdrawn += await withdraw_waitlist(session, entry_id=entry_id, now=now)
     if not await _stale_notifications(session, appointment_id, now):
-        return 0
+        return withdrawn
     await begin_write(session)
     stale = await _stale_notifications(session, appointment_id, now)  # again, under the writer's turn
+    await _withdraw(session, stale, prompts=PROMPTS, now=now)
+    return withdrawn + len(stale)
+
+
+async def withdraw_waitlist(session: AsyncSession, *, entry_id: int, now: datetime) -> int:
+    """Withdraws the entry's messages that no longer apply (the offer, once confirmed, let go or run out),
+    as ``withdraw_stale`` does for an appointment's. Returns how many were withdrawn."""
+    if not await _stale_waitlist_notifications(session, entry_id, now):
+        return 0
+    await begin_write(session)
+    stale = await _stale_waitlist_notifications(session, entry_id, now)
+    await _withdraw(session, stale, prompts=WAITLIST_PROMPTS, now=now)
+    return len(stale)
+
+
+async def _withdraw(
+    session: AsyncSession, stale: list[tuple[int, str, str]], *, prompts: frozenset[str], now: datetime
+) -> None:
     for notification_id, kind, reason in stale:
-        if kind in PROMPTS:
+        if kind in prompts:
             await session.execute(
                 update(Notification)
                 .where(Notification.id == notification_id, Notification.read_at.is_(None))
@@ -197,7 +246,6 @@ async def withdraw_stale(session: AsyncSession, *, appointment_id: int, now: dat
             .values(status=DeliveryStatus.CANCELLED.value, last_error=reason, updated_at=now)
             .execution_options(synchronize_session=False)
         )
-    return len(stale)
 
 
 async def _stale_notifications(session: AsyncSession, appointment_id: int, now: datetime) -> list[tuple[int, str, str]]:
@@ -210,22 +258,12 @@ async def _stale_notifications(session: AsyncSession, appointment_id: int, now: 
     ).one_or_none()
     if appointment is None:
         return []
-    pending = (
-        select(Delivery.id)
-        .where(Delivery.notification_id == Notification.id, Delivery.status == DeliveryStatus.PENDING.value)
-        .exists()
+    return await _stale_among(
+        session,
+        Notification.appointment_id == appointment_id,
+        prompts=PROMPTS,
+        reason=lambda kind: stale_reason(kind, appointment.status, pay_deadline=appointment.pay_deadline, now=now),
     )
-    rows = await session.execute(
-        select(Notification.id, Notification.kind, Notification.read_at.is_(None), pending)
-        .where(Notification.appointment_id == appointment_id)
-        .order_by(Notification.id)
-    )
-    found: list[tuple[int, str, str]] = []
-    for notification_id, kind, unread, has_pending in rows.tuples():
-        reason = stale_reason(kind, appointment.status, pay_deadline=appointment.pay_deadline, now=now)
-        if reason is not None and (has_pending or (unread and kind in PROMPTS)):
-            found.append((notification_id, kind, reason))
-    return found
 
 
 async def list_for(session: AsyncSession, account_id: int, page: PageParams) -> tuple[list[Notification], int, int]:
@@ -277,3 +315,122 @@ async def mark_all_read(session: AsyncSession, account_id: int, now: datetime) -
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- the waitlist (候补): messages about an entry ---------------------------------------------------------
+
+
+def waitlist_key(kind: NotificationKind | str, entry_id: int) -> str:
+    """An entry is offered a slot at most once (an offer that ends ends the entry), so one message of each
+    kind per entry."""
+    return f"{NotificationKind(kind).value}:waitlist:{entry_id}"
+
+
+async def waitlist_facts(session: AsyncSession, entry_id: int) -> tuple[WaitlistEntry, WaitlistFacts]:
+    """The entry (read model) and everything a message says about it."""
+    found = await waitlist_views.load(session, [entry_id])
+    if not found:
+        raise WaitlistEntryNotFound()
+    loaded = found[0]
+    entry, schedule, slot = loaded.entry, loaded.schedule, loaded.slot
+    return entry, WaitlistFacts(
+        entry_id=entry.id,
+        hospital=loaded.hospital.name,
+        department=loaded.department.name,
+        doctor=loaded.doctor.name,
+        doctor_title=loaded.doctor.title,
+        patient_name=loaded.person.name,
+        visit_date=schedule.visit_date,
+        period_label=PERIOD_LABELS[Period(schedule.period)],
+        starts_at=schedule.starts_at,
+        slot_number=slot.number if slot is not None else None,
+        slot_starts_at=slot.starts_at if slot is not None else None,
+        slot_ends_at=slot.ends_at if slot is not None else None,
+        offered_at=entry.offered_at,
+        offer_expires_at=entry.offer_expires_at,
+        end_reason=entry.end_reason,
+    )
+
+
+async def notify_waitlist(
+    session: AsyncSession, *, kind: NotificationKind | str, entry_id: int, now: datetime
+) -> Notification | None:
+    """Tells the entry's account about it: an in-app message, and for an offer a WeChat subscribe message
+    (the patient has minutes to confirm). Once per kind and entry; an offer that no longer applies
+    (confirmed, let go or run out meanwhile) is not made, checked again once this unit of work writes."""
+    kind = NotificationKind(kind)
+    key = waitlist_key(kind, entry_id)
+    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
+        return None
+    entry, facts = await waitlist_facts(session, entry_id)
+    prompt = kind.value in WAITLIST_PROMPTS
+    if prompt and waitlist_stale_reason(kind, entry.status, offer_expires_at=entry.offer_expires_at, now=now):
+        return None
+    message = render_waitlist(kind, facts)
+
+    await begin_write(session)
+    if prompt and await _waitlist_stale(session, kind, entry_id, now) is not None:
+        return None
+    return await _store(
+        session, account_id=entry.account_id, kind=kind, message=message, key=key, now=now, waitlist_entry_id=entry.id
+    )
+
+
+async def _waitlist_stale(session: AsyncSession, kind: str, entry_id: int, now: datetime) -> str | None:
+    row = (
+        await session.execute(
+            select(WaitlistEntry.status, WaitlistEntry.offer_expires_at)
+            .where(WaitlistEntry.id == entry_id)
+            .with_for_update(read=True)  # PostgreSQL: a confirmation in flight waits, or is seen
+        )
+    ).one_or_none()
+    if row is None:
+        return None
+    return waitlist_stale_reason(kind, row.status, offer_expires_at=row.offer_expires_at, now=now)
+
+
+async def _stale_waitlist_notifications(
+    session: AsyncSession, entry_id: int, now: datetime
+) -> list[tuple[int, str, str]]:
+    """(id, kind, reason) of the entry's messages that no longer apply and still have something to
+    withdraw: an unread prompt, or a delivery not yet sent."""
+    entry = (
+        await session.execute(
+            select(WaitlistEntry.status, WaitlistEntry.offer_expires_at).where(WaitlistEntry.id == entry_id)
+        )
+    ).one_or_none()
+    if entry is None:
+        return []
+    return await _stale_among(
+        session,
+        Notification.waitlist_entry_id == entry_id,
+        prompts=WAITLIST_PROMPTS,
+        reason=lambda kind: waitlist_stale_reason(kind, entry.status, offer_expires_at=entry.offer_expires_at, now=now),
+    )
+
+
+async def _stale_among(
+    session: AsyncSession,
+    about: ColumnElement[bool],
+    *,
+    prompts: frozenset[str],
+    reason: Callable[[str], str | None],
+) -> list[tuple[int, str, str]]:
+    """(id, kind, reason) of the notifications ``about`` selects that no longer apply (``reason`` of their
+    kind) and still have something to withdraw: an unread prompt, or a delivery not yet sent."""
+    pending = (
+        select(Delivery.id)
+        .where(Delivery.notification_id == Notification.id, Delivery.status == DeliveryStatus.PENDING.value)
+        .exists()
+    )
+    rows = await session.execute(
+        select(Notification.id, Notification.kind, Notification.read_at.is_(None), pending)
+        .where(about)
+        .order_by(Notification.id)
+    )
+    found: list[tuple[int, str, str]] = []
+    for notification_id, kind, unread, has_pending in rows.tuples():
+        why = reason(kind)
+        if why is not None and (has_pending or (unread and kind in prompts)):
+            found.append((notification_id, kind, why))
+    return found

@@ -1,5 +1,6 @@
 """Jobs of the notifications domain: a message for each appointment fact (and the withdrawal of those it
-made stale), sending deliveries, and the visit reminders of the evening before.
+made stale), the waitlist's offers and ends, sending deliveries, and the visit reminders of the evening
+before.
 
 Handlers run inside the job's unit of work and are safe to run twice (a notification exists once per
 kind and appointment; a delivery is sent at most once; withdrawing twice changes nothing).
@@ -13,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking.models import Appointment, AppointmentStatus
+from yiyue.booking.models import Appointment, AppointmentStatus, WaitlistEntry
 from yiyue.core.clock import local
 from yiyue.core.config import Settings
 from yiyue.core.events import (
@@ -29,11 +30,14 @@ from yiyue.core.events import (
     AppointmentSuspended,
     DeliveryDue,
     RefundSucceeded,
+    WaitlistEnded,
+    WaitlistOffered,
 )
 from yiyue.core.tasks import EventHandler, Tasks
 from yiyue.notifications.channels import DeliveryContext, deliver
 from yiyue.notifications.models import Notification, NotificationKind
-from yiyue.notifications.service import notify, withdraw_stale
+from yiyue.notifications.rules import tells_ending
+from yiyue.notifications.service import notify, notify_waitlist, withdraw_stale, withdraw_waitlist
 
 tasks = Tasks("notifications")
 
@@ -108,6 +112,26 @@ async def notify_doctor_changed(
         extra=event.model_dump(mode="json", exclude={"appointment_id"}),
         about=f"{event.to_doctor_id}@{event.changed_at:%Y%m%dT%H%M%S%f}",
     )
+
+
+@tasks.on(WaitlistOffered)
+async def notify_waitlist_offered(
+    ctx: NotificationsContext, session: AsyncSession, event: WaitlistOffered, now: datetime
+) -> None:
+    """候补成功: the patient is told at once, in the mini-program and by a subscribe message."""
+    await notify_waitlist(session, kind=NotificationKind.WAITLIST_OFFERED, entry_id=event.entry_id, now=now)
+
+
+@tasks.on(WaitlistEnded)
+async def notify_waitlist_ended(
+    ctx: NotificationsContext, session: AsyncSession, event: WaitlistEnded, now: datetime
+) -> None:
+    """An entry ended: its offer message (if any) is withdrawn; the patient is told why, unless they left
+    the line themselves."""
+    await withdraw_waitlist(session, entry_id=event.entry_id, now=now)
+    entry = await session.get(WaitlistEntry, event.entry_id)
+    if entry is not None and tells_ending(entry.end_reason):
+        await notify_waitlist(session, kind=NotificationKind.WAITLIST_ENDED, entry_id=event.entry_id, now=now)
 
 
 @tasks.on(DeliveryDue)

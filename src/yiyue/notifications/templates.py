@@ -27,6 +27,7 @@ WEEKDAYS = "一二三四五六日"
 PURPOSE_BOOKING_CONFIRMED = "booking_confirmed"
 PURPOSE_VISIT_REMINDER = "visit_reminder"
 PURPOSE_CANCELLED = "cancelled"
+PURPOSE_WAITLIST_OFFERED = "waitlist_offered"
 """Keys of ``settings.subscribe_templates``: which subscribe-message template a message uses."""
 
 NO_SHOW_THRESHOLD = 3
@@ -373,6 +374,8 @@ _RENDERERS: dict[NotificationKind, Callable[[AppointmentFacts, Mapping[str, Any]
     NotificationKind.CHECKED_IN: _checked_in,
     NotificationKind.COMPLETED: _completed,
 }
+APPOINTMENT_KINDS: frozenset[NotificationKind] = frozenset(_RENDERERS)
+"""Kinds about an appointment (``render``); the others are about a waitlist entry (``render_waitlist``)."""
 
 
 def render(kind: NotificationKind | str, facts: AppointmentFacts, extra: Mapping[str, Any] | None = None) -> Rendered:
@@ -384,4 +387,107 @@ def render(kind: NotificationKind | str, facts: AppointmentFacts, extra: Mapping
     (doctor_changed: who the patient had booked, why they cannot come), ``reason`` (suspended: instead
     of ``facts.status_reason``), ``review_link`` (completed: where to review the visit, for the reviews
     feature to come; without it no invitation is written). Raises ``ValueError`` for an unknown kind."""
-    return _RENDERERS[NotificationKind(kind)](facts, extra or {})
+    renderer = _RENDERERS.get(NotificationKind(kind))
+    if renderer is None:
+        raise ValueError(f"{kind!r} is not a message about an appointment (see render_waitlist)")
+    return renderer(facts, extra or {})
+
+
+# --- the waitlist (候补): messages about an entry, not an appointment -------------------------------------
+
+WAITLIST_PAGE = "pages/waitlist/waitlist"
+
+
+@dataclass(frozen=True)
+class WaitlistFacts:
+    """What a waitlist message may say about an entry; loaded by the service, rendered here."""
+
+    entry_id: int
+    hospital: str
+    department: str
+    doctor: str
+    doctor_title: str
+    patient_name: str
+    visit_date: date
+    period_label: str
+    starts_at: datetime
+    """The session's start (aware; shown in hospital local time)."""
+    slot_number: int | None = None
+    slot_starts_at: datetime | None = None
+    slot_ends_at: datetime | None = None
+    """The slot held for the entry (offered)."""
+    offered_at: datetime | None = None
+    offer_expires_at: datetime | None = None
+    end_reason: str = ""
+
+
+def _session(facts: WaitlistFacts) -> str:
+    """``测试人民医院 心血管内科 李明华（主任医师）2026年03月03日（周二）上午``."""
+    weekday = WEEKDAYS[facts.visit_date.weekday()]
+    return (
+        f"{facts.hospital} {facts.department} {facts.doctor}（{facts.doctor_title}）"
+        f"{facts.visit_date:%Y年%m月%d日}（周{weekday}）{facts.period_label}"
+    )
+
+
+def _confirm_by(facts: WaitlistFacts) -> str:
+    """``10:15``, or ``03月03日 10:15`` when the offer ends on another day than it was made."""
+    if facts.offer_expires_at is None:
+        return ""
+    until = local(facts.offer_expires_at)
+    if facts.offered_at is not None and local(facts.offered_at).date() != until.date():
+        return f"{until:%m月%d日 %H:%M}"
+    return f"{until:%H:%M}"
+
+
+def _waitlist_offered(facts: WaitlistFacts) -> Rendered:
+    number = f"{facts.slot_number}号" if facts.slot_number is not None else "号源"
+    by = _confirm_by(facts)
+    when = f"请于{by}前确认" if by else "请尽快确认"
+    window = ""
+    if facts.slot_starts_at is not None and facts.slot_ends_at is not None:
+        window = f" {local(facts.slot_starts_at):%H:%M}-{local(facts.slot_ends_at):%H:%M}"
+    body = (
+        f"候补成功：已为{facts.patient_name}保留{_session(facts)}{window} {number}，{when}预约，"
+        "逾期未确认将顺延给下一位候补患者。"
+    )
+    start = facts.slot_starts_at or facts.starts_at
+    data = {
+        "name1": name(facts.patient_name),
+        "thing2": thing(facts.department),
+        "thing3": thing(f"{facts.doctor} {facts.doctor_title}"),
+        "time4": time_window(start, facts.slot_ends_at or start),
+        "thing5": thing(f"已为您保留{number}，{when}"),
+    }
+    return Rendered("候补成功，请确认预约", body, None, WeChatMessage(PURPOSE_WAITLIST_OFFERED, data, WAITLIST_PAGE))
+
+
+WAITLIST_END_WORDS = {
+    "超时未确认": "未在规定时间内确认，为您保留的号源已顺延给下一位候补患者。如仍需就诊，请重新预约或候补。",
+    "医生停诊": "因医生停诊，候补已结束，给您带来不便，敬请谅解。请预约其他时段或其他医生。",
+    "已停止挂号": "该时段已停止挂号，未能为您候补到号源。",
+    "已预约该医生当日号源": "该就诊人已预约这位医生当日的号源，此候补已自动结束。",
+}
+"""What follows an end reason (``booking.waitlist``) in the message."""
+
+
+def _waitlist_ended(facts: WaitlistFacts) -> Rendered:
+    reason = _clean(facts.end_reason)
+    words = WAITLIST_END_WORDS.get(reason) or (f"原因：{reason}。" if reason else "")
+    body = f"{facts.patient_name}候补的{_session(facts)}已结束。{words}"
+    return Rendered("候补已结束", body, None, None)
+
+
+_WAITLIST_RENDERERS: dict[NotificationKind, Callable[[WaitlistFacts], Rendered]] = {
+    NotificationKind.WAITLIST_OFFERED: _waitlist_offered,
+    NotificationKind.WAITLIST_ENDED: _waitlist_ended,
+}
+
+
+def render_waitlist(kind: NotificationKind | str, facts: WaitlistFacts) -> Rendered:
+    """The waitlist message of ``kind`` (in-app; the offer also as a WeChat subscribe message, for the
+    patient must act within minutes). Raises ``ValueError`` for a kind that is not about an entry."""
+    renderer = _WAITLIST_RENDERERS.get(NotificationKind(kind))
+    if renderer is None:
+        raise ValueError(f"{kind!r} is not a waitlist message")
+    return renderer(facts)

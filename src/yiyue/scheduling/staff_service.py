@@ -11,6 +11,7 @@ Every write is audited with what it changed. 停诊 and 替诊 touch appointment
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -416,7 +417,9 @@ async def change_numbers(
     slots' time windows are laid out anew for the count.
     After release the numbers only grow (现场号 only with them) and the slots kept keep their time
     windows; new ones get windows of the session's slot length. Bookings of the session wait for the
-    change (its row is locked), and the booking gate reopens it once the change commits."""
+    change (its row is locked); free numbers go first to the patients waiting for the session
+    (``on_numbers_added``: the waitlist), and the booking gate reopens it for the rest once the change
+    commits."""
     require_role(staff, *EDIT_ROLES)
     await begin_write(session)
     schedule = await service.lock_for_suspension(session, schedule_id)  # bookings wait for the change
@@ -476,8 +479,8 @@ async def change_numbers(
     schedule.capacity = capacity
     schedule.onsite_quota = onsite_quota
     await session.flush()
-    if SlotStatus.AVAILABLE in plan.statuses.values():  # a gate that marked it sold out opens it again
-        publish_after_commit(session, service.SLOTS_ADDED, schedule.id)
+    if SlotStatus.AVAILABLE in plan.statuses.values():
+        await _numbers_added(session, schedule.id, now)
     after = {"capacity": capacity, "onsite_quota": onsite_quota}
     if before != after:
         audit.record(
@@ -490,6 +493,29 @@ async def change_numbers(
             detail={"before": before, "after": after, "released": released},
         )
     return await schedule_row(session, staff=staff, schedule_id=schedule.id, now=now)
+
+
+NumbersAdded = Callable[[AsyncSession, int, datetime], Awaitable[None]]
+"""What a layer above wants done, inside ``change_numbers``'s unit of work, with a session that may have new
+bookable numbers: ``(session, schedule_id, now)``."""
+_on_numbers_added: list[NumbersAdded] = []
+
+
+def on_numbers_added(hook: NumbersAdded) -> None:
+    """Registers ``hook`` to run inside the unit of work of every change of numbers that leaves free online
+    slots, in place of reopening the booking gate: booking's waitlist (``booking.waitlist``) holds them for
+    the patients waiting before anyone else can book them (scheduling cannot import booking; an outbox
+    event would come after the commit, with the numbers in the open pool meanwhile). The hook then tells
+    the gate of what is left. Registering the same hook twice keeps one."""
+    if hook not in _on_numbers_added:
+        _on_numbers_added.append(hook)
+
+
+async def _numbers_added(session: AsyncSession, schedule_id: int, now: datetime) -> None:
+    if not _on_numbers_added:  # a gate that marked it sold out opens it again
+        publish_after_commit(session, service.SLOTS_ADDED, schedule_id)
+    for hook in _on_numbers_added:
+        await hook(session, schedule_id, now)
 
 
 def _slot_minutes(slots: list[Slot]) -> int | None:

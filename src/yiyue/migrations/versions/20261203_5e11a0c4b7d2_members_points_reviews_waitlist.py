@@ -1,5 +1,6 @@
 """members (levels, accounts, points ledger with its default levels), reviews and doctor ratings, the waitlist
-(候补), member discounts on appointments, members' share of slots, hospitals' waitlist and share settings
+(候补) and its messages, member discounts on appointments, members' share of slots, hospitals' waitlist and
+share settings
 
 Revision ID: 5e11a0c4b7d2
 Revises: 09319fcbe12c
@@ -164,6 +165,18 @@ def upgrade() -> None:
             postgresql_where=sa.text("status IN ('waiting', 'offered')"),
         )
 
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("waitlist_entry_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=True)
+        )
+        batch_op.create_index("ix_notifications_waitlist_entry_id", ["waitlist_entry_id"], unique=False)
+        batch_op.create_foreign_key(
+            batch_op.f("fk_notifications_waitlist_entry_id_waitlist_entries"),
+            "waitlist_entries",
+            ["waitlist_entry_id"],
+            ["id"],
+        )
+
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.add_column(sa.Column("discount_fen", sa.Integer(), server_default="0", nullable=False))
 
@@ -203,6 +216,11 @@ def downgrade() -> None:
 
     with op.batch_alter_table("appointments", schema=None) as batch_op:
         batch_op.drop_column("discount_fen")
+
+    with op.batch_alter_table("notifications", schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f("fk_notifications_waitlist_entry_id_waitlist_entries"), type_="foreignkey")
+        batch_op.drop_index("ix_notifications_waitlist_entry_id")
+        batch_op.drop_column("waitlist_entry_id")
 
     with op.batch_alter_table("waitlist_entries", schema=None) as batch_op:
         batch_op.drop_index(

@@ -17,6 +17,7 @@ PATH_SUBSCRIBE_SEND = "/cgi-bin/message/subscribe/send"
 TEMPLATE_BOOKING_CONFIRMED = "yiyue-booking-confirmed"
 TEMPLATE_VISIT_REMINDER = "yiyue-visit-reminder"
 TEMPLATE_BOOKING_CANCELLED = "yiyue-booking-cancelled"
+TEMPLATE_WAITLIST_OFFERED = "yiyue-waitlist-offered"
 
 DEFAULT_TEMPLATES: dict[str, list[str]] = {
     # 预约成功通知: 就诊人, 就诊科室, 医生, 就诊时间, 预约单号
@@ -25,6 +26,8 @@ DEFAULT_TEMPLATES: dict[str, list[str]] = {
     TEMPLATE_VISIT_REMINDER: ["name1", "thing2", "time3", "thing4", "thing5"],
     # 预约取消通知: 就诊人, 就诊科室, 就诊时间, 预约状态, 取消原因
     TEMPLATE_BOOKING_CANCELLED: ["name1", "thing2", "time3", "phrase4", "thing5"],
+    # 候补成功通知: 就诊人, 就诊科室, 医生, 就诊时间, 温馨提示
+    TEMPLATE_WAITLIST_OFFERED: ["name1", "thing2", "thing3", "time4", "thing5"],
 }
 
 MINIPROGRAM_STATES = frozenset({"developer", "trial", "formal"})
