@@ -44,12 +44,14 @@ def test_facts_no_domain_handles_yet_are_still_events(jobs: JobSystem) -> None:
 
 def test_check_in_and_completion_are_told_to_the_patient(jobs: JobSystem) -> None:
     assert names(jobs, AppointmentCheckedIn.topic) == ["notify_checked_in"]
-    assert names(jobs, AppointmentCompleted.topic) == ["notify_completed"]
+    # The visit's points are credited first, so the thank-you can be sent with them in place.
+    assert names(jobs, AppointmentCompleted.topic) == ["visit_points", "notify_completed"]
 
 
 def test_every_periodic_job_is_registered_once(jobs: JobSystem) -> None:
     assert sorted(jobs.periodic) == [
         "expire_unpaid",
+        "members_points",
         "no_show_sweep",
         "reconcile_payments",
         "release_from_templates",

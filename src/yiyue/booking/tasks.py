@@ -1,5 +1,7 @@
 """Jobs of the booking domain: unpaid holds run out (未支付过期) at their deadline, and a sweep catches
-any whose delayed event was late; 停诊 rebooking offers give back their slots when they end."""
+any whose delayed event was late; 停诊 rebooking offers give back their slots when they end; a confirmed
+booking and a completed visit earn their points (会员积分), and the hourly members job lapses points past
+their 24 months and moves levels whose 12 months have lost earnings."""
 
 from __future__ import annotations
 
@@ -9,9 +11,17 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.booking import lifecycle, rebook, waitlist
-from yiyue.core.db import Database
-from yiyue.core.events import AppointmentHoldEnds, RebookOfferEnds, WaitlistOfferEnds
+from yiyue.booking.models import Appointment
+from yiyue.core.db import Database, begin_write
+from yiyue.core.events import (
+    AppointmentBooked,
+    AppointmentCompleted,
+    AppointmentHoldEnds,
+    RebookOfferEnds,
+    WaitlistOfferEnds,
+)
 from yiyue.core.tasks import Tasks
+from yiyue.members import service as members
 
 tasks = Tasks("booking")
 
@@ -42,3 +52,52 @@ async def waitlist_offer_ends(
 async def expire_unpaid(ctx: BookingContext, now: datetime) -> list[int]:
     async with ctx.db.session() as session:
         return await lifecycle.expire_unpaid(session, now=now)
+
+
+@tasks.on(AppointmentBooked)
+async def first_booking_points(
+    ctx: BookingContext, session: AsyncSession, event: AppointmentBooked, now: datetime
+) -> None:
+    """The account's first confirmed online booking earns ``first_booking`` once (cause ``account:{id}``);
+    the unique cause makes every later booking, and this event handled again, credit nothing."""
+    appointment = await session.get(Appointment, event.appointment_id)
+    if appointment is None or appointment.channel != "online":
+        return
+    await begin_write(session)
+    await members.credit(
+        session,
+        account_id=appointment.account_id,
+        kind="first_booking",
+        cause=f"account:{appointment.account_id}",
+        note="首次成功预约",
+        now=now,
+    )
+
+
+@tasks.on(AppointmentCompleted)
+async def visit_points(ctx: BookingContext, session: AsyncSession, event: AppointmentCompleted, now: datetime) -> None:
+    """A completed visit (已就诊) earns ``visit`` points for the account that booked it, once per appointment."""
+    appointment = await session.get(Appointment, event.appointment_id)
+    if appointment is None:
+        return
+    await begin_write(session)
+    await members.credit(
+        session,
+        account_id=appointment.account_id,
+        kind="visit",
+        cause=f"appointment:{appointment.id}",
+        note=f"就诊完成（{appointment.visit_date:%Y-%m-%d}）",
+        now=now,
+    )
+
+
+@tasks.every(minute="7", name="members_points")
+async def members_points(ctx: BookingContext, now: datetime) -> tuple[int, int]:
+    """Hourly (the clock's minute 7): points past their 24 months lapse, then the accounts whose
+    12-month window has lost earnings get their level again. Both only write what changed, so the
+    job may run late, twice, or after a gap. Returns (entries lapsed, levels changed)."""
+    async with ctx.db.session() as session:
+        lapsed = await members.expire_due(session, now=now)
+    async with ctx.db.session() as session:
+        changed = await members.refresh_levels(session, now=now)
+    return len(lapsed), changed
