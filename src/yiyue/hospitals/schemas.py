@@ -1,8 +1,10 @@
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from yiyue.hospitals.models import Doctor
 
 
 class _Out(BaseModel):
@@ -66,6 +68,39 @@ class DepartmentTree(BaseModel):
     total: int
 
 
+class RatingTag(BaseModel):
+    tag: str
+    count: int
+
+
+class RatingOut(BaseModel):
+    """A doctor's patient reviews (评价) in brief, from the totals kept on the doctor row."""
+
+    average: float | None = Field(description="平均星级（1-5，保留1位小数，四舍五入）；尚无评价为 null")
+    count: int = Field(description="评价条数（不含已隐藏的）")
+    tags: list[RatingTag] = Field(description="各标签被选的次数，多的在前")
+
+    @classmethod
+    def of(cls, *, count: int, star_sum: int, tags: dict[str, int]) -> RatingOut:
+        return cls(
+            average=average_stars(star_sum, count),
+            count=count,
+            tags=[RatingTag(tag=t, count=n) for t, n in sorted(tags.items(), key=lambda kv: (-kv[1], kv[0])) if n > 0],
+        )
+
+    @classmethod
+    def of_doctor(cls, doctor: Doctor) -> RatingOut:
+        return cls.of(count=doctor.rating_count, star_sum=doctor.rating_star_sum, tags=doctor.rating_tags or {})
+
+
+def average_stars(star_sum: int, count: int) -> float | None:
+    """The average to one decimal, halves rounded up (4.25 -> 4.3), in integers so no float decides it."""
+    if count <= 0:
+        return None
+    tenths = (star_sum * 20 + count) // (2 * count)
+    return tenths / 10
+
+
 class DoctorBrief(_Out):
     id: int
     name: str
@@ -73,6 +108,16 @@ class DoctorBrief(_Out):
     gender: str
     specialty: str
     fee_fen: int
+    rating: RatingOut
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rating_from_the_doctor_row(cls, data: Any) -> Any:
+        """Read from a ``Doctor`` row, the rating comes from its columns (no query per doctor)."""
+        if isinstance(data, Doctor):
+            fields = {name: getattr(data, name) for name in cls.model_fields if hasattr(data, name)}
+            return {**fields, "rating": RatingOut.of_doctor(data)}
+        return data
 
 
 class NamedRef(_Out):
