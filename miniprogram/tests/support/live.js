@@ -14,4 +14,28 @@ function baseUrl() {
   return process.env.YIYUE_TEST_BASE_URL
 }
 
-module.exports = { SKIP, describeLive, baseUrl }
+/**
+ * The routes (names in utils/api.js ROUTES) the test server does not have yet, by its /openapi.json
+ * (saved by server-setup.js). A journey that needs an announced route the server has not built yet
+ * is a test.todo until it has (testWhenServerHas), never a test that cannot fail.
+ */
+function missingRoutes(names) {
+  if (SKIP || process.env.YIYUE_TEST_SERVER_ERROR || !process.env.YIYUE_TEST_OPENAPI) return []
+  const { ROUTES } = require('../../utils/api')
+  const spec = JSON.parse(require('fs').readFileSync(process.env.YIYUE_TEST_OPENAPI, 'utf8'))
+  const shape = (p) => p.replace(/\{[^}]+\}/g, '{}')
+  return names.filter((name) => {
+    const route = ROUTES[name]
+    const key = Object.keys(spec.paths).find((p) => shape(p) === shape(route.path))
+    return !(key && spec.paths[key][route.method.toLowerCase()])
+  })
+}
+
+/** `test(name, fn, timeout)`, or `test.todo` naming what is missing while the server lacks one of `routes`. */
+function testWhenServerHas(routes, name, fn, timeout) {
+  const missing = missingRoutes(routes)
+  if (missing.length) return test.todo(`${name} [PENDING: the server has no ${missing.join(', ')} yet]`)
+  return test(name, fn, timeout)
+}
+
+module.exports = { SKIP, describeLive, baseUrl, missingRoutes, testWhenServerHas }
