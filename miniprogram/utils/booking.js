@@ -52,7 +52,16 @@ function appointmentView(a) {
     cancelDeadlineText: format.dateTime(a.cancel_deadline),
     payDeadlineText: format.dateTime(a.pay_deadline),
     tone: STATUS_TONE[a.status] || 'muted',
+    discountText: discountText(a),
   })
+}
+
+/** The member discount on the fee (issue 11): "会员优惠 -¥2.50（原价 ¥50.00）"; '' without one. */
+function discountText(a) {
+  const p = a.payment
+  if (!p || !(p.discount_fen > 0)) return ''
+  const original = p.original_fen > 0 ? p.original_fen : p.amount_fen + p.discount_fen
+  return `会员优惠 -${format.money(p.discount_fen)}（原价 ${format.money(original)}）`
 }
 
 /**
@@ -259,6 +268,7 @@ module.exports = {
   dayState,
   slotView,
   appointmentView,
+  discountText,
   payCountdown,
   PAYMENT_EXPIRED_TEXT,
   PAY_EXPIRED_CODES,

@@ -35,6 +35,8 @@ const APPOINTMENT = [
   // Issue 14: the money, the cancellation rule and the 停诊 offer (the rebook object's fields are listed in REBOOK).
   'status_reason', 'refund_on_cancel', 'cancel_rule', 'payment_notice', 'rebook',
   ...['status', 'status_label', 'amount_fen', 'paid_at', 'refund'].map((f) => `payment.${f}`),
+  // Issue 11: the member discount.
+  'payment.discount_fen', 'payment.original_fen',
   ...['status', 'status_label', 'amount_fen', 'refunded_at'].map((f) => `payment.refund.${f}`),
 ]
 const REBOOK = ['rebook.expires_at', 'rebook.accepted_appointment_id',

@@ -181,3 +181,26 @@ test('a completed visit at a pay-on-site hospital does not say the fee was never
   expect(booking.moneySummary(a)).toBe('挂号费 ¥50.00 为到院支付，已在医院窗口结算。')
   expect(booking.moneySummary(fx.appointment({ status: 'cancelled' }))).toBe('挂号费为到院支付，您未付款，无需退款。')
 })
+
+describe('the member discount on the fee', () => {
+  const discounted = (a) => Object.assign(a, { fee_fen: 4750, payment: Object.assign(a.payment, { amount_fen: 4750, original_fen: 5000, discount_fen: 250 }) })
+
+  test('the payment page and the 费用 block say what was taken off', async () => {
+    fake.route('GET /api/v1/appointments/:id', { body: discounted(fx.unpaid(undefined, { id: 970 })) })
+    const payment = open('payment', { id: '970' })
+    await settle()
+    expect(text(payment, '.pay-amount')).toBe('¥47.50')
+    expect(text(payment, '.pay-discount')).toBe('会员优惠 -¥2.50（原价 ¥50.00）')
+    fake.route('GET /api/v1/appointments/:id', { body: discounted(fx.paid({ id: 971 })) })
+    const detail = open('appointment', { id: '971' })
+    await settle()
+    expect(text(detail, '.fee-discount')).toBe('会员优惠 -¥2.50（原价 ¥50.00）')
+  })
+
+  test('no discount, no line', async () => {
+    fake.route('GET /api/v1/appointments/:id', { body: fx.paid({ id: 972 }) })
+    const detail = open('appointment', { id: '972' })
+    await settle()
+    expect(exists(detail, '.fee-discount')).toBe(false)
+  })
+})
