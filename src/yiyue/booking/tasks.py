@@ -1,7 +1,8 @@
 """Jobs of the booking domain: unpaid holds run out (未支付过期) at their deadline, and a sweep catches
-any whose delayed event was late; 停诊 rebooking offers give back their slots when they end; a confirmed
-booking and a completed visit earn their points (会员积分), and the hourly members job lapses points past
-their 24 months and moves levels whose 12 months have lost earnings."""
+any whose delayed event was late; 停诊 rebooking offers give back their slots when they end; waitlist
+offers pass on when they run out, and entries still waiting end when their session stops taking bookings;
+a confirmed booking and a completed visit earn their points (会员积分), and the hourly members job lapses
+points past their 24 months and moves levels whose 12 months have lost earnings."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from yiyue.core.events import (
     AppointmentCompleted,
     AppointmentHoldEnds,
     RebookOfferEnds,
+    WaitlistBookingCloses,
     WaitlistOfferEnds,
 )
 from yiyue.core.tasks import Tasks
@@ -52,6 +54,13 @@ async def waitlist_offer_ends(
 async def expire_unpaid(ctx: BookingContext, now: datetime) -> list[int]:
     async with ctx.db.session() as session:
         return await lifecycle.expire_unpaid(session, now=now)
+
+
+@tasks.on(WaitlistBookingCloses)
+async def waitlist_booking_closes(
+    ctx: BookingContext, session: AsyncSession, event: WaitlistBookingCloses, now: datetime
+) -> None:
+    await waitlist.booking_closes(session, entry_id=event.entry_id, now=now)
 
 
 @tasks.on(AppointmentBooked)

@@ -155,16 +155,27 @@ async def _hand_over(session: AsyncSession, schedule_id: int, *, now: datetime) 
         return True
     hold = timedelta(minutes=hospital.waitlist_hold_minutes)
     while True:
-        entry = await session.scalar(in_line(schedule_id).limit(1).with_for_update(skip_locked=True))
-        if entry is None:
-            return True
-        if await has_appointment_that_day(session, entry):
-            end(session, entry, BOOKED_ELSEWHERE, now=now)
-            continue
+        # The slot first: an entry is only locked when there is a slot for it, so a concurrent hand-over
+        # never skips a head that this one looked at and left waiting.
         slot = await scheduling.claim_slot(session, schedule_id=schedule_id, slot_id=None, hold=True)
         if slot is None:
             return False  # sold out again: the line keeps waiting
+        entry = await _next_in_line(session, schedule_id, now=now)
+        if entry is None:
+            await scheduling.release_held(session, slot.id)
+            return True
         _offer(session, entry, slot_id=slot.id, expires_at=min(now + hold, closes_at), now=now)
+        await session.flush()
+
+
+async def _next_in_line(session: AsyncSession, schedule_id: int, *, now: datetime) -> WaitlistEntry | None:
+    """The head of the line, locked; heads whose person has meanwhile booked the doctor that day end on
+    the way. Heads locked by a concurrent hand-over are skipped: each is being offered its own slot."""
+    while True:
+        entry = await session.scalar(in_line(schedule_id).limit(1).with_for_update(skip_locked=True))
+        if entry is None or not await has_appointment_that_day(session, entry):
+            return entry
+        end(session, entry, BOOKED_ELSEWHERE, now=now)
         await session.flush()
 
 
