@@ -98,6 +98,26 @@ class TestTheList:
         assert rows_of(page.text) == [reviews["li"], reviews["zhang"]]
         assert "平均 <b>3.5</b> 分" in page.text and "公开评价 <b>2</b> 条" in page.text
 
+    async def test_the_doctor_filter_offers_the_doctors_with_reviews(self, console, db, catalog, reviews):
+        async with db.session() as session:
+            doctor = await session.get_one(Doctor, catalog.doctor.id)
+            session.add(
+                Doctor(
+                    **{
+                        c: getattr(doctor, c)
+                        for c in ("hospital_id", "department_id", "gender", "title", "specialty", "fee_fen")
+                    },
+                    name="未评医生",
+                    name_initials="wpys",
+                )
+            )
+
+        page = await (await console("admin.li")).get(PAGE)
+
+        options = re.findall(r'<option value="(\d+)"[^>]*>([^<]+)</option>', page.text)
+        assert [int(v) for v, _ in options if "医师" in _] == [catalog.doctor.id, catalog.other_doctor.id]
+        assert "未评医生" not in page.text
+
     async def test_another_hospitals_reviews_are_not_shown(self, console, db, reviews):
         elsewhere = await make_catalog(db, name="别家医院")
         await make_staff(db, catalog=elsewhere, username="admin.other")
@@ -121,6 +141,7 @@ class TestHiding:
         assert rows_of(answer.text) == [reviews["li"]] and "<html" not in answer.text
         assert "已隐藏" in answer.text and "与诊疗无关" in answer.text and "李管理" in answer.text
         assert "恢复显示" in answer.text and 'hx-swap-oob="innerHTML"' in answer.text
+        assert 'id="rv-summary" hx-swap-oob="true"' in answer.text and "已隐藏 <b>1</b> 条" in answer.text
         hidden = await review(db, reviews["li"])
         assert hidden.hidden_at is not None and hidden.hidden_reason == "与诊疗无关"
         assert await rating_count(db, catalog.doctor.id) == 1

@@ -28,7 +28,7 @@ from yiyue.accounts.models import Account, Relationship, VisitPerson
 from yiyue.accounts.schemas import VisitPersonIn
 from yiyue.booking.appointments import check_in_code
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
-from yiyue.core.clock import at_local, local_today
+from yiyue.core.clock import at_local, local, local_today
 from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import begin_write
@@ -68,17 +68,27 @@ TEXTS: dict[str, tuple[str, ...]] = {
         "复诊，{doc}还记得上次的情况，调整了用药方案，很专业。",
         "讲解很清楚，把注意事项写在了病历上，回家照着做就行。",
         "从挂号到看完不到一个小时，{doc}看得很认真，推荐。",
+        "陪父亲来复查，{doc}把片子对比着讲给我们听，心里踏实多了。",
+        "之前在别处看了几次没效果，{doc}换了个思路，这次终于好了。",
+        "网上预约很方便，按时叫号，{doc}问得很细，还教了平时怎么护理。",
+        "{doc}没有催我，把我想问的都回答了，还说有情况随时来复诊。",
+        "术后复查，{doc}说恢复得不错，讲了接下来要注意的饮食和运动。",
+        "医生很亲切，开药也考虑了我在吃的其他药，很负责。",
     ),
     "mixed": (
         "{doc}挺专业的，就是等的时间有点长，前面排了二十多个人。",
         "看病还可以，但问诊比较快，有些问题没来得及问。",
         "医生水平没问题，就是候诊区太挤了，建议错峰来。",
         "检查开得有点多，不过{doc}解释了原因，也能理解。",
+        "{doc}看得挺好，就是叫号有点乱，差点错过。",
+        "整体还行，取报告要跑两趟，希望能改进。",
     ),
     "poor": (
         "排队两个多小时，问诊不到三分钟，问的问题也没怎么回答。",
         "医生一直在看电脑，没怎么听我说症状，感觉有点匆忙。",
         "约的是上午九点，实际快十一点才看上，没有任何说明。",
+        "说话有点不耐烦，问第二遍就不太想解释了。",
+        "开了一堆检查，结果出来后也没怎么讲，就让回去观察。",
     ),
 }
 EMPTY_TEXT_SHARE = 0.25
@@ -110,24 +120,25 @@ async def seed_reviews(
     cipher = FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret)
     patients = await _patients(session, rng, cipher=cipher, settings=settings, now=now)
     visits = _Visits(session, rng, now=now)
-    written = 0
+    reviewed = 0
     doctors = 0
     for hospital in hospitals:
         for doctor in await _doctors(session, rng, hospital):
             expert = doctor.name in {e.name for e in POPULAR_EXPERTS if e.hospital == hospital.name}
             count = rng.randint(8, 12) if expert else rng.randint(3, 7)
             doctors += 1
+            texts: set[str] = set()
             for person in rng.sample(patients, count):
                 visit = await visits.completed(hospital, doctor, person)
                 if visit is None:
                     continue
                 appointment, completed_at = visit
-                await _review(session, rng, appointment, doctor, completed_at, expert=expert, now=now)
-                written += 1
+                await _review(session, rng, appointment, doctor, completed_at, expert=expert, written=texts, now=now)
+                reviewed += 1
     # One visit left to review, for trying 评价 as demo-review-01: with a doctor they have not reviewed.
     await visits.completed(hospitals[0], await _unreviewed_by(session, hospitals[0], patients[0]), patients[0])
     await session.flush()
-    return ReviewSeedSummary(written, doctors, visits.made, created=True)
+    return ReviewSeedSummary(reviewed, doctors, visits.made, created=True)
 
 
 # --- the patients ---------------------------------------------------------------------------------
@@ -304,7 +315,11 @@ def _doc(doctor: Doctor) -> str:
     return f"{surname}医生"
 
 
-def _stars_tags_text(rng: random.Random, doctor: Doctor, *, expert: bool) -> tuple[int, list[str], str]:
+def _stars_tags_text(
+    rng: random.Random, doctor: Doctor, *, expert: bool, written: set[str]
+) -> tuple[int, list[str], str]:
+    """Stars drawn by how sought-after the doctor is, tags that go with them, and a text no other review
+    of this doctor has (``written``), or none."""
     stars = rng.choices((5, 4, 3, 2, 1), weights=EXPERT_STARS if expert else OTHER_STARS)[0]
     if stars >= 4:
         tags = rng.sample(PRAISE, rng.randint(1, 3))
@@ -317,8 +332,10 @@ def _stars_tags_text(rng: random.Random, doctor: Doctor, *, expert: bool) -> tup
     else:
         tags = rng.sample(("等待时间长", "沟通不足", "问诊匆忙"), rng.randint(1, 2))
         mood = "poor"
-    text = "" if rng.random() < EMPTY_TEXT_SHARE else rng.choice(TEXTS[mood]).format(doc=_doc(doctor))
-    return stars, tags, text
+    fresh = [t for t in TEXTS[mood] if t not in written]
+    text = "" if rng.random() < EMPTY_TEXT_SHARE or not fresh else rng.choice(fresh)
+    written.add(text)
+    return stars, tags, text.format(doc=_doc(doctor))
 
 
 async def _review(
@@ -329,10 +346,11 @@ async def _review(
     completed_at: datetime,
     *,
     expert: bool,
+    written: set[str],
     now: datetime,
 ) -> None:
-    stars, tags, text = _stars_tags_text(rng, doctor, expert=expert)
-    written_at = min(completed_at + timedelta(minutes=rng.randint(30, 60 * 72)), now - timedelta(minutes=5))
+    stars, tags, text = _stars_tags_text(rng, doctor, expert=expert, written=written)
+    written_at = _written_at(rng, completed_at, now=now)
     await reviews.write_review(
         session,
         account_id=appointment.account_id,
@@ -342,6 +360,16 @@ async def _review(
         text=text,
         now=written_at,
     )
+
+
+def _written_at(rng: random.Random, completed_at: datetime, *, now: datetime) -> datetime:
+    """When the patient wrote it: that evening or within a few days, at waking hours (08:00-22:59)."""
+    for _ in range(10):
+        day = local(completed_at).date() + timedelta(days=rng.choice((0, 0, 1, 1, 2, 3)))
+        at = at_local(day, time(rng.randint(8, 22), rng.randint(0, 59)))
+        if completed_at + timedelta(minutes=20) <= at <= now - timedelta(minutes=5):
+            return at
+    return min(completed_at + timedelta(minutes=45), now - timedelta(minutes=5))
 
 
 async def _existing(session: AsyncSession) -> ReviewSeedSummary:

@@ -142,16 +142,14 @@ async def _list_page(
         offset=(page_number - 1) * PAGE_SIZE,
         limit=PAGE_SIZE,
     )
+    hospital_id = console.hospital_id
+    # The filter offers the doctors with reviews (hidden ones too), the most reviewed first.
     doctors = list(
         await session.scalars(
-            select(Doctor).where(Doctor.hospital_id == console.hospital_id).order_by(Doctor.active.desc(), Doctor.name)
+            select(Doctor)
+            .where(Doctor.id.in_(select(Review.doctor_id).where(Review.hospital_id == hospital_id)))
+            .order_by(Doctor.rating_count.desc(), Doctor.name, Doctor.id)
         )
-    )
-    chosen = next((d for d in doctors if d.id == filters.doctor_id), None)
-    hidden_total = await session.scalar(
-        select(func.count())
-        .select_from(Review)
-        .where(Review.hospital_id == console.hospital_id, Review.hidden_at.is_not(None))
     )
     here = HERE + (f"?{replace_query(query)}" if query else "")
     return render(
@@ -162,12 +160,7 @@ async def _list_page(
         page_number=page_number,
         page_size=PAGE_SIZE,
         doctors=doctors,
-        chosen=chosen,
-        chosen_rating=RatingOut.of_doctor(chosen) if chosen is not None else None,
-        hospital_rating=RatingOut.of(
-            count=sum(d.rating_count for d in doctors), star_sum=sum(d.rating_star_sum for d in doctors), tags={}
-        ),
-        hidden_total=int(hidden_total or 0),
+        **await _summary(session, hospital_id=hospital_id, doctor_id=filters.doctor_id),
         filters={
             "doctor_id": query.get("doctor_id", ""),
             "stars": query.get("stars", ""),
@@ -176,11 +169,34 @@ async def _list_page(
         hidden_choices=HIDDEN_CHOICES,
         query={k: v for k, v in query.items() if k != "page"},
         back=here,
-        positive=rules.POSITIVE,
         status=422 if errors else 200,
         errors=errors or {},
         reasons=reasons or {},
     )
+
+
+async def _summary(session: AsyncSession, *, hospital_id: int, doctor_id: int | None) -> dict[str, Any]:
+    """What the line above the list shows: the chosen doctor's rating (a doctor of this hospital) or the
+    hospital's average, and how many of theirs are hidden."""
+    chosen = await session.get(Doctor, doctor_id) if doctor_id is not None else None
+    if chosen is not None and chosen.hospital_id != hospital_id:
+        chosen = None
+    theirs = Review.doctor_id == chosen.id if chosen is not None else Review.hospital_id == hospital_id
+    hidden = await session.scalar(select(func.count()).select_from(Review).where(theirs, Review.hidden_at.is_not(None)))
+    count, star_sum = (
+        await session.execute(
+            select(
+                func.coalesce(func.sum(Doctor.rating_count), 0), func.coalesce(func.sum(Doctor.rating_star_sum), 0)
+            ).where(Doctor.hospital_id == hospital_id)
+        )
+    ).one()
+    return {
+        "chosen": chosen,
+        "chosen_rating": RatingOut.of_doctor(chosen) if chosen is not None else None,
+        "hospital_rating": RatingOut.of(count=int(count), star_sum=int(star_sum), tags={}),
+        "hidden_total": int(hidden or 0),
+        "positive": rules.POSITIVE,
+    }
 
 
 @router.post("/reviews/{review_id}/hide")
@@ -225,7 +241,9 @@ async def _moderate(console: Console, session: AsyncSession, data: dict[str, Any
         return RedirectResponse(_with_message(back, done), status_code=303)
     doctor = await session.get_one(Doctor, review.doctor_id)
     [row] = await _rows(session, [(review, doctor)])
-    return render(console, "reviews/_moved.html", r=row, back=back, message=done, errors={}, reasons={})
+    shown = Filters.read(_query(dict(parse_qsl(urlsplit(back).query))))
+    summary = await _summary(session, hospital_id=review.hospital_id, doctor_id=shown.doctor_id)
+    return render(console, "reviews/_moved.html", r=row, back=back, message=done, errors={}, reasons={}, **summary)
 
 
 async def _refused_row(
