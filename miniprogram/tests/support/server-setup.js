@@ -9,6 +9,8 @@ const http = require('http')
 const os = require('os')
 const path = require('path')
 const { startServer } = require('./server')
+const { httpJson } = require('./real-wx')
+const { DEMO_ACCOUNTS } = require('./live')
 
 function getJson(url) {
   return new Promise((resolve, reject) => {
@@ -51,6 +53,26 @@ async function saveOpenapi(baseUrl, dir) {
   process.env.YIYUE_TEST_FAKE_OPENAPI = fakeFile
 }
 
+/**
+ * What the demo data holds for the journeys that log in as a demo patient (live.DEMO_ACCOUNTS): how
+ * many completed visits each has, in YIYUE_TEST_DEMO_ACCOUNTS ({name: count}, JSON), read by
+ * live.testWhenDemoHas while the tests are defined. The demo seeds them; an older demo has none.
+ */
+async function probeDemo(baseUrl) {
+  const found = {}
+  for (const name of Object.keys(DEMO_ACCOUNTS)) {
+    try {
+      const code = (await httpJson('POST', `${baseUrl}/__wechat__/__fake__/login-code`, { openid: DEMO_ACCOUNTS[name] })).data.code
+      const tokens = (await httpJson('POST', `${baseUrl}/api/v1/auth/wechat-login`, { code })).data
+      const res = await httpJson('GET', `${baseUrl}/api/v1/me/appointments?status=completed&page_size=50`, undefined, { authorization: `Bearer ${tokens.access_token}` })
+      found[name] = res.statusCode === 200 ? res.data.total : 0
+    } catch (err) {
+      found[name] = 0
+    }
+  }
+  process.env.YIYUE_TEST_DEMO_ACCOUNTS = JSON.stringify(found)
+}
+
 module.exports = async () => {
   if (process.env.YIYUE_SKIP_JOURNEY === '1') {
     if (!globalThis.__YIYUE_SKIP_SAID__) {
@@ -64,6 +86,7 @@ module.exports = async () => {
   try {
     if (process.env.YIYUE_TEST_BASE_URL) {
       await saveOpenapi(process.env.YIYUE_TEST_BASE_URL, os.tmpdir())
+      await probeDemo(process.env.YIYUE_TEST_BASE_URL)
       globalThis.__YIYUE_OPENAPI_FILES__ = [process.env.YIYUE_TEST_OPENAPI, process.env.YIYUE_TEST_FAKE_OPENAPI]
       return
     }
@@ -72,6 +95,7 @@ module.exports = async () => {
     process.env.YIYUE_TEST_BASE_URL = server.baseUrl
     process.env.YIYUE_TEST_SECRET_KEY = server.secretKey
     await saveOpenapi(server.baseUrl, server.workDir)
+    await probeDemo(server.baseUrl)
   } catch (err) {
     process.env.YIYUE_TEST_SERVER_ERROR = err.message
   }
