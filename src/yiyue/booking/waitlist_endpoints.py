@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import waitlist, waitlist_service
@@ -22,10 +23,12 @@ from yiyue.booking.waitlist_views import (
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
 from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import PageDep
-from yiyue.core.params import IdPath
+from yiyue.core.params import MAX_ID, IdPath
 from yiyue.scheduling.service import ScheduleNotFound
 
 router = APIRouter(prefix="/api/v1", tags=["候补"])
+
+EntryId = Annotated[int, Path(ge=1, le=MAX_ID, title="候补记录", description="候补记录 id")]
 
 BOOKING_RULES = (HospitalClosed, DoctorUnavailable, BookingBanned, DuplicateBooking, NotReleased, BookingClosed)
 
@@ -70,7 +73,7 @@ async def my_entries(session: SessionDep, account: CurrentAccount, clock: ClockD
     responses=responses(*AUTH_ERRORS, *INPUT_ERRORS, waitlist.WaitlistEntryNotFound),
 )
 async def get_entry(
-    entry_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep
+    entry_id: EntryId, session: SessionDep, account: CurrentAccount, clock: ClockDep
 ) -> WaitlistEntryOut:
     entry = await waitlist_service.get_own(session, account_id=account.subject_id, entry_id=entry_id)
     return (await entry_views(session, [entry], now=clock.now()))[0]
@@ -82,7 +85,7 @@ async def get_entry(
     summary="取消候补（为您保留的号源将顺延给下一位）",
     responses=responses(*AUTH_ERRORS, *INPUT_ERRORS, waitlist.WaitlistEntryNotFound, waitlist.WaitlistAlreadyBooked),
 )
-async def leave(entry_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep) -> Response:
+async def leave(entry_id: EntryId, session: SessionDep, account: CurrentAccount, clock: ClockDep) -> Response:
     await waitlist_service.leave(session, account_id=account.subject_id, entry_id=entry_id, now=clock.now())
     return Response(status_code=204)
 
@@ -106,7 +109,7 @@ async def leave(entry_id: IdPath, session: SessionDep, account: CurrentAccount, 
     ),
 )
 async def confirm(
-    entry_id: IdPath, session: SessionDep, account: CurrentAccount, clock: ClockDep, settings: SettingsDep
+    entry_id: EntryId, session: SessionDep, account: CurrentAccount, clock: ClockDep, settings: SettingsDep
 ) -> AppointmentOut:
     now = clock.now()
     appointment = await waitlist_service.confirm(

@@ -1,8 +1,9 @@
-"""When a message still applies to its appointment (pure: no database, no web).
+"""When a message still applies to its appointment, or to its waitlist entry (pure: no database, no web).
 
 A message about an appointment may stop being true before the patient reads it or before it goes out:
 "尚未支付，请在15分钟内完成支付" once the hold is paid, cancelled or expired; "明天就诊" once the visit is
-cancelled or 停诊. Such a message is *stale*:
+cancelled or 停诊; "候补成功，请于09:15前确认" once the offer is confirmed, let go or past its time. Such a
+message is *stale*:
 
 - none of its deliveries still pending (subscribe message, SMS) is sent; each is marked ``cancelled``
   with the reason, when the appointment moves on and again at send time (``channels.deliver``);
@@ -11,8 +12,9 @@ cancelled or 停诊. Such a message is *stale*:
 - a prompt that is stale already when it would be made is not made (any other message is made, for
   the history, and its deliveries are cancelled when they come to be sent).
 
-Kinds and statuses are their stored strings (``NotificationKind``, ``booking.models.AppointmentStatus``),
-so this module imports no models; ``tests/notifications/test_rules.py`` checks they are real ones.
+Kinds and statuses are their stored strings (``NotificationKind``, ``booking.models.AppointmentStatus`` and
+``WaitlistStatus``), so this module imports no models; ``tests/notifications/test_rules.py`` and
+``tests/booking/test_waitlist_messages.py`` check they are real ones.
 """
 
 from __future__ import annotations
