@@ -28,7 +28,21 @@ function slotView(slot) {
     timeText: format.timeRange(slot.starts_at, slot.ends_at),
     stateText: SLOT_LABELS[slot.status] || slot.status,
     available: slot.status === 'available',
+    memberOnly: !!slot.member_only,
   })
+}
+
+/**
+ * Issue 11: what a session holds for members, in words: the numbers kept for members and when they
+ * open to everyone; before the release, members' earlier start. '' when nothing is kept.
+ */
+function memberNote(s) {
+  if (s.member_reserved > 0) {
+    const opens = s.member_share_opens_at ? `，${format.shortDateTime(s.member_share_opens_at)} 起向所有患者开放` : ''
+    return `余号中 ${s.member_reserved} 个为会员预留${opens}`
+  }
+  if (!s.released && s.member_release_at) return `会员可于 ${format.shortDateTime(s.member_release_at)} 起提前预约`
+  return ''
 }
 
 const STATUS_TONE = {
@@ -267,6 +281,7 @@ module.exports = {
   scheduleState,
   dayState,
   slotView,
+  memberNote,
   appointmentView,
   discountText,
   payCountdown,

@@ -100,6 +100,7 @@ Component({
             stateText: state.label,
             bookable: state.bookable,
             visitText: format.visitLabel(res.schedule.visit_date, res.schedule.period_label),
+            memberNote: booking.memberNote(res.schedule),
             timeText: format.timeRange(res.schedule.starts_at, res.schedule.ends_at),
           }),
           slots: res.items.map(booking.slotView),

@@ -71,7 +71,9 @@ const READS = {
   departmentDoctors: [...each('items[]', ['id', 'name', 'title', 'specialty', 'fee_fen', 'remaining']), ...each('items[].schedules[]', SCHEDULE), ...each('items[].rating', RATING)],
   doctor: ['id', 'name', 'title', 'specialty', 'intro', 'fee_fen', 'hospital.id', 'hospital.name', 'department.name', 'department.location', ...each('rating', RATING)],
   doctorSchedules: each('items[]', SCHEDULE),
-  scheduleSlots: [...each('items[]', ['id', 'number', 'starts_at', 'ends_at', 'status']), ...each('schedule', SCHEDULE)],
+  scheduleSlots: [...each('items[]', ['id', 'number', 'starts_at', 'ends_at', 'status']), ...each('schedule', SCHEDULE),
+    // Issue 11: the numbers kept for members.
+    'items[].member_only', ...each('schedule', ['member_reserved', 'member_share_opens_at', 'member_release_at'])],
   patients: each('items[]', ['id', 'name', 'relationship', 'relationship_label', 'id_number_masked', 'phone_masked', 'sex', 'age']),
   createPatient: ['id'],
   updatePatient: ['id'],

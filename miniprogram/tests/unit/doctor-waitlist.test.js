@@ -175,3 +175,28 @@ describe('候补 on a sold-out session', () => {
     expect(text(comp, '.bar-action')).toBe('该时段约满')
   })
 })
+
+describe('numbers kept for members', () => {
+  test('the session says how many are kept for members and when they open to everyone; those slots are marked', async () => {
+    const body = fx.slots({ id: 5, visit_date: D(3), remaining: 3, member_reserved: 2, member_share_opens_at: fx.at(D(2), '08:00') }, ['available', 'booked', 'available'])
+    body.items[2].member_only = true
+    fake.route('GET /api/v1/schedules/:id/slots', { body })
+    const comp = open('doctor', { id: '7', date: D(3) })
+    await settle()
+    expect(text(comp, '.member-note')).toBe(`★ 余号中 2 个为会员预留，${format.shortDate(D(2))} 08:00 起向所有患者开放`)
+    expect(all(comp, '.slot').map((n) => text(n))).toEqual(['1号 08:00-08:30 可约', '2号 09:00-09:30 已约', '3号 10:00-10:30 可约 会员'])
+  })
+
+  test('none kept: no note', async () => {
+    const comp = open('doctor', { id: '7', date: D(3) })
+    await settle()
+    expect(all(comp, '.member-note')).toHaveLength(0)
+  })
+
+  test('before the release, members’ earlier start', () => {
+    const booking = require('../../utils/booking')
+    const s = fx.schedule({ released: false, bookable: false, release_at: fx.at(D(1), '08:00'), member_release_at: fx.at(D(1), '07:00') })
+    expect(booking.memberNote(s)).toBe(`会员可于 ${format.shortDate(D(1))} 07:00 起提前预约`)
+    expect(booking.memberNote(fx.schedule())).toBe('')
+  })
+})
