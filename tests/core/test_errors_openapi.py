@@ -304,6 +304,7 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
                 "NOT_RELEASED",
                 "BOOKING_CLOSED",
                 "SCHEDULE_SUSPENDED",
+                "MEMBER_SHARE_ONLY",
             ],
         ),
         ("post", "/api/v1/appointments", 400, ["MALFORMED_JSON", "IDEMPOTENCY_KEY_REQUIRED"]),

@@ -60,6 +60,9 @@ class TestMoney:
             "status": "unpaid",
             "status_label": "待支付",
             "amount_fen": 5000,
+            "original_fen": 5000,
+            "discount_fen": 0,
+            "discount_label": None,
             "paid_at": None,
             "refund": None,
         }

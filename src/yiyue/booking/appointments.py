@@ -14,6 +14,7 @@ from yiyue.booking.errors import DuplicateBooking
 from yiyue.booking.models import OCCUPYING, Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core import outbox
 from yiyue.core.events import AppointmentBooked, AppointmentHoldEnds, AppointmentPaymentDue
+from yiyue.members.rules import discounted
 from yiyue.scheduling.models import Schedule, Slot
 
 
@@ -28,10 +29,16 @@ async def add_appointment(
     payment_hold: timedelta,
     now: datetime,
     reason: str = "",
+    discount_percent: int = 100,
 ) -> Appointment:
     """The appointment on a slot just claimed, its first history row and its events: held until the pay
     deadline where the hospital takes payment online, else confirmed. Flushes, so the unique indexes speak
-    here (``IntegrityError``)."""
+    here (``IntegrityError``).
+
+    ``discount_percent`` is the member discount (会员折扣) of the booking account's level: the patient owes
+    ``fee_fen`` = the session's fee at that percent, rounded down to the fen (``members.rules.discounted``),
+    and ``discount_fen`` keeps what was taken off; payment, refund and reconciliation all use ``fee_fen``."""
+    payable, discount = discounted(schedule.fee_fen, discount_percent)
     appointment = Appointment(
         account_id=account_id,
         visit_person_id=person.id,
@@ -43,7 +50,8 @@ async def add_appointment(
         slot_id=slot.id,
         visit_date=schedule.visit_date,
         queue_number=slot.number,
-        fee_fen=schedule.fee_fen,
+        fee_fen=payable,
+        discount_fen=discount,
         status=AppointmentStatus.PENDING_PAYMENT if pay_first else AppointmentStatus.BOOKED,
         pay_deadline=now + payment_hold if pay_first else None,
         check_in_code=check_in_code(),

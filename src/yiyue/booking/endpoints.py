@@ -22,7 +22,7 @@ from yiyue.booking.errors import (
     VisitPersonHasAppointments,
 )
 from yiyue.booking.gate import BookingGate
-from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, NotReleased, ScheduleSuspended
+from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, MemberShareOnly, NotReleased, ScheduleSuspended
 from yiyue.booking.schemas import (
     AppointmentOut,
     BookingRequest,
@@ -89,6 +89,7 @@ IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
         NotReleased,
         BookingClosed,
         ScheduleSuspended,
+        MemberShareOnly,
     ),
 )
 async def book(

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from yiyue.booking.errors import HospitalClosed, NotCancellable
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.errors import Conflict
 from yiyue.hospitals.models import Hospital
+from yiyue.members.rules import EarlyWindow, describe_early
 from yiyue.scheduling import rules as scheduling_rules
 from yiyue.scheduling.models import Schedule, ScheduleStatus
 
@@ -29,14 +31,28 @@ class ScheduleSuspended(Conflict):
     message = "该医生此时段已停诊"
 
 
+class MemberShareOnly(Conflict):
+    code = "MEMBER_SHARE_ONLY"
+    message = "剩余号源为会员预留，暂未向所有患者开放"
+
+
 class CancelDeadlinePassed(Conflict):
     code = "CANCEL_DEADLINE_PASSED"
     message = "已过退号截止时间，无法取消"
 
 
-def check_bookable(schedule: Schedule, hospital: Hospital, *, now: datetime) -> None:
+def check_bookable(
+    schedule: Schedule,
+    hospital: Hospital,
+    *,
+    now: datetime,
+    early_minutes: int = 0,
+    early_windows: Sequence[EarlyWindow] = (),
+) -> None:
     """The hospital takes online bookings; the schedule is open, released (放号), and before the hospital's
-    cut-off for the session."""
+    cut-off for the session. A member whose level books ``early_minutes`` before the release may book
+    from then (提前预约); a refusal before the release names the levels that book early
+    (``early_windows``)."""
     if hospital.booking_open is False:  # (None on a hospital not yet saved: the column's default, open)
         raise HospitalClosed()
     if schedule.status == ScheduleStatus.SUSPENDED:
@@ -44,11 +60,39 @@ def check_bookable(schedule: Schedule, hospital: Hospital, *, now: datetime) -> 
     closes_at = scheduling_rules.booking_closes_at(schedule.starts_at, stop_minutes_before=hospital.stop_minutes_before)
     if now >= closes_at:
         raise BookingClosed()
-    if now < schedule.release_at:
+    if now < schedule.release_at - timedelta(minutes=max(early_minutes, 0)):
         release = schedule.release_at.astimezone(HOSPITAL_TZ)
+        members = describe_early(early_windows)
         raise NotReleased(
-            f"该日号源将于{release:%m月%d日 %H:%M}开放预约", detail={"release_at": schedule.release_at.isoformat()}
+            f"该日号源将于{release:%m月%d日 %H:%M}开放预约" + (f"（会员提前预约：{members}）" if members else ""),
+            detail={
+                "release_at": schedule.release_at.isoformat(),
+                "early_booking": [
+                    {
+                        "level_name": w.level_name,
+                        "minutes": w.minutes,
+                        "opens_at": (schedule.release_at - timedelta(minutes=w.minutes)).isoformat(),
+                    }
+                    for w in early_windows
+                ],
+            },
         )
+
+
+def member_share_open(schedule: Schedule, hospital: Hospital, *, now: datetime) -> bool:
+    """Whether the members' share of the session (会员预留号源) is open to everyone by ``now``."""
+    return now >= scheduling_rules.member_share_opens_at(
+        schedule.starts_at, opens_hours=hospital.member_share_opens_hours
+    )
+
+
+def member_share_refusal(schedule: Schedule, hospital: Hospital) -> MemberShareOnly:
+    """What a patient without the privilege is told when only the members' share is left."""
+    opens = scheduling_rules.member_share_opens_at(schedule.starts_at, opens_hours=hospital.member_share_opens_hours)
+    return MemberShareOnly(
+        f"剩余号源为会员预留，将于{opens.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}向所有患者开放",
+        detail={"opens_at": opens.isoformat()},
+    )
 
 
 def cancel_deadline(schedule: Schedule, hospital: Hospital) -> datetime:
@@ -105,18 +149,29 @@ class CancelTerms:
     """What cancelling now is answered with, when it is refused."""
 
 
-def cancel_terms(appointment: Appointment, hospital: Hospital, deadline: datetime, *, now: datetime) -> CancelTerms:
+def cancel_terms(
+    appointment: Appointment, hospital: Hospital, deadline: datetime, *, now: datetime, can_cancel_late: bool = False
+) -> CancelTerms:
     """An unpaid hold can always be let go (nothing was paid); a booking until the cancel deadline
-    (退号截止), with the online payment refunded in full; nothing else can be cancelled."""
+    (退号截止), with the online payment refunded in full; nothing else can be cancelled. A member whose
+    level allows late cancellation (``can_cancel_late``, 延时退号) may cancel on the same terms after the
+    deadline until the session starts."""
     local_deadline = f"{deadline.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}"
     paid_online = was_paid_online(appointment)
     in_advance = scheduling_rules.describe_minutes(hospital.cancel_minutes_before)
+    starts_at = deadline + timedelta(minutes=hospital.cancel_minutes_before)
+    local_start = f"{starts_at.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}"
     if appointment.status == AppointmentStatus.PENDING_PAYMENT:
         return CancelTerms(True, False, "尚未支付，可随时取消，号源将释放给其他患者")
     if appointment.status == AppointmentStatus.BOOKED:
+        money = "，已支付的挂号费原路全额退回" if paid_online else ""
+        late = f"；您的会员等级享延时退号，截止后至就诊开始（{local_start}）前仍可取消" if can_cancel_late else ""
         if now <= deadline:
-            money = "，已支付的挂号费原路全额退回" if paid_online else ""
-            return CancelTerms(True, paid_online, f"就诊前{in_advance}（{local_deadline}前）可取消{money}")
+            return CancelTerms(True, paid_online, f"就诊前{in_advance}（{local_deadline}前）可取消{money}{late}")
+        if can_cancel_late and now < starts_at:
+            return CancelTerms(
+                True, paid_online, f"已过退号截止时间，您的会员等级享延时退号：就诊开始（{local_start}）前可取消{money}"
+            )
         refusal = CancelDeadlinePassed(f"已过退号截止时间（{local_deadline}），无法取消")
         return CancelTerms(False, False, f"已过退号截止时间（{local_deadline}），不可取消", refusal)
     why = NOT_CANCELLABLE_BECAUSE.get(AppointmentStatus(appointment.status), NotCancellable.message)
@@ -134,10 +189,15 @@ NOT_CANCELLABLE_BECAUSE = {
 """The real reason a cancellation is refused, by the appointment's state."""
 
 
-def payment_notice(appointment: Appointment, schedule: Schedule, deadline: datetime, *, now: datetime) -> str | None:
+def payment_notice(
+    appointment: Appointment, schedule: Schedule, deadline: datetime, *, now: datetime, can_cancel_late: bool = False
+) -> str | None:
     """Said on the payment page before paying a hold that, once paid, can no longer be cancelled, or whose
-    refund deadline (退号截止) passes before its payment window closes."""
+    refund deadline (退号截止) passes before its payment window closes; nothing for a member who may cancel
+    until the session starts (``can_cancel_late``), since the hold itself ends before it."""
     if appointment.status != AppointmentStatus.PENDING_PAYMENT or appointment.pay_deadline is None:
+        return None
+    if can_cancel_late and appointment.pay_deadline <= schedule.starts_at:
         return None
     late = scheduling_rules.late_booking_notice(starts_at=schedule.starts_at, deadline=deadline, pay_first=True, at=now)
     if late is None and deadline < appointment.pay_deadline:

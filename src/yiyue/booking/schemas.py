@@ -63,7 +63,10 @@ class PaymentOut(BaseModel):
 
     status: str = Field(description="unpaid / paid / refunding / refunded / not_required / pay_on_site")
     status_label: str
-    amount_fen: int
+    amount_fen: int = Field(description="应付（已付）金额：挂号费减去会员折扣")
+    original_fen: int = Field(default=0, description="折前挂号费")
+    discount_fen: int = Field(default=0, description="会员折扣优惠金额（按分向下取整应付，零头让利给患者）")
+    discount_label: str | None = Field(default=None, description="如：会员优惠 -¥2.50（无折扣时为 null）")
     paid_at: datetime | None = None
     refund: RefundOut | None = None
 

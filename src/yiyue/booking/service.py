@@ -38,6 +38,7 @@ from yiyue.booking.models import (
     BookingBan,
     IdempotencyRecord,
 )
+from yiyue.booking.rules import MemberShareOnly, NotReleased
 from yiyue.booking.schemas import BookingRequest
 from yiyue.core import outbox
 from yiyue.core.clock import HOSPITAL_TZ
@@ -47,8 +48,10 @@ from yiyue.core.events import AppointmentCancelled
 from yiyue.core.pagination import paginate
 from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Hospital
+from yiyue.members import service as members
+from yiyue.members.rules import Privileges, discounted
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Slot
+from yiyue.scheduling.models import Schedule, Slot, SlotStatus
 
 CANCELLABLE = (AppointmentStatus.PENDING_PAYMENT, AppointmentStatus.BOOKED)
 
@@ -65,11 +68,14 @@ async def book(
 ) -> Appointment:
     """Books a slot for one of the caller's visit persons.
 
-    Rules: the schedule is open, released and before its cut-off; the visit person is the caller's, and
+    Rules: the schedule is open, released (a member whose level books early: from the release less its
+    minutes) and before its cut-off; the members' share of the session (会员预留号源) goes to members
+    with that privilege until it opens to everyone; the visit person is the caller's, and
     the person (the ID number, whichever account booked for it) has no other appointment with this doctor
     that day and is under the hospital's limit of active appointments; the account is not banned for
     no-shows. A key already used for the same request answers
-    with the booking it made. Where the hospital takes payment online the slot is held for
+    with the booking it made. The fee is the session's less the level's discount (rounded down to the
+    fen, in the patient's favour). Where the hospital takes payment online the slot is held for
     ``payment_hold`` (``pending_payment``); otherwise the booking is confirmed at once.
     """
 
@@ -93,7 +99,8 @@ async def book(
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=request.patient_id)
     schedule = await scheduling.get_for_update(session, request.schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
-    rules.check_bookable(schedule, hospital, now=now)
+    perks = await members.privileges(session, account_id)
+    await _check_bookable(session, schedule, hospital, perks=perks, now=now)
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
     await _check_not_banned(session, account_id=account_id, now=now)
@@ -102,13 +109,21 @@ async def book(
     )
     await _check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
 
-    pay_first = hospital.payment_required and schedule.fee_fen > 0
-    slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, hold=pay_first)
+    payable, _ = discounted(schedule.fee_fen, perks.discount_percent)
+    pay_first = hospital.payment_required and payable > 0
+    share = perks.member_share or rules.member_share_open(schedule, hospital, now=now)
+    slot = await scheduling.claim_slot(
+        session, schedule_id=schedule.id, slot_id=request.slot_id, hold=pay_first, members_share=share
+    )
     if slot is None and request.slot_id is None:
         # Every free slot was locked by a booking still in flight: wait for them, one of them may roll back.
-        slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=None, hold=pay_first, wait=True)
+        slot = await scheduling.claim_slot(
+            session, schedule_id=schedule.id, slot_id=None, hold=pay_first, wait=True, members_share=share
+        )
     if slot is None:
-        raise await _why_no_slot(session, schedule_id=schedule.id, slot_id=request.slot_id, gate=gate)
+        raise await _why_no_slot(
+            session, schedule=schedule, hospital=hospital, slot_id=request.slot_id, gate=gate, members_share=share
+        )
 
     try:
         appointment = await appointments.add_appointment(
@@ -120,6 +135,7 @@ async def book(
             pay_first=pay_first,
             payment_hold=payment_hold,
             now=now,
+            discount_percent=perks.discount_percent,
         )
     except IntegrityError:  # the unique indexes caught what the checks above could not see
         raise DuplicateBooking() from None
@@ -141,12 +157,16 @@ async def book(
 async def cancel(
     session: AsyncSession, *, account_id: int, appointment_id: int, reason: str, now: datetime
 ) -> Appointment:
-    """Cancels before the hospital's deadline (退号截止); the slot is bookable again once this commits."""
+    """Cancels before the hospital's deadline (退号截止), or until the session starts for a member whose
+    level allows late cancellation (延时退号); the slot is bookable again once this commits."""
     await begin_write(session)
     appointment = await _own_for_update(session, account_id=account_id, appointment_id=appointment_id)
     schedule = await scheduling.get(session, appointment.schedule_id)
     hospital = await session.get_one(Hospital, appointment.hospital_id)
-    terms = rules.cancel_terms(appointment, hospital, rules.cancel_deadline(schedule, hospital), now=now)
+    perks = await members.privileges(session, account_id)
+    terms = rules.cancel_terms(
+        appointment, hospital, rules.cancel_deadline(schedule, hospital), now=now, can_cancel_late=perks.can_cancel_late
+    )
     if terms.refusal is not None:
         raise terms.refusal
     was_paid = terms.refund_on_cancel
@@ -260,18 +280,43 @@ async def _check_active_limit(session: AsyncSession, *, person_index: str, hospi
         raise BookingLimit(f"该就诊人在本院的待就诊预约已达上限（{hospital.max_active_appointments}个）")
 
 
+async def _check_bookable(
+    session: AsyncSession, schedule: Schedule, hospital: Hospital, *, perks: Privileges, now: datetime
+) -> None:
+    try:
+        rules.check_bookable(schedule, hospital, now=now, early_minutes=perks.early_booking_minutes)
+    except NotReleased:
+        windows = await members.early_windows(session)
+        if windows:  # say when members book, with the same refusal
+            rules.check_bookable(
+                schedule, hospital, now=now, early_minutes=perks.early_booking_minutes, early_windows=windows
+            )
+        raise
+
+
 async def _why_no_slot(
-    session: AsyncSession, *, schedule_id: int, slot_id: int | None, gate: BookingGate
+    session: AsyncSession,
+    *,
+    schedule: Schedule,
+    hospital: Hospital,
+    slot_id: int | None,
+    gate: BookingGate,
+    members_share: bool,
 ) -> Conflict | NotFound:
-    remaining = await scheduling.remaining(session, schedule_id)
+    remaining = await scheduling.remaining(session, schedule.id)
     if remaining == 0:
         # Marked now: this unit of work rolls back with the refusal, so nothing after commit would run.
-        await gate.marks.mark_sold_out(schedule_id, await _holders(session, schedule_id))
+        await gate.marks.mark_sold_out(schedule.id, await _holders(session, schedule.id))
         return SoldOut()
     if slot_id is not None:
         slot = await session.get(Slot, slot_id)
-        if slot is None or slot.schedule_id != schedule_id:
+        if slot is None or slot.schedule_id != schedule.id:
             return SlotNotFound()
+        if slot.member_only and slot.status == SlotStatus.AVAILABLE and not members_share:
+            refusal = rules.member_share_refusal(schedule, hospital)
+            return MemberShareOnly(refusal.text.replace("剩余号源", "该号源", 1), detail=refusal.detail)
+    elif not members_share and await scheduling.remaining(session, schedule.id, members_share=False) == 0:
+        return rules.member_share_refusal(schedule, hospital)
     return SlotTaken()
 
 

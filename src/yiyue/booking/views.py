@@ -20,6 +20,7 @@ from yiyue.booking.schemas import (
     RebookOut,
     RefundOut,
 )
+from yiyue.members import service as members
 from yiyue.scheduling.models import PERIOD_LABELS, Period
 
 STATUS_LABELS = {
@@ -40,7 +41,14 @@ async def appointment_views(
     """Renders many appointments with one query for all their details, not one per appointment."""
     loaded = await read_model.load(session, [a.id for a in appointments])
     offers = await rebook.offers_for(session, [a.id for a in loaded if a.status == AppointmentStatus.SUSPENDED])
-    return [appointment_view(a, now=now, rebook=rebook_view(offers.get(a.id))) for a in loaded]
+    late = {
+        account: (await members.privileges(session, account)).can_cancel_late
+        for account in {a.account_id for a in loaded}
+    }
+    return [
+        appointment_view(a, now=now, rebook=rebook_view(offers.get(a.id)), can_cancel_late=late[a.account_id])
+        for a in loaded
+    ]
 
 
 def rebook_view(loaded: rebook.LoadedOffer | None) -> RebookOut | None:
@@ -79,11 +87,23 @@ def payment_view(a: Appointment) -> PaymentOut:
             amount_fen=a.refund_amount_fen if a.refund_amount_fen is not None else a.fee_fen,
             refunded_at=a.refunded_at,
         )
-    return PaymentOut(status=status, status_label=label, amount_fen=a.fee_fen, paid_at=a.paid_at, refund=refund)
+    return PaymentOut(
+        status=status,
+        status_label=label,
+        amount_fen=a.fee_fen,
+        original_fen=a.fee_fen + a.discount_fen,
+        discount_fen=a.discount_fen,
+        discount_label=f"会员优惠 -¥{a.discount_fen / 100:.2f}" if a.discount_fen else None,
+        paid_at=a.paid_at,
+        refund=refund,
+    )
 
 
-def appointment_view(a: Appointment, *, now: datetime, rebook: RebookOut | None = None) -> AppointmentOut:
-    """One appointment whose details are loaded (``read_model``) as its patient sees it."""
+def appointment_view(
+    a: Appointment, *, now: datetime, rebook: RebookOut | None = None, can_cancel_late: bool = False
+) -> AppointmentOut:
+    """One appointment whose details are loaded (``read_model``) as its patient sees it; ``can_cancel_late``
+    when the account's level allows cancelling after the deadline (the same terms the cancel enforces)."""
     hospital, department, doctor, schedule, slot, person = (
         a.hospital,
         a.department,
@@ -93,7 +113,7 @@ def appointment_view(a: Appointment, *, now: datetime, rebook: RebookOut | None 
         a.visit_person,
     )
     deadline = rules.cancel_deadline(schedule, hospital)
-    terms = rules.cancel_terms(a, hospital, deadline, now=now)
+    terms = rules.cancel_terms(a, hospital, deadline, now=now, can_cancel_late=can_cancel_late)
     return AppointmentOut(
         id=a.id,
         status=a.status,
@@ -112,7 +132,7 @@ def appointment_view(a: Appointment, *, now: datetime, rebook: RebookOut | None 
         refund_on_cancel=terms.refund_on_cancel,
         cancel_rule=terms.rule,
         pay_deadline=a.pay_deadline,
-        payment_notice=rules.payment_notice(a, schedule, deadline, now=now),
+        payment_notice=rules.payment_notice(a, schedule, deadline, now=now, can_cancel_late=can_cancel_late),
         payment=payment_view(a),
         status_reason=a.status_reason,
         rebook=rebook,

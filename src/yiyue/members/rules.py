@@ -57,6 +57,19 @@ class Privileges:
 REGULAR = Privileges()
 
 
+@dataclass(frozen=True)
+class EarlyWindow:
+    """A level that books before the public release (提前预约), and how long before."""
+
+    level_name: str
+    minutes: int
+
+
+def describe_early(windows: Sequence[EarlyWindow]) -> str:
+    """金卡会员提前30分钟、钻石会员提前1小时 ("" when no level books early)."""
+    return "、".join(f"{w.level_name}提前{_minutes(w.minutes)}" for w in windows)
+
+
 class LevelLike(Protocol):
     """A level as the rules read it (``members.models.MemberLevel`` is one)."""
 

@@ -78,18 +78,10 @@ async def privileges(session: AsyncSession, account_id: int) -> Privileges:
     return rules.privileges_of(level) if level is not None else rules.REGULAR
 
 
-@dataclass(frozen=True)
-class EarlyWindow:
-    """A level that books before the public release, and how long before."""
-
-    level_name: str
-    minutes: int
-
-
-async def early_windows(session: AsyncSession) -> list[EarlyWindow]:
-    """The levels that book early (提前预约), the earliest-booking last: for a refusal that says so."""
+async def early_windows(session: AsyncSession) -> list[rules.EarlyWindow]:
+    """The levels that book early (提前预约), lowest level first: for a refusal that says so."""
     return [
-        EarlyWindow(level.name, level.early_booking_minutes)
+        rules.EarlyWindow(level.name, level.early_booking_minutes)
         for level in await levels(session)
         if level.early_booking_minutes > 0
     ]

@@ -16,8 +16,9 @@ from yiyue.core.params import IdPath
 from yiyue.hospitals import service as hospitals
 from yiyue.hospitals.models import Doctor, Hospital
 from yiyue.hospitals.schemas import DoctorBrief
+from yiyue.members import service as members
 from yiyue.scheduling import rules, service
-from yiyue.scheduling.models import PERIOD_LABELS, Period, Schedule, ScheduleStatus
+from yiyue.scheduling.models import PERIOD_LABELS, Period, Schedule, ScheduleStatus, SlotStatus
 from yiyue.scheduling.schemas import (
     DayAvailability,
     DayAvailabilityList,
@@ -42,12 +43,24 @@ class InvalidDateRange(InvalidInput):
 STATUS_LABELS = {ScheduleStatus.OPEN: "出诊", ScheduleStatus.SUSPENDED: "停诊"}
 
 
-def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: datetime) -> ScheduleOut:
+def schedule_out(
+    schedule: Schedule,
+    hospital: Hospital,
+    remaining: int,
+    now: datetime,
+    *,
+    member_only: int = 0,
+    early_minutes: int = 0,
+) -> ScheduleOut:
+    """``member_only``: of the ``remaining`` free slots, those of the members' share; ``early_minutes``:
+    the most minutes any member level books before the release (提前预约)."""
     closes_at = rules.booking_closes_at(schedule.starts_at, stop_minutes_before=hospital.stop_minutes_before)
     released = schedule.release_at <= now
     suspended = schedule.status == ScheduleStatus.SUSPENDED
     if suspended:
         remaining = 0  # its slots were given back when it was suspended, but nobody can take them
+    share_opens_at = rules.member_share_opens_at(schedule.starts_at, opens_hours=hospital.member_share_opens_hours)
+    member_reserved = min(member_only, remaining) if now < share_opens_at else 0
     deadline = rules.cancel_deadline(schedule.starts_at, cancel_minutes_before=hospital.cancel_minutes_before)
     pay_first = hospital.payment_required and schedule.fee_fen > 0
     return ScheduleOut(
@@ -60,6 +73,9 @@ def schedule_out(schedule: Schedule, hospital: Hospital, remaining: int, now: da
         ends_at=schedule.ends_at,
         capacity=schedule.capacity,
         remaining=remaining,
+        member_reserved=member_reserved,
+        member_share_opens_at=share_opens_at if member_reserved else None,
+        member_release_at=schedule.release_at - timedelta(minutes=early_minutes) if early_minutes else None,
         fee_fen=schedule.fee_fen,
         status=schedule.status,
         status_label=STATUS_LABELS[ScheduleStatus(schedule.status)],
@@ -103,8 +119,11 @@ async def doctors_on_day(
     now = clock.now()
     day = day or local_today(now)
     by_doctor: dict[int, list[ScheduleOut]] = defaultdict(list)
+    early = await _early_minutes(session)
     for a in await service.department_schedules_on(session, department_id=department_id, visit_date=day):
-        by_doctor[a.schedule.doctor_id].append(schedule_out(a.schedule, hospital, a.remaining, now))
+        by_doctor[a.schedule.doctor_id].append(
+            schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
+        )
     doctor_ids = sorted(by_doctor)
     doctors = await _doctors(session, doctor_ids[page.offset : page.offset + page.page_size])
     items = [
@@ -165,7 +184,11 @@ async def doctor_schedules(
     now = clock.now()
     start, end = _date_range(start, end, local_today(now), hospital.release_days + 1)
     found = await service.doctor_schedules(session, doctor_id=doctor.id, start=start, end=end)
-    items = [schedule_out(a.schedule, hospital, a.remaining, now) for a in found]
+    early = await _early_minutes(session)
+    items = [
+        schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
+        for a in found
+    ]
     return ScheduleList(items=items, total=len(items))
 
 
@@ -176,14 +199,34 @@ async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockD
     schedule = await service.get(session, schedule_id)
     hospital = await hospitals.get_hospital(session, schedule.hospital_id)
     slots = await service.list_slots(session, schedule_id)
-    remaining = sum(1 for s in slots if s.status == "available")
+    free = [s for s in slots if s.status == SlotStatus.AVAILABLE]
     return SlotList(
         items=[
-            SlotOut(id=s.id, number=s.number, starts_at=s.starts_at, ends_at=s.ends_at, status=s.status) for s in slots
+            SlotOut(
+                id=s.id,
+                number=s.number,
+                starts_at=s.starts_at,
+                ends_at=s.ends_at,
+                status=s.status,
+                member_only=s.member_only,
+            )
+            for s in slots
         ],
         total=len(slots),
-        schedule=schedule_out(schedule, hospital, remaining, clock.now()),
+        schedule=schedule_out(
+            schedule,
+            hospital,
+            len(free),
+            clock.now(),
+            member_only=sum(1 for s in free if s.member_only),
+            early_minutes=await _early_minutes(session),
+        ),
     )
+
+
+async def _early_minutes(session: AsyncSession) -> int:
+    """The most minutes any member level books before a release (0: none does)."""
+    return max((w.minutes for w in await members.early_windows(session)), default=0)
 
 
 async def _doctors(session: AsyncSession, ids: list[int]) -> list[Doctor]:

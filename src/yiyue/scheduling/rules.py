@@ -3,7 +3,7 @@ hold and how its slots change with its capacity, release and cut-off times. No d
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
@@ -141,6 +141,20 @@ def slot_status(number: int, capacity: int, onsite_quota: int) -> SlotStatus:
     """The last ``onsite_quota`` numbers are kept for walk-ins at the hospital (现场号) and never booked
     online; the others are open to online booking."""
     return SlotStatus.ONSITE if number > capacity - onsite_quota else SlotStatus.AVAILABLE
+
+
+def member_share(online_numbers: Iterable[int], share_percent: int) -> frozenset[int]:
+    """The members' share (会员预留号源): of a session's online numbers, the last
+    ``floor(len × share_percent / 100)``; members with the privilege book them, everyone once the share
+    opens (``member_share_opens_at``). Regular numbers come first, so members take those first too."""
+    online = sorted(online_numbers)
+    reserved = len(online) * max(0, min(share_percent, 100)) // 100
+    return frozenset(online[len(online) - reserved :])
+
+
+def member_share_opens_at(starts_at: datetime, *, opens_hours: int) -> datetime:
+    """When the members' share opens to everyone: ``opens_hours`` before the session starts."""
+    return starts_at - timedelta(hours=opens_hours)
 
 
 def session_problems(capacity: int, onsite_quota: int, slot_minutes: int | None) -> dict[str, str]:

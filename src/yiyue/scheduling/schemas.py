@@ -16,7 +16,17 @@ class ScheduleOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     capacity: int
-    remaining: int
+    remaining: int = Field(description="余号：可在线预约的空余号源（含会员预留）")
+    member_reserved: int = Field(
+        default=0,
+        description="余号中为会员预留的号源数（会员预留开放给所有患者后为 0），非会员可约 remaining - member_reserved",
+    )
+    member_share_opens_at: datetime | None = Field(
+        default=None, description="会员预留号源向所有患者开放的时间（有会员预留余号时）"
+    )
+    member_release_at: datetime | None = Field(
+        default=None, description="会员最早可提前预约的时间（放号时间减去最高等级的提前分钟数；无等级提前时为 null）"
+    )
     fee_fen: int
     status: str = Field(description="open / suspended (停诊: remaining is 0)")
     status_label: str
@@ -41,6 +51,7 @@ class SlotOut(BaseModel):
     starts_at: datetime
     ends_at: datetime
     status: str
+    member_only: bool = Field(default=False, description="会员预留号源")
 
 
 class SlotList(BaseModel):

@@ -73,7 +73,9 @@ async def create_schedule(
 
 
 async def create_schedules(session: AsyncSession, *, hospital: Hospital, specs: list[ScheduleSpec]) -> list[Schedule]:
-    """Makes many schedules of one hospital at once: one batch of schedules, one batch of slots.
+    """Makes many schedules of one hospital at once: one batch of schedules, one batch of slots. The
+    last of each session's online numbers are the members' share when the hospital keeps one
+    (``member_share_percent``).
 
     A clash with an existing schedule surfaces as the unique constraint's IntegrityError.
     """
@@ -87,13 +89,37 @@ async def create_schedules(session: AsyncSession, *, hospital: Hospital, specs: 
             "starts_at": w.starts_at,
             "ends_at": w.ends_at,
             "status": rules.slot_status(w.number, s.capacity, s.onsite_quota),
+            "member_only": w.number in reserved,
         }
         for s, spec in zip(schedules, specs, strict=True)
+        for reserved in [_members_share_of(s.capacity, s.onsite_quota, hospital)]
         for w in rules.slot_windows(s.starts_at, s.ends_at, s.capacity, spec.slot_minutes)
     ]
     if slot_rows:
         await session.execute(insert(Slot), slot_rows)
     return schedules
+
+
+def _members_share_of(capacity: int, onsite_quota: int, hospital: Hospital) -> frozenset[int]:
+    online = [n for n in range(1, capacity + 1) if rules.slot_status(n, capacity, onsite_quota) == SlotStatus.AVAILABLE]
+    return rules.member_share(online, hospital.member_share_percent or 0)
+
+
+async def mark_member_share(session: AsyncSession, *, schedule_id: int, hospital: Hospital) -> None:
+    """Lays the members' share (会员预留号源) out again over a session's slots after its numbers changed:
+    the last ``member_share_percent`` of its online numbers (every number not kept on site). Only free
+    slots change; a taken one keeps its flag until it is given back. The caller has begun the write."""
+    slots = list(await session.scalars(select(Slot).where(Slot.schedule_id == schedule_id).order_by(Slot.number)))
+    reserved = rules.member_share(
+        [s.number for s in slots if s.status != SlotStatus.ONSITE], hospital.member_share_percent
+    )
+    changes = [
+        {"id": s.id, "member_only": s.number in reserved}
+        for s in slots
+        if s.status == SlotStatus.AVAILABLE and s.member_only != (s.number in reserved)
+    ]
+    if changes:
+        await session.execute(update(Slot), changes)
 
 
 def _new_schedule(hospital: Hospital, spec: ScheduleSpec) -> Schedule:
@@ -150,17 +176,20 @@ async def list_slots(session: AsyncSession, schedule_id: int) -> list[Slot]:
 class ScheduleAvailability:
     schedule: Schedule
     remaining: int
+    """Free online slots, the members' share included."""
+    member_only: int = 0
+    """Of ``remaining``, slots of the members' share (bookable by everyone once the share opens)."""
 
 
 async def doctor_schedules(
     session: AsyncSession, *, doctor_id: int, start: date, end: date
 ) -> list[ScheduleAvailability]:
     rows = await session.execute(
-        select(Schedule, _remaining_subquery())
+        select(Schedule, _remaining_subquery(), _remaining_subquery(member_only=True))
         .where(Schedule.doctor_id == doctor_id, Schedule.visit_date >= start, Schedule.visit_date <= end)
         .order_by(Schedule.visit_date, Schedule.starts_at)
     )
-    return [ScheduleAvailability(schedule, remaining) for schedule, remaining in rows.tuples()]
+    return [ScheduleAvailability(schedule, remaining, members) for schedule, remaining, members in rows.tuples()]
 
 
 async def department_schedules_on(
@@ -168,21 +197,25 @@ async def department_schedules_on(
 ) -> list[ScheduleAvailability]:
     """Every schedule of a clinic (科室) on one day, with remaining slots, for the doctor list."""
     rows = await session.execute(
-        select(Schedule, _remaining_subquery())
+        select(Schedule, _remaining_subquery(), _remaining_subquery(member_only=True))
         .join(Doctor, Doctor.id == Schedule.doctor_id)
         .where(Schedule.department_id == department_id, Schedule.visit_date == visit_date, Doctor.active.is_(True))
         .order_by(Schedule.starts_at)
     )
-    return [ScheduleAvailability(schedule, remaining) for schedule, remaining in rows.tuples()]
+    return [ScheduleAvailability(schedule, remaining, members) for schedule, remaining, members in rows.tuples()]
 
 
-async def remaining(session: AsyncSession, schedule_id: int) -> int:
-    count = await session.scalar(
+async def remaining(session: AsyncSession, schedule_id: int, *, members_share: bool = True) -> int:
+    """Free online slots; without ``members_share``, those a claimer without the members' privilege may
+    take (the members' share left out)."""
+    query = (
         select(func.count())
         .select_from(Slot)
         .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE)
     )
-    return int(count or 0)
+    if not members_share:
+        query = query.where(Slot.member_only.is_(False))
+    return int(await session.scalar(query) or 0)
 
 
 async def claim_slot(
@@ -193,13 +226,17 @@ async def claim_slot(
     hold: bool,
     wait: bool = False,
     onsite: bool = False,
+    members_share: bool = True,
 ) -> Slot | None:
     """Takes one free slot in a single atomic UPDATE; None when there is none to take.
 
     Free means ``available`` (online), or with ``onsite`` kept for walk-ins at the window (现场号). With
-    ``slot_id`` that slot, else the lowest free number. On PostgreSQL concurrent claimers skip rows another
-    transaction has locked (unless ``wait``), so they spread over free slots instead of queueing on one;
-    the outer status re-check makes the statement safe on its own under any isolation level.
+    ``slot_id`` that slot, else the lowest free number. Without ``members_share`` the members' share
+    (``Slot.member_only``) is out of reach: pass False for a claimer whose level lacks the privilege while
+    the share is not yet open to everyone (``rules.member_share_opens_at``). On PostgreSQL concurrent
+    claimers skip rows another transaction has locked (unless ``wait``), so they spread over free slots
+    instead of queueing on one; the outer status re-check makes the statement safe on its own under any
+    isolation level.
     """
     new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
     pool = SlotStatus.ONSITE if onsite else SlotStatus.AVAILABLE
@@ -207,22 +244,16 @@ async def claim_slot(
         target = select(literal(slot_id))
     else:
         free = aliased(Slot)  # not the UPDATE's own table, or SQLAlchemy would correlate the two
-        target = (
-            select(free.id)
-            .where(free.schedule_id == schedule_id, free.status == pool)
-            .order_by(free.number)
-            .limit(1)
-            .with_for_update(skip_locked=not wait)
-        )
+        choosable = [free.schedule_id == schedule_id, free.status == pool]
+        if not members_share:
+            choosable.append(free.member_only.is_(False))
+        target = select(free.id).where(*choosable).order_by(free.number).limit(1).with_for_update(skip_locked=not wait)
+    conditions = [Slot.id == target.scalar_subquery(), Slot.schedule_id == schedule_id, Slot.status == pool]
+    if not members_share:
+        conditions.append(Slot.member_only.is_(False))
     claimed = await session.scalar(
         update(Slot)
-        .where(
-            and_(
-                Slot.id == target.scalar_subquery(),
-                Slot.schedule_id == schedule_id,
-                Slot.status == pool,
-            )
-        )
+        .where(and_(*conditions))
         .values(status=new_status)
         .returning(Slot)
         .execution_options(synchronize_session=False)
@@ -251,13 +282,17 @@ async def release_slot(session: AsyncSession, slot_id: int, *, onsite: bool = Fa
     await session.execute(update(Slot).where(Slot.id == slot_id).values(status=status))
 
 
-def _remaining_subquery() -> Label[int]:
+def _remaining_subquery(*, member_only: bool = False) -> Label[int]:
+    """Free online slots of the schedule; with ``member_only``, only those of the members' share."""
+    conditions = [Slot.schedule_id == Schedule.id, Slot.status == SlotStatus.AVAILABLE]
+    if member_only:
+        conditions.append(Slot.member_only.is_(True))
     return (
         select(func.count())
-        .where(Slot.schedule_id == Schedule.id, Slot.status == SlotStatus.AVAILABLE)
+        .where(*conditions)
         .correlate(Schedule)
         .scalar_subquery()
-        .label("remaining")
+        .label("member_only" if member_only else "remaining")
     )
 
 

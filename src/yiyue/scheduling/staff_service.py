@@ -479,6 +479,9 @@ async def change_numbers(
     schedule.capacity = capacity
     schedule.onsite_quota = onsite_quota
     await session.flush()
+    # The members' share (会员预留号源) follows the new numbers: the last of the online ones again.
+    hospital = await session.get_one(Hospital, schedule.hospital_id)
+    await service.mark_member_share(session, schedule_id=schedule.id, hospital=hospital)
     if SlotStatus.AVAILABLE in plan.statuses.values():
         await _numbers_added(session, schedule.id, now)
     after = {"capacity": capacity, "onsite_quota": onsite_quota}
