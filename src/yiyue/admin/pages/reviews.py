@@ -23,11 +23,11 @@ from yiyue.admin.pages.frontdesk import attempt
 from yiyue.admin.templating import render, replace_query
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import DomainError
-from yiyue.core.params import IdPath
 from yiyue.hospitals.models import Doctor
 from yiyue.hospitals.schemas import RatingOut
 from yiyue.reviews import rules, service
 from yiyue.reviews.models import Review
+from yiyue.reviews.staff_endpoints import ReviewId
 
 router = APIRouter()
 
@@ -200,7 +200,7 @@ async def _summary(session: AsyncSession, *, hospital_id: int, doctor_id: int | 
 
 
 @router.post("/reviews/{review_id}/hide")
-async def hide(console: Reviews, session: SessionDep, clock: ClockDep, review_id: IdPath) -> Response:
+async def hide(console: Reviews, session: SessionDep, clock: ClockDep, review_id: ReviewId) -> Response:
     """隐藏: from the row (htmx swaps it) or, without script, back to the list with a message."""
     data = values(await console.request.form())
     form, errors = parse(HideForm, data)
@@ -217,7 +217,7 @@ async def hide(console: Reviews, session: SessionDep, clock: ClockDep, review_id
 
 
 @router.post("/reviews/{review_id}/restore")
-async def restore(console: Reviews, session: SessionDep, clock: ClockDep, review_id: IdPath) -> Response:
+async def restore(console: Reviews, session: SessionDep, clock: ClockDep, review_id: ReviewId) -> Response:
     data = values(await console.request.form())
     return await _moderate(
         console,
