@@ -1,4 +1,4 @@
-"""The ``yiyue`` command: demo, serve, migrate, seed, fake-wechat, create-staff."""
+"""The ``yiyue`` command: demo, serve, migrate, seed, fake-wechat, create-staff, members check."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from yiyue.demo.seed import SeedSummary
 from yiyue.demo.staff import DemoLogin
 from yiyue.jobs.context import JobContext
 from yiyue.jobs.system import JobSystem
+from yiyue.members.service import Mismatch
 
 app = typer.Typer(help="医约 YiYue: hospital appointment booking platform.", no_args_is_help=True)
 
@@ -172,6 +173,44 @@ def create_staff(
         typer.echo(f"错误 [DATABASE_ERROR]：数据库操作失败（如尚未迁移，请先运行 yiyue migrate）：{exc.orig}", err=True)
         raise typer.Exit(1) from None
     typer.echo(staff_id)
+
+
+members_app = typer.Typer(help="Members and points (会员与积分).", no_args_is_help=True)
+app.add_typer(members_app, name="members")
+
+
+@members_app.command("check")
+def members_check() -> None:
+    """Prove every account's points balance equals the sum of its ledger (and each entry's balance_after
+    the running sum). Lists each mismatch and exits 1 when there is any."""
+    try:
+        found = asyncio.run(_members_check())
+    except DBAPIError as exc:
+        typer.echo(f"错误 [DATABASE_ERROR]：数据库操作失败（如尚未迁移，请先运行 yiyue migrate）：{exc.orig}", err=True)
+        raise typer.Exit(1) from None
+    accounts, mismatches = found
+    for m in mismatches:
+        where = f" 流水#{m.entry_id}" if m.entry_id is not None else ""
+        typer.echo(f"account {m.account_id}{where}: {m.problem}（余额 {m.balance}，流水合计 {m.ledger_sum}）")
+    if mismatches:
+        typer.echo(f"{len(mismatches)} mismatch(es) in {accounts} accounts", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: {accounts} accounts, balance = sum(ledger) for every one")
+
+
+async def _members_check() -> tuple[int, list[Mismatch]]:
+    from sqlalchemy import func, select
+
+    from yiyue.members import service as members
+    from yiyue.members.models import MemberAccount
+
+    db = Database(get_settings().database_url)
+    try:
+        async with db.session() as session:
+            accounts = await session.scalar(select(func.count()).select_from(MemberAccount))
+            return int(accounts or 0), await members.check_all(session)
+    finally:
+        await db.dispose()
 
 
 async def _create_staff(

@@ -18,10 +18,13 @@ from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.accounts.models import Account
+from yiyue.accounts.idcard import normalize
+from yiyue.accounts.models import Account, VisitPerson
+from yiyue.accounts.service import ID_NUMBER
 from yiyue.accounts.staff.models import StaffRole, StaffUser
 from yiyue.accounts.staff.scope import actor, require_role
 from yiyue.core import audit
+from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import begin_write
 from yiyue.core.errors import Conflict, InvalidInput, NotFound
 from yiyue.members import rules
@@ -523,3 +526,52 @@ async def check_all(session: AsyncSession) -> list[Mismatch]:
         seen.add(account_id)
         found.append(Mismatch(account_id, "流水的结余与累计不符", int(balance_after), int(total), entry_id))
     return sorted(found, key=lambda m: (m.account_id, m.entry_id or 0))
+
+
+# --- an account as the platform administrator looks it up --------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemberFile:
+    """An account's standing, a page of its ledger and who its visit persons are (name, masked phone)."""
+
+    standing: Standing
+    entries: list[PointsEntry]
+    total: int
+    visit_persons: list[str]
+
+
+async def member_file(
+    session: AsyncSession, *, staff: StaffUser, account_id: int, offset: int = 0, limit: int = 20, now: datetime
+) -> MemberFile:
+    """The account's standing and ledger for the platform administrator; the read is audited (it shows
+    who the visit persons are)."""
+    require_role(staff, *EDIT_ROLES)
+    if await session.get(Account, account_id) is None:
+        raise MemberNotFound()
+    held = await standing(session, account_id=account_id)
+    entries, total = await ledger(session, account_id=account_id, offset=offset, limit=limit)
+    persons = await session.scalars(
+        select(VisitPerson)
+        .where(VisitPerson.account_id == account_id, VisitPerson.deleted_at.is_(None))
+        .order_by(VisitPerson.id)
+    )
+    await begin_write(session)
+    audit.record(session, actor=actor(staff), action="member.view", subject=f"account:{account_id}", at=now)
+    return MemberFile(held, entries, total, [f"{p.name}（{p.phone_masked}）" for p in persons])
+
+
+async def accounts_holding(
+    session: AsyncSession, *, staff: StaffUser, id_number: str, cipher: FieldCipher
+) -> list[int]:
+    """The accounts that hold a visit person with this ID number (身份证号), found by its blind index:
+    phones and ID numbers are stored encrypted, so this is the one way to find a patient's account."""
+    require_role(staff, *EDIT_ROLES)
+    index = cipher.blind_index(normalize(id_number).upper(), context=ID_NUMBER)
+    rows = await session.scalars(
+        select(VisitPerson.account_id)
+        .where(VisitPerson.id_number_index == index, VisitPerson.deleted_at.is_(None))
+        .distinct()
+        .order_by(VisitPerson.account_id)
+    )
+    return list(rows)
