@@ -3,6 +3,7 @@ its head, confirming, lapsing, leaving, and the ends the session brings (停诊,
 
 from __future__ import annotations
 
+import importlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -95,12 +96,27 @@ async def line(client: httpx.AsyncClient, schedule_id: int) -> dict[str, Any]:
     return body
 
 
+SEEDED = importlib.import_module("yiyue.migrations.versions.20261203_5e11a0c4b7d2_members_points_reviews_waitlist")
+
+
+async def member_level(db: Database, code: str) -> MemberLevel:
+    """The level as the migration seeds it; the seeded levels are made again where a test database was
+    emptied (PostgreSQL's tests truncate every table)."""
+    async with db.session() as session:
+        if await session.scalar(select(MemberLevel.id).limit(1)) is None:
+            keys = ("code", "name", "min_points", "booking_priority", "early_booking_minutes", "member_share")
+            keys += ("can_cancel_late", "discount_percent")
+            session.add_all(MemberLevel(**dict(zip(keys, row, strict=True)), updated_at=NOW) for row in SEEDED.LEVELS)
+    async with db.session() as session:
+        return (await session.scalars(select(MemberLevel).where(MemberLevel.code == code))).one()
+
+
 async def make_member(db: Database, openid: str, level_code: str) -> None:
     """Puts the account at a member level (its 12-month points reach it; no points to spend)."""
+    level = await member_level(db, level_code)
     async with db.session() as session:
         account_id = await session.scalar(select(Account.id).where(Account.openid == openid))
-        level = await session.scalar(select(MemberLevel).where(MemberLevel.code == level_code))
-        assert account_id is not None and level is not None
+        assert account_id is not None
         session.add(
             MemberAccount(
                 account_id=account_id,
@@ -159,6 +175,21 @@ class TestJoin:
         assert answer.status_code == 409 and answer.json()["code"] == "WAITLIST_NOT_NEEDED"
         assert answer.json()["message"] == "该时段尚有号源，请直接预约"
         assert (await line(client, schedule.id))["can_join"] is False
+
+    async def test_with_only_the_members_share_left_a_patient_without_it_is_told_when_it_opens(self, client, db):
+        shared = await make_catalog(db, name="会员预留医院", member_share_percent=50)
+        # Number 2 is the members' share, open to everyone from 24 hours before the session.
+        schedule = await make_schedule(db, shared, capacity=2, days_ahead=2)
+        await booked_by(client, schedule.id)
+        member = await new_patient(client, name="银卡会员")
+        await make_member(db, member.openid, "silver")
+
+        regular = await join(client, await new_patient(client), schedule.id)
+        privileged = await join(client, member, schedule.id)
+
+        assert regular.status_code == 409 and regular.json()["code"] == "MEMBER_SHARE_ONLY"
+        assert "向所有患者开放" in regular.json()["message"]
+        assert privileged.status_code == 409 and privileged.json()["code"] == "WAITLIST_NOT_NEEDED"
 
     async def test_one_person_waits_once_per_session_whichever_account_asks(self, client, db, catalog):
         schedule, _ = await sold_out(client, db, catalog)
@@ -415,3 +446,248 @@ class TestHandOver:
 
         got = await entry(client, waiting, mine["id"])
         assert got["offer"]["seconds_left"] == 5 * 60
+
+
+async def offered_to(
+    client: httpx.AsyncClient, db: Database, catalog: Catalog, **schedule: Any
+) -> tuple[Schedule, Patient, dict[str, Any], Patient, dict[str, Any]]:
+    """A sold-out session of one slot whose booking was cancelled: the slot is offered to the first of two
+    waiting patients. Returns the session, the head and its entry, the next and its entry."""
+    made, [holder] = await sold_out(client, db, catalog, capacity=1, **schedule)
+    head, second = await new_patient(client, name="排头"), await new_patient(client, name="第二")
+    head_entry, second_entry = await joined(client, head, made.id), await joined(client, second, made.id)
+    await cancel(client, holder)
+    return made, head, head_entry, second, second_entry
+
+
+async def confirm(client: httpx.AsyncClient, patient: Patient, entry_id: int) -> httpx.Response:
+    return await client.post(f"{WAITLIST}/{entry_id}/confirm", headers=patient.auth)
+
+
+class TestConfirm:
+    async def test_books_the_held_slot(self, client, db, catalog):
+        schedule, head, mine, _, _ = await offered_to(client, db, catalog)
+
+        answer = await confirm(client, head, mine["id"])
+
+        assert answer.status_code == 201, answer.text
+        appointment = answer.json()
+        assert (appointment["status"], appointment["queue_number"], appointment["schedule_id"]) == (
+            "booked",
+            1,
+            schedule.id,
+        )
+        assert appointment["patient"]["id"] == head.patient_id
+        got = await entry(client, head, mine["id"])
+        assert (got["status"], got["status_label"], got["appointment_id"]) == ("booked", "已预约", appointment["id"])
+        assert got["offer"] is None
+        assert await slot_statuses(db, schedule.id) == ["booked"]
+        listed = await client.get("/api/v1/me/appointments", headers=head.auth)
+        assert [a["id"] for a in listed.json()["items"]] == [appointment["id"]]
+
+    async def test_a_member_pays_the_members_fee(self, client, db, catalog):
+        schedule, [holder] = await sold_out(client, db, catalog, capacity=1)
+        member = await new_patient(client, name="金卡会员")
+        await make_member(db, member.openid, "gold")
+        mine = await joined(client, member, schedule.id)
+        await cancel(client, holder)
+
+        answer = await confirm(client, member, mine["id"])
+
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["fee_fen"] == 4750  # 金卡 95% of 50.00
+        assert answer.json()["payment"]["discount_fen"] == 250
+
+    async def test_where_the_fee_is_paid_online_the_held_slot_waits_for_the_payment(self, client, db):
+        paid = await make_catalog(db, name="收费医院", payment_required=True)
+        schedule, [holder] = await sold_out(client, db, paid, capacity=1)
+        head = await new_patient(client)
+        mine = await joined(client, head, schedule.id)
+        await cancel(client, holder)  # an unpaid hold let go
+
+        answer = await confirm(client, head, mine["id"])
+
+        assert answer.status_code == 201, answer.text
+        assert answer.json()["status"] == "pending_payment" and answer.json()["pay_deadline"] is not None
+        assert await slot_statuses(db, schedule.id) == ["held"]
+
+    async def test_the_persons_other_entries_with_the_doctor_that_day_end(self, client, db, catalog):
+        morning, [holder] = await sold_out(client, db, catalog, capacity=1, period=Period.MORNING)
+        afternoon, [other_holder] = await sold_out(client, db, catalog, capacity=1, period=Period.AFTERNOON)
+        patient, behind = await new_patient(client), await new_patient(client, name="后面的人")
+        first = await joined(client, patient, morning.id)
+        second = await joined(client, patient, afternoon.id)
+        behind_entry = await joined(client, behind, afternoon.id)
+        await cancel(client, holder)
+        await cancel(client, other_holder)  # both offered to the same person
+
+        assert (await confirm(client, patient, first["id"])).status_code == 201
+
+        got = await entry(client, patient, second["id"])
+        assert (got["status"], got["end_reason"]) == ("ended", "已预约该医生当日号源")
+        assert (await entry(client, behind, behind_entry["id"]))["status"] == "offered"  # the slot passed on
+
+    async def test_someone_elses_entry_is_not_found(self, client, db, catalog):
+        _, _, mine, second, _ = await offered_to(client, db, catalog)
+
+        answer = await confirm(client, second, mine["id"])
+
+        assert answer.status_code == 404 and answer.json()["code"] == "WAITLIST_NOT_FOUND"
+        assert (await client.get(f"{WAITLIST}/{mine['id']}", headers=second.auth)).status_code == 404
+        assert (await client.delete(f"{WAITLIST}/{mine['id']}", headers=second.auth)).status_code == 404
+
+    async def test_refused_while_waiting_after_the_time_and_twice(self, client, db, catalog, clock: FrozenClock):
+        _, head, mine, second, waiting = await offered_to(client, db, catalog)
+
+        not_yet = await confirm(client, second, waiting["id"])
+        assert (await confirm(client, head, mine["id"])).status_code == 201
+        twice = await confirm(client, head, mine["id"])
+
+        assert not_yet.status_code == 409 and not_yet.json()["code"] == "WAITLIST_NOT_OFFERED"
+        assert twice.status_code == 409 and twice.json()["code"] == "WAITLIST_ALREADY_BOOKED"
+        assert twice.json()["detail"]["appointment_id"] == (await entry(client, head, mine["id"]))["appointment_id"]
+
+    async def test_refused_once_the_offer_ran_out(self, client, db, catalog, clock: FrozenClock, jobs):
+        _, head, mine, _, _ = await offered_to(client, db, catalog)
+        clock.set(NOW + timedelta(minutes=15))
+
+        late = await confirm(client, head, mine["id"])
+        await jobs.drain()
+        ended = await confirm(client, head, mine["id"])
+
+        assert late.status_code == 409 and late.json()["code"] == "WAITLIST_OFFER_EXPIRED"
+        assert ended.status_code == 409 and ended.json()["code"] == "WAITLIST_ENDED"
+        assert ended.json()["message"] == "该候补已结束（超时未确认）"
+
+    async def test_refused_when_the_person_reached_the_active_limit(self, client, db, catalog):
+        await set_hospital(db, catalog, max_active_appointments=1)
+        _, head, mine, _, _ = await offered_to(client, db, catalog)
+        elsewhere = await make_schedule(db, catalog, doctor=catalog.other_doctor)
+        assert (await book(client, head.auth, elsewhere.id, head.patient_id)).status_code == 201
+
+        answer = await confirm(client, head, mine["id"])
+
+        assert answer.status_code == 409 and answer.json()["code"] == "BOOKING_LIMIT"
+
+    async def test_bad_ids_are_422(self, client, db, catalog):
+        patient = await new_patient(client)
+
+        for call in (client.get, client.delete):
+            assert (await call(f"{WAITLIST}/0", headers=patient.auth)).status_code == 422
+        assert (await client.post(f"{WAITLIST}/abc/confirm", headers=patient.auth)).status_code == 422
+        assert (await client.get(f"{WAITLIST}/999999", headers=patient.auth)).status_code == 404
+
+
+class TestOfferEnds:
+    async def test_an_unconfirmed_offer_passes_to_the_next(self, client, db, catalog, clock: FrozenClock, jobs):
+        schedule, head, mine, second, theirs = await offered_to(client, db, catalog)
+        clock.set(NOW + timedelta(minutes=14, seconds=59))
+        await jobs.drain()
+        assert (await entry(client, head, mine["id"]))["status"] == "offered"  # not yet
+
+        clock.set(NOW + timedelta(minutes=15))
+        await jobs.drain()
+
+        lapsed = await entry(client, head, mine["id"])
+        assert (lapsed["status"], lapsed["status_label"], lapsed["end_reason"]) == ("ended", "已结束", "超时未确认")
+        passed = await entry(client, second, theirs["id"])
+        assert passed["status"] == "offered" and passed["offer"]["slot_number"] == 1
+        assert passed["offer"]["seconds_left"] == 15 * 60
+        assert await slot_statuses(db, schedule.id) == ["held"]
+
+    async def test_the_last_lapse_gives_the_slot_back_to_the_pool(self, client, db, catalog, clock: FrozenClock, jobs):
+        schedule, _, _, _, _ = await offered_to(client, db, catalog)
+
+        for minutes in (15, 30):  # the head's offer lapses, then the next one's
+            clock.set(NOW + timedelta(minutes=minutes))
+            await jobs.drain()
+
+        assert await slot_statuses(db, schedule.id) == ["available"]
+        assert (await line(client, schedule.id))["can_join"] is False
+
+
+class TestLeave:
+    async def test_leaving_a_waiting_entry_moves_the_others_up(self, client, db, catalog):
+        schedule, _ = await sold_out(client, db, catalog)
+        first, second = await new_patient(client), await new_patient(client)
+        mine, theirs = await joined(client, first, schedule.id), await joined(client, second, schedule.id)
+
+        answer = await client.delete(f"{WAITLIST}/{mine['id']}", headers=first.auth)
+        again = await client.delete(f"{WAITLIST}/{mine['id']}", headers=first.auth)
+
+        assert answer.status_code == 204 and again.status_code == 204
+        left = await entry(client, first, mine["id"])
+        assert (left["status"], left["end_reason"], left["position"]) == ("ended", "已取消候补", None)
+        assert (await entry(client, second, theirs["id"]))["position"] == 1
+
+    async def test_leaving_an_offer_passes_the_slot_on(self, client, db, catalog):
+        _, head, mine, second, theirs = await offered_to(client, db, catalog)
+
+        assert (await client.delete(f"{WAITLIST}/{mine['id']}", headers=head.auth)).status_code == 204
+
+        assert (await entry(client, second, theirs["id"]))["status"] == "offered"
+
+    async def test_a_booked_entry_is_cancelled_as_an_appointment(self, client, db, catalog):
+        _, head, mine, _, _ = await offered_to(client, db, catalog)
+        assert (await confirm(client, head, mine["id"])).status_code == 201
+
+        answer = await client.delete(f"{WAITLIST}/{mine['id']}", headers=head.auth)
+
+        assert answer.status_code == 409 and answer.json()["code"] == "WAITLIST_ALREADY_BOOKED"
+
+
+class TestSessionEnds:
+    async def test_a_suspension_ends_every_open_entry_and_frees_the_held_slot(self, client, db, catalog, jobs):
+        schedule, head, mine, second, theirs = await offered_to(client, db, catalog)
+        admin = await staff_login(client, (await make_staff(db, catalog=catalog)).username)
+
+        answer = await client.post(
+            f"/api/v1/staff/schedules/{schedule.id}/suspend", json={"reason": "医生外出会诊"}, headers=admin
+        )
+
+        assert answer.status_code == 200, answer.text
+        for patient, one in ((head, mine), (second, theirs)):
+            got = await entry(client, patient, one["id"])
+            assert (got["status"], got["end_reason"]) == ("ended", "医生停诊")
+        assert await slot_statuses(db, schedule.id) == ["available"]
+
+    async def test_entries_still_waiting_end_when_booking_closes(self, client, db, catalog, clock: FrozenClock, jobs):
+        schedule, _ = await sold_out(client, db, catalog)
+        patient = await new_patient(client)
+        mine = await joined(client, patient, schedule.id)
+        clock.set(schedule.starts_at - timedelta(seconds=1))
+        await jobs.drain()
+        patient.auth = await login_via(client, patient.openid)
+        assert (await entry(client, patient, mine["id"]))["status"] == "waiting"
+
+        clock.set(schedule.starts_at)  # stop_minutes_before is 0: booking closes as the session starts
+        await jobs.drain()
+
+        got = await entry(client, patient, mine["id"])
+        assert (got["status"], got["end_reason"]) == ("ended", "已停止挂号")
+
+
+class TestMyWaitlist:
+    async def test_offers_first_then_those_waiting_then_the_rest(self, client, db, catalog):
+        patient = await new_patient(client)
+        relatives = [await add_patient(client, patient.auth, name=n, relationship="child") for n in ("李一", "李二")]
+        tomorrow, [holder] = await sold_out(client, db, catalog, capacity=1, days_ahead=1)
+        later, _ = await sold_out(client, db, catalog, capacity=1, days_ahead=2)
+        left = await joined(client, patient, later.id)
+        assert (await client.delete(f"{WAITLIST}/{left['id']}", headers=patient.auth)).status_code == 204
+        waiting = await joined(client, Patient(patient.auth, relatives[0], ""), later.id)
+        offered = await joined(client, Patient(patient.auth, relatives[1], ""), tomorrow.id)
+        await cancel(client, holder)
+
+        answer = await client.get(WAITLIST, headers=patient.auth)
+
+        assert answer.status_code == 200
+        body = answer.json()
+        assert body["total"] == 3
+        assert [(e["id"], e["status"]) for e in body["items"]] == [
+            (offered["id"], "offered"),
+            (waiting["id"], "waiting"),
+            (left["id"], "ended"),
+        ]
+        assert (await client.get(WAITLIST, headers=(await new_patient(client)).auth)).json()["total"] == 0
+        assert (await client.get(WAITLIST)).status_code == 401

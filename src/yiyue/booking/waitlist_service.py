@@ -39,6 +39,7 @@ from yiyue.core.pagination import paginate
 from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Hospital
 from yiyue.members import service as members
+from yiyue.members.rules import Privileges
 from yiyue.scheduling import rules as scheduling_rules
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Schedule, Slot
@@ -61,16 +62,21 @@ async def join(
     # Exclusive: a slot freed meanwhile is either seen here (no need to wait) or handed to this entry.
     schedule = await scheduling.lock_for_suspension(session, schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
+    perks = await members.privileges(session, account_id)
     await _check_can_book(
-        session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, now=now, joining=True
-    )
+        session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, perks=perks, now=now,
+        joining=True,
+    )  # fmt: skip
     if await scheduling.remaining(session, schedule.id) > 0:
+        # Only the members' share left, and not for this account yet: it opens to everyone later.
+        share = perks.member_share or rules.member_share_open(schedule, hospital, now=now)
+        if not share and await scheduling.remaining(session, schedule.id, members_share=False) == 0:
+            raise rules.member_share_refusal(schedule, hospital)
         raise WaitlistNotNeeded()
     if await _open_entry_of(session, schedule_id=schedule.id, person_index=person.id_number_index):
         raise WaitlistExists()
     if await _open_entries_at(session, account_id=account_id, hospital_id=hospital.id) >= hospital.waitlist_max_entries:
         raise WaitlistLimit(f"您在本院进行中的候补已达上限（{hospital.waitlist_max_entries}个）")
-    privileges = await members.privileges(session, account_id)
     entry = WaitlistEntry(
         schedule_id=schedule.id,
         account_id=account_id,
@@ -79,7 +85,7 @@ async def join(
         hospital_id=hospital.id,
         doctor_id=schedule.doctor_id,
         visit_date=schedule.visit_date,
-        priority=privileges.booking_priority,
+        priority=perks.booking_priority,
         joined_at=now,
         status=WaitlistStatus.WAITING,
     )
@@ -110,13 +116,18 @@ async def confirm(
     """
     await begin_write(session)
     await accounts.lock_account(session, account_id)
+    # Refused before taking the row: a waiting entry locked here would be passed over by a hand-over.
+    _check_confirmable(await _own(session, account_id=account_id, entry_id=entry_id, lock=False), now=now)
     entry = await _own(session, account_id=account_id, entry_id=entry_id, lock=True)
     _check_confirmable(entry, now=now)
     assert entry.slot_id is not None  # an offered entry holds its slot
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=entry.visit_person_id)
     schedule = await scheduling.get_for_update(session, entry.schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
-    await _check_can_book(session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, now=now)
+    perks = await members.privileges(session, account_id)
+    await _check_can_book(
+        session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, perks=perks, now=now
+    )
     await booking._check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
     slot = await session.get_one(Slot, entry.slot_id)
     pay_first = hospital.payment_required and schedule.fee_fen > 0
@@ -131,6 +142,7 @@ async def confirm(
             slot=slot,
             pay_first=pay_first,
             payment_hold=payment_hold,
+            discount_percent=perks.discount_percent,
             reason="候补预约",
             now=now,
         )
@@ -220,13 +232,14 @@ async def _check_can_book(
     person: VisitPerson,
     schedule: Schedule,
     hospital: Hospital,
+    perks: Privileges,
     now: datetime,
     joining: bool = False,
 ) -> None:
-    """What booking checks of the session, the account and the person: the session takes bookings and its
-    doctor sees patients, the account is not banned, the person has no appointment with the doctor that
-    day."""
-    rules.check_bookable(schedule, hospital, now=now)
+    """What booking checks of the session, the account and the person: the session takes bookings (a
+    member's early window included) and its doctor sees patients, the account is not banned, the person
+    has no appointment with the doctor that day."""
+    rules.check_bookable(schedule, hospital, now=now, early_minutes=perks.early_booking_minutes)
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
     await booking._check_not_banned(session, account_id=account_id, now=now)
