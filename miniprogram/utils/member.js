@@ -29,6 +29,8 @@ function deltaText(delta) {
 /** One ledger line for display. */
 function ledgerView(entry) {
   return Object.assign({}, entry, {
+    // The note only when it says more than the kind ("就诊完成 就诊完成" reads as a mistake).
+    note: entry.note && entry.note !== entry.kind_label ? entry.note : '',
     deltaText: deltaText(entry.delta),
     tone: entry.delta > 0 ? 'ok' : entry.delta < 0 ? 'danger' : 'muted',
     timeText: format.dateTime(entry.created_at),

@@ -14,7 +14,7 @@ const api = require('../../utils/api')
 const h = require('./helpers')
 const scene = require('./scene')
 
-const DEMO_REVIEWER = DEMO_ACCOUNTS.reviewer
+const DEMO_REVIEWER = DEMO_ACCOUNTS.reviewer.openid
 const TEXT = '医生问诊很仔细，讲解清楚，谢谢医生。'
 
 describeLive('journey against the real server: 评价', () => {

@@ -38,22 +38,29 @@ function testWhenServerHas(routes, name, fn, timeout) {
   return test(name, fn, timeout)
 }
 
-/** Demo patients the journeys log in as (their openid at the fake WeChat), seeded by `yiyue demo`. */
+/**
+ * Demo patients the journeys log in as (their openid at the fake WeChat), seeded by `yiyue demo`, and
+ * what a journey needs of each, by what server-setup.js found when it logged in as them: their
+ * completed visits and their member level.
+ */
 const DEMO_ACCOUNTS = {
   // src/yiyue/demo/reviews.py: completed visits of the last four weeks, one of them left to review.
-  reviewer: 'demo-review-01',
+  reviewer: { openid: 'demo-review-01', needs: 'completed visits', ready: (f) => f.completed > 0 },
+  // The demo's 金卡 patient (issue 11: "a demo account at 金卡 level").
+  gold: { openid: 'demo-member-gold', needs: 'the 金卡 level', ready: (f) => f.level === 'gold' },
 }
 
 /**
- * `test(...)` when the server has `routes` and the demo has the patient `account` (with completed
- * visits, as probed by server-setup.js); otherwise a test.todo naming what is missing.
+ * `test(...)` when the server has `routes` and the demo has the patient `account` as the journey needs
+ * it (DEMO_ACCOUNTS); otherwise a test.todo naming what is missing.
  */
 function testWhenDemoHas(account, routes, name, fn, timeout) {
   const missing = missingRoutes(routes)
   if (missing.length) return test.todo(`${name} [PENDING: the server has no ${missing.join(', ')} yet]`)
   if (!SKIP && !process.env.YIYUE_TEST_SERVER_ERROR) {
-    const found = JSON.parse(process.env.YIYUE_TEST_DEMO_ACCOUNTS || '{}')
-    if (!found[account]) return test.todo(`${name} [PENDING: the demo has no ${DEMO_ACCOUNTS[account]} with completed visits yet]`)
+    const found = JSON.parse(process.env.YIYUE_TEST_DEMO_ACCOUNTS || '{}')[account] || {}
+    const demo = DEMO_ACCOUNTS[account]
+    if (!demo.ready(found)) return test.todo(`${name} [PENDING: the demo's ${demo.openid} has no ${demo.needs} yet]`)
   }
   return test(name, fn, timeout)
 }

@@ -54,21 +54,26 @@ async function saveOpenapi(baseUrl, dir) {
 }
 
 /**
- * What the demo data holds for the journeys that log in as a demo patient (live.DEMO_ACCOUNTS): how
- * many completed visits each has, in YIYUE_TEST_DEMO_ACCOUNTS ({name: count}, JSON), read by
- * live.testWhenDemoHas while the tests are defined. The demo seeds them; an older demo has none.
+ * What the demo data holds for the journeys that log in as a demo patient (live.DEMO_ACCOUNTS): for
+ * each, its completed visits and its member level, in YIYUE_TEST_DEMO_ACCOUNTS ({name: {completed,
+ * level}}, JSON), read by live.testWhenDemoHas while the tests are defined. An older demo has neither.
  */
 async function probeDemo(baseUrl) {
   const found = {}
   for (const name of Object.keys(DEMO_ACCOUNTS)) {
+    const facts = { completed: 0, level: null }
     try {
-      const code = (await httpJson('POST', `${baseUrl}/__wechat__/__fake__/login-code`, { openid: DEMO_ACCOUNTS[name] })).data.code
+      const code = (await httpJson('POST', `${baseUrl}/__wechat__/__fake__/login-code`, { openid: DEMO_ACCOUNTS[name].openid })).data.code
       const tokens = (await httpJson('POST', `${baseUrl}/api/v1/auth/wechat-login`, { code })).data
-      const res = await httpJson('GET', `${baseUrl}/api/v1/me/appointments?status=completed&page_size=50`, undefined, { authorization: `Bearer ${tokens.access_token}` })
-      found[name] = res.statusCode === 200 ? res.data.total : 0
+      const auth = { authorization: `Bearer ${tokens.access_token}` }
+      const visits = await httpJson('GET', `${baseUrl}/api/v1/me/appointments?status=completed&page_size=50`, undefined, auth)
+      if (visits.statusCode === 200) facts.completed = visits.data.total
+      const member = await httpJson('GET', `${baseUrl}/api/v1/members/me`, undefined, auth)
+      if (member.statusCode === 200) facts.level = member.data.level.code
     } catch (err) {
-      found[name] = 0
+      // An unreachable demo account is one the demo does not have: the journey stays a todo.
     }
+    found[name] = facts
   }
   process.env.YIYUE_TEST_DEMO_ACCOUNTS = JSON.stringify(found)
 }

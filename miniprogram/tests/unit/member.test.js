@@ -122,3 +122,8 @@ test('progress never leaves 0..100 and rounds down', () => {
   expect(memberUtil.progress(fx.member({ points_12m: 999 })).percent).toBe(99)
   expect(memberUtil.deltaText(0)).toBe('0')
 })
+
+test('a note that only repeats the kind is not shown twice', () => {
+  expect(memberUtil.ledgerView(fx.ledgerEntry({ kind_label: '就诊完成', note: '就诊完成' })).note).toBe('')
+  expect(memberUtil.ledgerView(fx.ledgerEntry({ kind_label: '人工调整', note: '补录积分' })).note).toBe('补录积分')
+})
