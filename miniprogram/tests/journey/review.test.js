@@ -9,16 +9,16 @@
  * visits for demo-review-01 (live.testWhenDemoHas); once it has them, it fails when none is left to review.
  */
 const { open, text, all, exists, tap, input } = require('../support/pages')
-const { describeLive, testWhenDemoHas, DEMO_ACCOUNTS } = require('../support/live')
+const { describeLive, testWhenDemoHas, demoOpenid } = require('../support/live')
 const api = require('../../utils/api')
 const h = require('./helpers')
 const scene = require('./scene')
 
-const DEMO_REVIEWER = DEMO_ACCOUNTS.reviewer.openid
 const TEXT = '医生问诊很仔细，讲解清楚，谢谢医生。'
 
 describeLive('journey against the real server: 评价', () => {
   testWhenDemoHas('reviewer', ['appointmentReview', 'submitReview', 'reviewTags', 'doctorReviews'], 'a completed visit is reviewed from its detail; the doctor’s rating changes', async () => {
+    const DEMO_REVIEWER = demoOpenid('reviewer')
     phone.openid = DEMO_REVIEWER
     phone.storage.clear()
     api._reset()

@@ -53,27 +53,38 @@ async function saveOpenapi(baseUrl, dir) {
   process.env.YIYUE_TEST_FAKE_OPENAPI = fakeFile
 }
 
+/** What a demo patient has: its completed visits and its member level (nothing for an unknown one). */
+async function demoFacts(baseUrl, openid) {
+  const facts = { openid, completed: 0, level: null }
+  try {
+    const code = (await httpJson('POST', `${baseUrl}/__wechat__/__fake__/login-code`, { openid })).data.code
+    const tokens = (await httpJson('POST', `${baseUrl}/api/v1/auth/wechat-login`, { code })).data
+    const auth = { authorization: `Bearer ${tokens.access_token}` }
+    const visits = await httpJson('GET', `${baseUrl}/api/v1/me/appointments?status=completed&page_size=50`, undefined, auth)
+    if (visits.statusCode === 200) facts.completed = visits.data.total
+    const member = await httpJson('GET', `${baseUrl}/api/v1/members/me`, undefined, auth)
+    if (member.statusCode === 200) facts.level = member.data.level.code
+  } catch (err) {
+    // Unreachable: as good as a demo without that patient (the journey stays a todo).
+  }
+  return facts
+}
+
 /**
- * What the demo data holds for the journeys that log in as a demo patient (live.DEMO_ACCOUNTS): for
- * each, its completed visits and its member level, in YIYUE_TEST_DEMO_ACCOUNTS ({name: {completed,
- * level}}, JSON), read by live.testWhenDemoHas while the tests are defined. An older demo has neither.
+ * The demo patients the journeys log in as (live.DEMO_ACCOUNTS): for each, the first candidate openid
+ * that has what its journey needs, in YIYUE_TEST_DEMO_ACCOUNTS ({name: {openid, completed, level}},
+ * JSON), read by live.testWhenDemoHas / live.demoOpenid while the tests are defined.
  */
 async function probeDemo(baseUrl) {
   const found = {}
   for (const name of Object.keys(DEMO_ACCOUNTS)) {
-    const facts = { completed: 0, level: null }
-    try {
-      const code = (await httpJson('POST', `${baseUrl}/__wechat__/__fake__/login-code`, { openid: DEMO_ACCOUNTS[name].openid })).data.code
-      const tokens = (await httpJson('POST', `${baseUrl}/api/v1/auth/wechat-login`, { code })).data
-      const auth = { authorization: `Bearer ${tokens.access_token}` }
-      const visits = await httpJson('GET', `${baseUrl}/api/v1/me/appointments?status=completed&page_size=50`, undefined, auth)
-      if (visits.statusCode === 200) facts.completed = visits.data.total
-      const member = await httpJson('GET', `${baseUrl}/api/v1/members/me`, undefined, auth)
-      if (member.statusCode === 200) facts.level = member.data.level.code
-    } catch (err) {
-      // An unreachable demo account is one the demo does not have: the journey stays a todo.
+    for (const openid of DEMO_ACCOUNTS[name].openids) {
+      const facts = await demoFacts(baseUrl, openid)
+      if (DEMO_ACCOUNTS[name].ready(facts)) {
+        found[name] = facts
+        break
+      }
     }
-    found[name] = facts
   }
   process.env.YIYUE_TEST_DEMO_ACCOUNTS = JSON.stringify(found)
 }
