@@ -5,12 +5,32 @@ const format = require('./format')
  * What a schedule (排班) looks like to a patient right now, in order of what matters most:
  * 停诊, 未放号 (with when), 约满, 已停止预约, or open with the number left.
  */
-function scheduleState(s) {
+function scheduleState(s, earlyMinutes = 0, nowMs) {
   if (s.status === 'suspended') return { key: 'suspended', label: '停诊', bookable: false }
-  if (!s.released) return { key: 'unreleased', label: `${format.shortDateTime(s.release_at)} 放号`, bookable: false }
+  if (!s.released) {
+    if (inEarlyWindow(s, earlyMinutes, nowMs)) {
+      if (s.remaining <= 0) return { key: 'full', label: '约满', bookable: false }
+      return { key: 'open', label: `会员提前约 余${s.remaining}`, bookable: true, early: true }
+    }
+    return { key: 'unreleased', label: `${format.shortDateTime(s.release_at)} 放号`, bookable: false }
+  }
   if (s.remaining <= 0) return { key: 'full', label: '约满', bookable: false }
   if (!s.bookable) return { key: 'closed', label: '已停止预约', bookable: false }
   return { key: 'open', label: `余${s.remaining}`, bookable: true }
+}
+
+/**
+ * Issue 11: a member whose level books `earlyMinutes` before the public release (the server's
+ * privileges.early_booking_minutes) may book an unreleased session from release_at minus those minutes,
+ * until its booking closes. The server checks it again in the booking transaction.
+ */
+function inEarlyWindow(s, earlyMinutes, nowMs) {
+  if (!(earlyMinutes > 0) || s.released) return false
+  const release = Date.parse(s.release_at)
+  if (Number.isNaN(release)) return false
+  const now = nowMs === undefined ? Date.now() : nowMs
+  const closes = Date.parse(s.booking_closes_at)
+  return now >= release - earlyMinutes * 60000 && (Number.isNaN(closes) || now < closes)
 }
 
 /** A day on the department's date strip, from one availability item (or none: no schedules). */
@@ -279,6 +299,7 @@ const PAY_EXPIRED_CODES = ['PAYMENT_EXPIRED', 'HOLD_EXPIRED']
 
 module.exports = {
   scheduleState,
+  inEarlyWindow,
   dayState,
   slotView,
   memberNote,

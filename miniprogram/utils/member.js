@@ -1,5 +1,19 @@
 /** Words for the 会员中心: the level card, the progress to the next level and the points ledger. */
 const format = require('./format')
+const api = require('./api')
+
+/**
+ * How many minutes before the public release this patient's level may book (0 for none, or when the
+ * server cannot say: then the pages simply show the public release).
+ */
+async function earlyMinutes() {
+  try {
+    const m = await api.member()
+    return (m && m.privileges && m.privileges.early_booking_minutes) || 0
+  } catch (err) {
+    return 0
+  }
+}
 
 /**
  * How far the patient is from the next level, by the points earned in the last 12 months (the level
@@ -48,4 +62,4 @@ function levelsView(member) {
   )
 }
 
-module.exports = { progress, deltaText, ledgerView, levelsView }
+module.exports = { progress, deltaText, ledgerView, levelsView, earlyMinutes }

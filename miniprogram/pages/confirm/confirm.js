@@ -12,6 +12,7 @@
 const api = require('../../utils/api')
 const format = require('../../utils/format')
 const booking = require('../../utils/booking')
+const member = require('../../utils/member')
 const wechat = require('../../utils/wechat')
 const page = require('../../behaviors/page')
 
@@ -69,13 +70,13 @@ Component({
 
     reload() {
       return this.withLoading(async () => {
-        const [slots, settings] = await Promise.all([api.scheduleSlots(this.scheduleId), api.getConfig(), this.loadPatients(true)])
+        const [slots, settings, , early] = await Promise.all([api.scheduleSlots(this.scheduleId), api.getConfig(), this.loadPatients(true), member.earlyMinutes()])
         this.settings = settings
         const schedule = slots.schedule
         const doctor = await api.doctor(this.doctorId || schedule.doctor_id)
         const hospital = await api.hospital(doctor.hospital.id)
         const slot = this.slotId ? slots.items.find((s) => s.id === this.slotId) || null : null
-        const state = booking.scheduleState(schedule)
+        const state = booking.scheduleState(schedule, early)
         let unavailable = ''
         if (!state.bookable) unavailable = `该时段${state.label}，请返回选择其他时段`
         else if (this.slotId && (!slot || slot.status !== 'available')) unavailable = '该号源已被预约，请返回选择其他号源'

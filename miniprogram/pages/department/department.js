@@ -7,6 +7,7 @@ const api = require('../../utils/api')
 const format = require('../../utils/format')
 const booking = require('../../utils/booking')
 const review = require('../../utils/review')
+const member = require('../../utils/member')
 const page = require('../../behaviors/page')
 
 /**
@@ -14,8 +15,8 @@ const page = require('../../behaviors/page')
  * which counts a day not yet released and 停诊 sessions too): the release time when nothing is released
  * yet, 停诊 when every session is suspended, else the numbers left in open sessions.
  */
-function doctorDay(schedules) {
-  const states = schedules.map((s) => ({ s, st: booking.scheduleState(s) }))
+function doctorDay(schedules, earlyMinutes) {
+  const states = schedules.map((s) => ({ s, st: booking.scheduleState(s, earlyMinutes) }))
   if (!states.length) return { key: 'none', text: '当日无余号', remaining: 0 }
   if (states.every((x) => x.st.key === 'suspended')) return { key: 'suspended', text: '当日停诊', remaining: 0 }
   const unreleased = states.filter((x) => x.st.key === 'unreleased')
@@ -60,7 +61,8 @@ Component({
 
     reload() {
       return this.withLoading(async () => {
-        const department = await api.department(this.departmentId)
+        const [department, early] = await Promise.all([api.department(this.departmentId), member.earlyMinutes()])
+        this.earlyMinutes = early // a member's level may book before the public release (提前预约)
         const hospital = await api.hospital(department.hospital_id || this.hospitalId)
         const today = format.today()
         const releaseDays = hospital.booking_rules ? hospital.booking_rules.release_days : 7
@@ -102,9 +104,9 @@ Component({
           Object.assign({}, doc, {
             feeText: format.money(doc.fee_fen, '免费'),
             ratingText: (review.ratingView(doc.rating) || { shortText: '' }).shortText,
-            day: doctorDay(doc.schedules || []),
+            day: doctorDay(doc.schedules || [], this.earlyMinutes),
             sessions: (doc.schedules || []).map((s) => {
-              const st = booking.scheduleState(s)
+              const st = booking.scheduleState(s, this.earlyMinutes)
               return { id: s.id, period: s.period_label, state: st.key, stateText: st.label }
             }),
           })

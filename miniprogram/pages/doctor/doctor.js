@@ -11,6 +11,7 @@ const api = require('../../utils/api')
 const format = require('../../utils/format')
 const booking = require('../../utils/booking')
 const review = require('../../utils/review')
+const member = require('../../utils/member')
 const page = require('../../behaviors/page')
 
 Component({
@@ -53,18 +54,20 @@ Component({
 
     reload() {
       return this.withLoading(async () => {
-        const doctor = await api.doctor(this.doctorId)
+        const [doctor, early] = await Promise.all([api.doctor(this.doctorId), member.earlyMinutes()])
+        // A member's level may book before the public release (提前预约).
+        this.earlyMinutes = early
         const hospital = await api.hospital(doctor.hospital.id)
         const today = format.today()
         const releaseDays = hospital.booking_rules ? hospital.booking_rules.release_days : 7
         const res = await api.doctorSchedules(this.doctorId, today, format.addDays(today, releaseDays))
-        const days = groupByDate(res.items, today)
+        const days = groupByDate(res.items, today, early)
         const feeText = format.money(doctor.fee_fen, '免费')
         this.setData({ doctor, hospital, feeText, days, barFeeText: this.data.schedule ? this.data.barFeeText : feeText })
         wx.setNavigationBarTitle({ title: `${doctor.name} ${doctor.title}` })
         this.loadReviews(doctor)
         const current = this.data.scheduleId && res.items.find((s) => s.id === this.data.scheduleId)
-        const onDay = (key) => res.items.find((s) => s.visit_date === this.wantedDate && booking.scheduleState(s).key === key)
+        const onDay = (key) => res.items.find((s) => s.visit_date === this.wantedDate && booking.scheduleState(s, early).key === key)
         // The day asked for: its first open session, else a sold-out one (to wait for: 候补).
         const wanted = current || onDay('open') || onDay('full')
         if (wanted) await this.loadSlots(wanted.id)
@@ -92,7 +95,7 @@ Component({
       this.setData({ scheduleId, slotsLoading: true, slotsError: '', slots: [], waitlist: null })
       try {
         const res = await api.scheduleSlots(scheduleId)
-        const state = booking.scheduleState(res.schedule)
+        const state = booking.scheduleState(res.schedule, this.earlyMinutes)
         if (state.key === 'full') await this.loadWaitlist(scheduleId)
         this.setData({
           schedule: Object.assign({}, res.schedule, {
@@ -263,7 +266,7 @@ Component({
   },
 })
 
-function groupByDate(schedules, today) {
+function groupByDate(schedules, today, earlyMinutes) {
   const days = []
   const index = {}
   schedules
@@ -274,7 +277,7 @@ function groupByDate(schedules, today) {
         index[s.visit_date] = { date: s.visit_date, label: `${format.shortDate(s.visit_date)} ${format.dayLabel(s.visit_date, today)}`, sessions: [] }
         days.push(index[s.visit_date])
       }
-      const st = booking.scheduleState(s)
+      const st = booking.scheduleState(s, earlyMinutes)
       index[s.visit_date].sessions.push({
         id: s.id,
         period: s.period_label,

@@ -200,3 +200,49 @@ describe('numbers kept for members', () => {
     expect(booking.memberNote(fx.schedule())).toBe('')
   })
 })
+
+describe('提前预约: a member’s level books before the public release', () => {
+  const releaseIn = (min) => new Date(Date.now() + min * 60000).toISOString()
+
+  function unreleasedDay() {
+    fake.route('GET /api/v1/doctors/:id/schedules', { body: { items: [fx.schedule({ id: 9, visit_date: D(7), released: false, bookable: false, remaining: 6, release_at: releaseIn(10) })], total: 1 } })
+    fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots({ id: 9, visit_date: D(7), released: false, bookable: false, remaining: 6, release_at: releaseIn(10) }) })
+  }
+
+  test('a 金卡 member (30 minutes early) sees the session open ten minutes before its release and can book it', async () => {
+    unreleasedDay()
+    fake.route('GET /api/v1/members/me', { body: fx.member({ level: { code: 'gold', name: '金卡会员' }, privileges: Object.assign({}, fx.member().privileges, { early_booking_minutes: 30 }) }) })
+    const comp = open('doctor', { id: '7', date: D(7) })
+    await settle()
+    expect(text(comp, '.session')).toContain('会员提前约 余6')
+    expect(text(comp, '.bar-action')).toBe('预约 1号 08:00')
+    tap(comp, '.bar-action')
+    await settle()
+    expect(wx.navigateTo).toHaveBeenCalledWith(expect.objectContaining({ url: `/pages/confirm/confirm?scheduleId=9&doctorId=7&slotId=1000` }))
+  })
+
+  test('without the privilege (or when the level cannot be read) it waits for the release', async () => {
+    unreleasedDay()
+    fake.route('GET /api/v1/members/me', { body: fx.member() }) // silver: no early window
+    let comp = open('doctor', { id: '7', date: D(7) })
+    await settle()
+    expect(text(comp, '.session')).toContain('放号')
+    expect(fake.calls('GET /api/v1/schedules/9/slots')).toHaveLength(0)
+    fake.route('GET /api/v1/members/me', 'network')
+    comp = open('doctor', { id: '7', date: D(7) })
+    await settle()
+    expect(text(comp, '.session')).toContain('放号')
+  })
+
+  test('the window: from release minus the minutes until booking closes', () => {
+    const booking = require('../../utils/booking')
+    const now = Date.parse(fx.at(D(1), '07:40'))
+    const s = fx.schedule({ visit_date: D(7), released: false, release_at: fx.at(D(1), '08:00'), booking_closes_at: fx.at(D(7), '07:30') })
+    expect(booking.inEarlyWindow(s, 30, now)).toBe(true)
+    expect(booking.inEarlyWindow(s, 15, now)).toBe(false)
+    expect(booking.inEarlyWindow(s, 0, now)).toBe(false)
+    expect(booking.scheduleState(s, 30, now)).toMatchObject({ key: 'open', bookable: true, early: true })
+    expect(booking.scheduleState(Object.assign({}, s, { remaining: 0 }), 30, now)).toMatchObject({ key: 'full', bookable: false })
+    expect(booking.scheduleState(s, 15, now).key).toBe('unreleased')
+  })
+})

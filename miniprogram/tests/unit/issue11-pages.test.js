@@ -204,3 +204,21 @@ describe('the member discount on the fee', () => {
     expect(exists(detail, '.fee-discount')).toBe(false)
   })
 })
+
+test('确认 does not turn away a member booking in the level’s early window', async () => {
+  const date = format.addDays(fx.TODAY, 7)
+  const schedule = { id: 9, visit_date: date, released: false, bookable: false, remaining: 6, release_at: new Date(Date.now() + 10 * 60000).toISOString() }
+  fake.route('GET /api/v1/schedules/:id/slots', { body: fx.slots(schedule) })
+  fake.route('GET /api/v1/config', { body: fx.CONFIG })
+  fake.route('GET /api/v1/me/patients', { body: { items: [fx.patient()], total: 1 } })
+  fake.route('GET /api/v1/doctors/:id', { body: fx.doctor() })
+  fake.route('GET /api/v1/hospitals/:id', { body: fx.hospital() })
+  fake.route('GET /api/v1/members/me', { body: fx.member({ privileges: Object.assign({}, fx.member().privileges, { early_booking_minutes: 30 }) }) })
+  let comp = open('confirm', { scheduleId: '9', slotId: '1000', doctorId: '7' })
+  await settle()
+  expect(text(comp, '.unavailable')).toBe('')
+  fake.route('GET /api/v1/members/me', { body: fx.member() })
+  comp = open('confirm', { scheduleId: '9', slotId: '1000', doctorId: '7' })
+  await settle()
+  expect(text(comp, '.unavailable')).toContain('放号')
+})
