@@ -134,6 +134,12 @@ async def set_hospital(db: Database, catalog: Catalog, **values: Any) -> None:
         await session.execute(update(Hospital).where(Hospital.id == catalog.hospital.id).values(**values))
 
 
+@pytest.fixture(autouse=True)
+async def member_levels(db: Database) -> None:
+    """The seeded levels, made again on PostgreSQL (its tests truncate every table, the seed rows too)."""
+    await member_level(db, "regular")
+
+
 @pytest.fixture
 async def catalog(db: Database) -> Catalog:
     return await make_catalog(db)

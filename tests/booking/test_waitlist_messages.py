@@ -11,11 +11,12 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.booking.test_waitlist_api import (
+from tests.booking.test_waitlist_api import (  # noqa: F401 (member_levels: an autouse fixture)
     WAITLIST,
     cancel,
     confirm,
     joined,
+    member_levels,
     new_patient,
     offered_to,
     sold_out,
