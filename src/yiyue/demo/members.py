@@ -87,7 +87,7 @@ async def _gold(session: AsyncSession, account_id: int, *, now: datetime) -> Non
             account_id=account_id,
             kind="visit",
             cause=f"demo:{account_id}:visit:{at:%Y%m%d}",
-            note=f"就诊完成（{at:%Y-%m-%d}，演示数据）",
+            note="就诊完成（演示数据）",
             now=at,
         )
     await members.recompute_level(session, account_id=account_id, now=now)

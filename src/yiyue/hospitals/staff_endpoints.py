@@ -53,6 +53,10 @@ def hospital_out(hospital: Hospital) -> StaffHospitalOut:
         intro=hospital.intro,
         booking_rules=booking_rules(hospital),
         booking_open=hospital.booking_open,
+        waitlist_hold_minutes=hospital.waitlist_hold_minutes,
+        waitlist_max_entries=hospital.waitlist_max_entries,
+        member_share_percent=hospital.member_share_percent,
+        member_share_opens_hours=hospital.member_share_opens_hours,
         created_at=hospital.created_at,
     )
 

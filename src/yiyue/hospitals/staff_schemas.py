@@ -58,6 +58,26 @@ class HospitalIn(_In):
         default=5, title="每人待就诊预约上限", ge=1, le=20, description="一个微信账号在本院同时持有的待就诊预约数"
     )
     payment_required: bool = Field(default=False, title="挂号费支付方式", description="true：网上预约时在线支付")
+    waitlist_hold_minutes: int = Field(
+        default=15, title="候补确认时限", ge=5, le=120, description="号源释放后为候补患者保留多少分钟待其确认（5-120）"
+    )
+    waitlist_max_entries: int = Field(
+        default=3, title="每人候补上限", ge=1, le=10, description="一个账号在本院同时可有的候补数（1-10）"
+    )
+    member_share_percent: int = Field(
+        default=0,
+        title="会员预留比例（%）",
+        ge=0,
+        le=50,
+        description="每个出诊时段网上号源中为会员预留的比例，按号数向下取整（0-50；对之后生成的排班生效）",
+    )
+    member_share_opens_hours: int = Field(
+        default=24,
+        title="会员预留开放时间（开诊前小时）",
+        ge=0,
+        le=168,
+        description="开诊前多少小时起，会员预留号源向所有患者开放（0-168）",
+    )
 
 
 class StaffHospitalOut(_Out):
@@ -71,6 +91,10 @@ class StaffHospitalOut(_Out):
     intro: str
     booking_rules: BookingRules
     booking_open: bool = Field(description="false：平台已暂停该医院的网上预约（医院资料仍对患者可见）")
+    waitlist_hold_minutes: int = Field(default=15, description="候补确认时限（分钟）")
+    waitlist_max_entries: int = Field(default=3, description="每个账号在本院同时可有的候补数")
+    member_share_percent: int = Field(default=0, description="会员预留号源比例（%）")
+    member_share_opens_hours: int = Field(default=24, description="开诊前多少小时会员预留向所有患者开放")
     created_at: datetime
 
 
