@@ -112,11 +112,20 @@ describeLive('journey against the real server: 候补 (waitlist)', () => {
     const grab = await stranger.book(session.schedule.id, heldSlot.id, strangerPerson.id)
     expect(grab.statusCode).toBe(409)
 
-    // The message about it opens 我的候补.
+    // The message about it (sent by a background job: pulled to refresh until it is there) opens 我的候补.
     const messages = await h.openUrl('/pages/messages/messages')
-    const items = messages.instance.data.items
-    const offerIndex = items.findIndex((n) => n.kind === 'waitlist_offered')
-    expect(offerIndex).toBeGreaterThanOrEqual(0)
+    const offerIndex = await h.pollUntil(
+      async () => {
+        const found = messages.instance.data.items.findIndex((n) => n.kind === 'waitlist_offered')
+        if (found < 0) {
+          messages.instance.onPullDownRefresh()
+          await settle()
+        }
+        return found
+      },
+      (found) => found >= 0,
+      { what: 'the 候补成功 message' }
+    )
     tap(messages, '.message-item', offerIndex)
     await settle()
     expect(h.lastUrl()).toBe('/pages/waitlist/waitlist')
