@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -45,10 +46,31 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def _postgres_migrated() -> str:
+def _postgres_migrated() -> dict[str, list[dict[str, Any]]]:
+    """Migrates once per run; returns the rows the migrations seed (the default member levels), which each
+    test gets back after the tables are emptied, as a copy of the SQLite template would have them."""
     _reset_postgres_schema(PG_URL)
     upgrade(PG_URL)
-    return PG_URL
+    return _seeded_rows(PG_URL)
+
+
+def _seeded_rows(url: str) -> dict[str, list[dict[str, Any]]]:
+    import asyncio
+
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    async def read() -> dict[str, list[dict[str, Any]]]:
+        engine = create_async_engine(url)
+        seeded: dict[str, list[dict[str, Any]]] = {}
+        async with engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                rows = [dict(row) for row in (await conn.execute(table.select())).mappings()]
+                if rows:
+                    seeded[table.name] = rows
+        await engine.dispose()
+        return seeded
+
+    return asyncio.run(read())
 
 
 def _reset_postgres_schema(url: str) -> None:
@@ -69,9 +91,9 @@ def _reset_postgres_schema(url: str) -> None:
 @pytest.fixture
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if PG_URL:
-        url: str = request.getfixturevalue("_postgres_migrated")
-        _truncate_postgres(url)
-        yield url
+        seeded: dict[str, list[dict[str, Any]]] = request.getfixturevalue("_postgres_migrated")
+        _truncate_postgres(PG_URL, seeded)
+        yield PG_URL
     else:
         template: Path = request.getfixturevalue("_sqlite_template")
         target = tmp_path / "yiyue.db"
@@ -79,7 +101,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite+aiosqlite:///{target}"
 
 
-def _truncate_postgres(url: str) -> None:
+def _truncate_postgres(url: str, seeded: dict[str, list[dict[str, Any]]]) -> None:
     import asyncio
 
     from sqlalchemy.ext.asyncio import create_async_engine
@@ -89,6 +111,14 @@ def _truncate_postgres(url: str) -> None:
         tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
         async with engine.begin() as conn:
             await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+            for table in Base.metadata.sorted_tables:
+                if table.name in seeded:
+                    await conn.execute(table.insert(), seeded[table.name])
+                    if "id" not in table.c:
+                        continue
+                    # The ids were given: move the sequence past them, as the migration left it.
+                    sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+                    await conn.execute(text(f"SELECT setval({sequence}, (SELECT max(id) FROM {table.name}))"))
         await engine.dispose()
 
     asyncio.run(truncate())

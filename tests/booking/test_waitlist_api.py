@@ -3,7 +3,6 @@ its head, confirming, lapsing, leaving, and the ends the session brings (停诊,
 
 from __future__ import annotations
 
-import importlib
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -96,17 +95,8 @@ async def line(client: httpx.AsyncClient, schedule_id: int) -> dict[str, Any]:
     return body
 
 
-SEEDED = importlib.import_module("yiyue.migrations.versions.20261203_5e11a0c4b7d2_members_points_reviews_waitlist")
-
-
 async def member_level(db: Database, code: str) -> MemberLevel:
-    """The level as the migration seeds it; the seeded levels are made again where a test database was
-    emptied (PostgreSQL's tests truncate every table)."""
-    async with db.session() as session:
-        if await session.scalar(select(MemberLevel.id).limit(1)) is None:
-            keys = ("code", "name", "min_points", "booking_priority", "early_booking_minutes", "member_share")
-            keys += ("can_cancel_late", "discount_percent")
-            session.add_all(MemberLevel(**dict(zip(keys, row, strict=True)), updated_at=NOW) for row in SEEDED.LEVELS)
+    """The level as the migration seeds it."""
     async with db.session() as session:
         return (await session.scalars(select(MemberLevel).where(MemberLevel.code == code))).one()
 
@@ -132,12 +122,6 @@ async def make_member(db: Database, openid: str, level_code: str) -> None:
 async def set_hospital(db: Database, catalog: Catalog, **values: Any) -> None:
     async with db.session() as session:
         await session.execute(update(Hospital).where(Hospital.id == catalog.hospital.id).values(**values))
-
-
-@pytest.fixture(autouse=True)
-async def member_levels(db: Database) -> None:
-    """The seeded levels, made again on PostgreSQL (its tests truncate every table, the seed rows too)."""
-    await member_level(db, "regular")
 
 
 @pytest.fixture

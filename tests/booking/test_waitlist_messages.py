@@ -11,12 +11,11 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from tests.booking.test_waitlist_api import (  # noqa: F401 (member_levels: an autouse fixture)
+from tests.booking.test_waitlist_api import (
     WAITLIST,
     cancel,
     confirm,
     joined,
-    member_levels,
     new_patient,
     offered_to,
     sold_out,

@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import select
 
 from tests.booking.test_waitlist_api import make_member as make_account_member
-from tests.booking.test_waitlist_api import member_level
 from tests.concurrency.test_flash_release import new_patient
 from tests.conftest import NOW
 from tests.factories import make_catalog, make_schedule
@@ -159,7 +158,6 @@ def assert_invariants(state: Stored) -> None:
 async def test_parallel_cancellations_hand_each_slot_to_one_waiting_person_in_order(
     store: Database, http: httpx.AsyncClient
 ) -> None:
-    await member_level(store, "regular")  # the seeded levels (PostgreSQL's tests truncate them)
     catalog = await make_catalog(store)
     schedule = await make_schedule(store, catalog, capacity=CAPACITY)
     holders = list(await asyncio.gather(*(book(http, schedule.id) for _ in range(CAPACITY))))

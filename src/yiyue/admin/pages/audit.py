@@ -80,6 +80,11 @@ ACTION_LABELS = {
     "doctor.rejoin": "医生恢复出诊",
     "booking_ban.list": "查看爽约限制",
     "booking_ban.lift": "解除爽约限制",
+    "review.hide": "隐藏评价",
+    "review.restore": "恢复评价",
+    "points.adjust": "调整积分",
+    "member_level.update": "修改会员等级",
+    "member.view": "查看会员积分",
 }
 """The actions in Chinese; an action not listed is shown as recorded."""
 
@@ -95,6 +100,8 @@ SUBJECT_LABELS = {
     "account": "患者账号",
     "ban": "爽约限制",
     "booking_ban": "爽约限制",
+    "review": "评价",
+    "member_level": "会员等级",
 }
 
 DETAIL_LABELS = {
@@ -120,6 +127,9 @@ DETAIL_LABELS = {
     "date_to": "至",
     "status": "状态",
     "after": "新建",
+    "hidden_reason": "隐藏原因",
+    "stars": "星级",
+    "delta": "积分变动",
 }
 
 
