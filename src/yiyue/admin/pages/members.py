@@ -26,8 +26,8 @@ router = APIRouter()
 MembersPage = Annotated[Console, Depends(page("members"))]
 HOME = "/admin/members"
 LEDGER_PAGE = 20
-AccountPath = Annotated[int, Path(ge=1, le=MAX_ID)]
-CodePath = Annotated[str, Path(max_length=20, pattern=r"^[a-z_]+$")]
+AccountPath = Annotated[int, Path(title="账号", ge=1, le=MAX_ID)]
+CodePath = Annotated[str, Path(title="等级代码", max_length=20, pattern=r"^[a-z_]+$")]
 CHECKS = ("member_share", "can_cancel_late")
 """Checkboxes: unticked, the browser sends nothing."""
 
