@@ -11,11 +11,13 @@ import typer
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
-from yiyue.core.clock import Clock, local_today
-from yiyue.core.config import DEV_WECHAT_PAY_NOTIFY_URL, FAKE_WECHAT_IN_PROCESS, get_settings
+from yiyue.core.clock import HOSPITAL_TZ, Clock, local_today
+from yiyue.core.config import DEV_WECHAT_PAY_NOTIFY_URL, FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.migrate import upgrade
+from yiyue.demo.members import MembersSeedSummary
+from yiyue.demo.reviews import ReviewSeedSummary
 from yiyue.demo.seed import SeedSummary
 from yiyue.demo.staff import DemoLogin
 from yiyue.jobs.context import JobContext
@@ -75,6 +77,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     settings = get_settings()
     upgrade(settings.database_url)
     summary = asyncio.run(_seed())
+    reviews, gold = asyncio.run(_demo_patients(settings))
     logins = asyncio.run(_demo_staff(settings.secret_key))
     from yiyue.app import FAKE_WECHAT_MOUNT
     from yiyue.server import create_server
@@ -93,6 +96,13 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     if settings.wechat_api_base == FAKE_WECHAT_IN_PROCESS:
         fake = f"{base}{FAKE_WECHAT_MOUNT}"
         typer.echo(f"  fake WeChat  {fake}  (mint a login code: POST {fake}/__fake__/login-code)")
+    typer.echo(
+        f"  patients     demo-review-01..40: {reviews.completed_visits} completed visits, {reviews.reviews} reviews"
+    )
+    typer.echo(f"  member       {gold.openid} {gold.level} ({gold.points_12m} points in 12 months)")
+    if gold.release_at is not None:
+        released = gold.release_at.astimezone(HOSPITAL_TZ)
+        typer.echo(f"               {gold.doctor}: public release {released:%H:%M}, members book now (提前预约)")
     typer.echo(f"  console      {base}/admin/  (development accounts, user name / password:)")
     for login in logins:
         typer.echo(f"               {login.username:<12} {login.password}  {login.label}")
@@ -258,6 +268,23 @@ async def _seed() -> SeedSummary:
     try:
         async with db.session() as session:
             return await seed_demo(session, today=local_today(Clock().now()))
+    finally:
+        await db.dispose()
+
+
+async def _demo_patients(settings: Settings) -> tuple[ReviewSeedSummary, MembersSeedSummary]:
+    """Demo patients with completed visits and reviews (once), then the 金卡 member and an expert's session
+    in its early window (each start: the window moves with the clock). Each declares its own write."""
+    from yiyue.demo.members import seed_members
+    from yiyue.demo.reviews import seed_reviews
+
+    db = Database(settings.database_url)
+    try:
+        async with db.session() as session:
+            reviews = await seed_reviews(session, settings=settings, now=Clock().now())
+        async with db.session() as session:
+            gold = await seed_members(session, now=Clock().now())
+        return reviews, gold
     finally:
         await db.dispose()
 

@@ -103,11 +103,11 @@ async def book(
     await _check_bookable(session, schedule, hospital, perks=perks, now=now)
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
-    await _check_not_banned(session, account_id=account_id, now=now)
+    await check_not_banned(session, account_id=account_id, now=now)
     await appointments.check_not_duplicate(
         session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
     )
-    await _check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
+    await check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
 
     payable, _ = discounted(schedule.fee_fen, perks.discount_percent)
     pay_first = hospital.payment_required and payable > 0
@@ -199,7 +199,7 @@ async def active_ban(session: AsyncSession, *, account_id: int, now: datetime) -
     return ban
 
 
-async def _check_not_banned(session: AsyncSession, *, account_id: int, now: datetime) -> None:
+async def check_not_banned(session: AsyncSession, *, account_id: int, now: datetime) -> None:
     ban = await active_ban(session, account_id=account_id, now=now)
     if ban is not None:
         until = ban.ends_at.astimezone(HOSPITAL_TZ)
@@ -263,7 +263,7 @@ async def _replay(session: AsyncSession, *, account_id: int, key: str, fingerpri
     return await session.get(Appointment, record.appointment_id)
 
 
-async def _check_active_limit(session: AsyncSession, *, person_index: str, hospital: Hospital) -> None:
+async def check_active_limit(session: AsyncSession, *, person_index: str, hospital: Hospital) -> None:
     """The hospital's limit of unvisited appointments counts per person, across every account that books
     for them: a family booking for five members gets five times the room, a scalper with five accounts
     for one ID number none."""

@@ -128,7 +128,7 @@ async def confirm(
     await _check_can_book(
         session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, perks=perks, now=now
     )
-    await booking._check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
+    await booking.check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
     slot = await session.get_one(Slot, entry.slot_id)
     pay_first = hospital.payment_required and schedule.fee_fen > 0
     if not pay_first:
@@ -242,7 +242,7 @@ async def _check_can_book(
     rules.check_bookable(schedule, hospital, now=now, early_minutes=perks.early_booking_minutes)
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
-    await booking._check_not_banned(session, account_id=account_id, now=now)
+    await booking.check_not_banned(session, account_id=account_id, now=now)
     await appointments.check_not_duplicate(
         session,
         person_index=person.id_number_index,

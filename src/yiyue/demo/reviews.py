@@ -137,6 +137,9 @@ async def seed_reviews(
                 reviewed += 1
     # One visit left to review, for trying 评价 as demo-review-01: with a doctor they have not reviewed.
     await visits.completed(hospitals[0], await _unreviewed_by(session, hospitals[0], patients[0]), patients[0])
+    # Credited out of order (each at its own past time): the 12-month points and levels as of now.
+    for account_id in sorted({p.account_id for p in patients}):
+        await members.recompute_level(session, account_id=account_id, now=now)
     await session.flush()
     return ReviewSeedSummary(reviewed, doctors, visits.made, created=True)
 
