@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from tests.booking.test_booking_api import add_patient, book
 from tests.conftest import NOW, Login
+from tests.e2e.test_money_and_rebooking import rebook, suspend
 from tests.e2e.test_paid_booking import pay_for, user_pays
 from tests.factories import make_catalog, make_schedule
 from tests.jobs_support import Jobs
@@ -331,3 +332,22 @@ async def relogin(login: Login, db: Database, held: dict[str, Any]) -> dict[str,
         )
     assert openid is not None
     return await login(openid)
+
+
+class TestRebookingKeepsTheDiscount:
+    async def test_a_gold_member_rebooked_after_a_suspension_owes_the_discounted_fee(
+        self, client: httpx.AsyncClient, login: Login, db: Database, clock: FrozenClock
+    ) -> None:
+        catalog = await make_catalog(db)
+        suspended_session = await make_schedule(db, catalog, days_ahead=1)
+        next_session = await make_schedule(db, catalog, days_ahead=3)
+        auth = await patient(login, db, points=1000)
+        booked = (await book_new_person(client, auth, suspended_session.id)).json()
+        assert booked["fee_fen"] == 4750
+
+        await suspend(db, clock, suspended_session)
+        taken = await rebook(client, auth, booked["id"], next_session.id)
+
+        assert taken.status_code == 201, taken.text
+        new = taken.json()
+        assert (new["fee_fen"], new["payment"]["discount_fen"], new["payment"]["original_fen"]) == (4750, 250, 5000)

@@ -26,6 +26,7 @@ from yiyue.core.errors import Conflict, NotFound
 from yiyue.core.events import RebookOfferEnds
 from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Department, Doctor, Hospital
+from yiyue.members import service as members
 from yiyue.scheduling import rules as scheduling_rules
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Schedule, ScheduleStatus, Slot
@@ -168,7 +169,8 @@ async def accept(
     rules.check_bookable(schedule, hospital, now=now)
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=suspended.visit_person_id)
     slot = await session.get_one(Slot, chosen.slot_id)
-    pay_first = hospital.payment_required and schedule.fee_fen > 0
+    perks = await members.privileges(session, account_id)
+    pay_first = rules.pays_first(schedule, hospital, perks)
     if not pay_first:
         await scheduling.confirm_slot(session, slot.id)
     try:
@@ -180,6 +182,7 @@ async def accept(
             slot=slot,
             pay_first=pay_first,
             payment_hold=payment_hold,
+            discount_percent=perks.discount_percent,
             reason="停诊改约",
             now=now,
         )

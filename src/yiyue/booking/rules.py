@@ -11,7 +11,7 @@ from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.errors import Conflict
 from yiyue.hospitals.models import Hospital
-from yiyue.members.rules import EarlyWindow, describe_early
+from yiyue.members.rules import EarlyWindow, Privileges, describe_early, discounted
 from yiyue.scheduling import rules as scheduling_rules
 from yiyue.scheduling.models import Schedule, ScheduleStatus
 
@@ -93,6 +93,13 @@ def member_share_refusal(schedule: Schedule, hospital: Hospital) -> MemberShareO
         f"剩余号源为会员预留，将于{opens.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}向所有患者开放",
         detail={"opens_at": opens.isoformat()},
     )
+
+
+def pays_first(schedule: Schedule, hospital: Hospital, perks: Privileges) -> bool:
+    """The slot is held until paid online: the hospital takes payment online and, after the member
+    discount, something is left to pay."""
+    payable, _ = discounted(schedule.fee_fen, perks.discount_percent)
+    return hospital.payment_required and payable > 0
 
 
 def cancel_deadline(schedule: Schedule, hospital: Hospital) -> datetime:

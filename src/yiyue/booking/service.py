@@ -49,7 +49,7 @@ from yiyue.core.pagination import paginate
 from yiyue.hospitals import service as catalog
 from yiyue.hospitals.models import Hospital
 from yiyue.members import service as members
-from yiyue.members.rules import Privileges, discounted
+from yiyue.members.rules import Privileges
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Schedule, Slot, SlotStatus
 
@@ -109,8 +109,7 @@ async def book(
     )
     await check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
 
-    payable, _ = discounted(schedule.fee_fen, perks.discount_percent)
-    pay_first = hospital.payment_required and payable > 0
+    pay_first = rules.pays_first(schedule, hospital, perks)
     share = perks.member_share or rules.member_share_open(schedule, hospital, now=now)
     slot = await scheduling.claim_slot(
         session, schedule_id=schedule.id, slot_id=request.slot_id, hold=pay_first, members_share=share

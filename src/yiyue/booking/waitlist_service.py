@@ -130,7 +130,7 @@ async def confirm(
     )
     await booking.check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
     slot = await session.get_one(Slot, entry.slot_id)
-    pay_first = hospital.payment_required and schedule.fee_fen > 0
+    pay_first = rules.pays_first(schedule, hospital, perks)
     if not pay_first:
         await scheduling.confirm_slot(session, slot.id)
     try:
