@@ -7,14 +7,18 @@ import secrets
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts.models import VisitPerson
+from yiyue.booking import rules
 from yiyue.booking.errors import DuplicateBooking
 from yiyue.booking.models import OCCUPYING, Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core import outbox
 from yiyue.core.events import AppointmentBooked, AppointmentHoldEnds, AppointmentPaymentDue
-from yiyue.members.rules import discounted
+from yiyue.hospitals.models import Hospital
+from yiyue.members.rules import Privileges, discounted
+from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Schedule, Slot
 
 
@@ -71,6 +75,42 @@ async def add_appointment(
     else:
         outbox.add(session, AppointmentBooked(appointment_id=appointment.id), now=now)
     return appointment
+
+
+async def book_held_slot(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    person: VisitPerson,
+    schedule: Schedule,
+    hospital: Hospital,
+    slot: Slot,
+    perks: Privileges,
+    payment_hold: timedelta,
+    reason: str,
+    now: datetime,
+) -> Appointment:
+    """The appointment on a slot already held for this patient (a 停诊 rebooking option, a waitlist
+    offer): it stays held until paid where the hospital takes payment online, else it is booked now; at
+    the level's discount. ``DuplicateBooking`` when the unique indexes refuse it."""
+    pay_first = rules.pays_first(schedule, hospital, perks)
+    if not pay_first:
+        await scheduling.confirm_slot(session, slot.id)
+    try:
+        return await add_appointment(
+            session,
+            account_id=account_id,
+            person=person,
+            schedule=schedule,
+            slot=slot,
+            pay_first=pay_first,
+            payment_hold=payment_hold,
+            discount_percent=perks.discount_percent,
+            reason=reason,
+            now=now,
+        )
+    except IntegrityError:
+        raise DuplicateBooking() from None
 
 
 async def check_not_duplicate(

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, case, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
@@ -170,24 +169,18 @@ async def accept(
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=suspended.visit_person_id)
     slot = await session.get_one(Slot, chosen.slot_id)
     perks = await members.privileges(session, account_id)
-    pay_first = rules.pays_first(schedule, hospital, perks)
-    if not pay_first:
-        await scheduling.confirm_slot(session, slot.id)
-    try:
-        appointment = await appointments.add_appointment(
-            session,
-            account_id=account_id,
-            person=person,
-            schedule=schedule,
-            slot=slot,
-            pay_first=pay_first,
-            payment_hold=payment_hold,
-            discount_percent=perks.discount_percent,
-            reason="停诊改约",
-            now=now,
-        )
-    except IntegrityError:
-        raise DuplicateBooking() from None
+    appointment = await appointments.book_held_slot(
+        session,
+        account_id=account_id,
+        person=person,
+        schedule=schedule,
+        hospital=hospital,
+        slot=slot,
+        perks=perks,
+        payment_hold=payment_hold,
+        reason="停诊改约",
+        now=now,
+    )
     made.accepted_appointment_id = appointment.id
     await _end(session, made, keep=chosen.id, now=now)
     await session.flush()

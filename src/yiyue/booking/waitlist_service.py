@@ -19,7 +19,7 @@ from yiyue.accounts import service as accounts
 from yiyue.accounts.models import VisitPerson
 from yiyue.booking import appointments, rules, waitlist
 from yiyue.booking import service as booking
-from yiyue.booking.errors import DoctorUnavailable, DuplicateBooking
+from yiyue.booking.errors import DoctorUnavailable
 from yiyue.booking.models import OPEN_WAITLIST, Appointment, WaitlistEntry, WaitlistStatus
 from yiyue.booking.waitlist import (
     WaitlistAlreadyBooked,
@@ -130,24 +130,18 @@ async def confirm(
     )
     await booking.check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
     slot = await session.get_one(Slot, entry.slot_id)
-    pay_first = rules.pays_first(schedule, hospital, perks)
-    if not pay_first:
-        await scheduling.confirm_slot(session, slot.id)
-    try:
-        appointment = await appointments.add_appointment(
-            session,
-            account_id=account_id,
-            person=person,
-            schedule=schedule,
-            slot=slot,
-            pay_first=pay_first,
-            payment_hold=payment_hold,
-            discount_percent=perks.discount_percent,
-            reason="候补预约",
-            now=now,
-        )
-    except IntegrityError:
-        raise DuplicateBooking() from None
+    appointment = await appointments.book_held_slot(
+        session,
+        account_id=account_id,
+        person=person,
+        schedule=schedule,
+        hospital=hospital,
+        slot=slot,
+        perks=perks,
+        payment_hold=payment_hold,
+        reason="候补预约",
+        now=now,
+    )
     entry.status = WaitlistStatus.BOOKED
     entry.appointment_id = appointment.id
     for other in await _other_open_entries_that_day(session, entry):
