@@ -7,42 +7,15 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
-from tests.conftest import NOW
 from tests.factories import make_catalog, make_schedule, patient_body
-from tests.live import serving
-from yiyue.app import FAKE_WECHAT_MOUNT, create_app
+from yiyue.app import FAKE_WECHAT_MOUNT
 from yiyue.booking.models import OCCUPYING, Appointment
-from yiyue.core.clock import FrozenClock
-from yiyue.core.config import Settings
 from yiyue.core.db import Database
 from yiyue.scheduling.models import Schedule, Slot, SlotStatus
-
-
-@pytest.fixture
-def live_url(settings: Settings) -> Iterator[str]:
-    with serving(create_app(settings, clock=FrozenClock(NOW))) as url:
-        yield url
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Database]:
-    """A database handle of the test's own event loop (the server has its own)."""
-    database = Database(settings.database_url)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=250, max_keepalive_connections=250)
-    async with httpx.AsyncClient(base_url=live_url, limits=limits, timeout=60) as client:
-        yield client
 
 
 async def new_patient(http: httpx.AsyncClient) -> tuple[dict[str, str], int]:

@@ -9,23 +9,16 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
-import pytest
 from sqlalchemy import select
 
 from tests.booking.test_waitlist_api import make_member as make_account_member
 from tests.concurrency.test_flash_release import new_patient
-from tests.conftest import NOW
 from tests.factories import make_catalog, make_schedule
-from tests.live import serving
 from yiyue.accounts.models import Account, VisitPerson
-from yiyue.app import create_app
 from yiyue.booking.models import OCCUPYING, Appointment, WaitlistEntry, WaitlistStatus
-from yiyue.core.clock import FrozenClock
-from yiyue.core.config import Settings
 from yiyue.core.db import Database
 from yiyue.scheduling.models import Slot, SlotStatus
 
@@ -34,27 +27,6 @@ WAITING = 50
 FIRST_WAVE = 20
 MEMBERS = {3: "gold", 11: "silver", 17: "gold", 30: "diamond", 44: "silver", 49: "gold"}
 """Waiters (by the order they join in) who are members: they go ahead of everyone of a lower level."""
-
-
-@pytest.fixture
-def live_url(settings: Settings) -> Iterator[str]:
-    with serving(create_app(settings, clock=FrozenClock(NOW))) as url:
-        yield url
-
-
-@pytest.fixture
-async def store(settings: Settings) -> AsyncIterator[Database]:
-    """A database handle of the test's own event loop (the server has its own)."""
-    database = Database(settings.database_url)
-    yield database
-    await database.dispose()
-
-
-@pytest.fixture
-async def http(live_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-    async with httpx.AsyncClient(base_url=live_url, limits=limits, timeout=60) as client:
-        yield client
 
 
 @dataclass
