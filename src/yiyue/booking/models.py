@@ -136,6 +136,8 @@ class BookingBan(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UtcDateTime)
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    kind: Mapped[str] = mapped_column(String(12), default="no_show", server_default="no_show")
+    """``no_show`` (爽约) or ``hold_abuse`` (反复取消或超时未支付占号): both stop new bookings."""
     reason: Mapped[str] = mapped_column(String(100))
     lifted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """Set when hospital staff lifted the ban early; it no longer applies from then."""
@@ -217,3 +219,48 @@ class WaitlistEntry(Base):
     appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     end_reason: Mapped[str] = mapped_column(String(40), default="", server_default="")
+
+
+class ReleaseEntryStatus(StrEnum):
+    QUEUED = "queued"  # 排队中
+    WON = "won"  # 已中签
+    LOST = "lost"  # 未中签
+
+
+class ReleaseEntry(Base):
+    """One visit person's request for a session released in a window (放号窗口): queued, then drawn."""
+
+    __tablename__ = "release_entries"
+    __table_args__ = (
+        # One entry per person (ID number) per session, whichever account asks for them.
+        UniqueConstraint("schedule_id", "person_index"),
+        Index("ix_release_entries_account", "account_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    visit_person_id: Mapped[int] = mapped_column(ForeignKey("visit_persons.id"))
+    person_index: Mapped[str] = mapped_column(String(64))
+    weight: Mapped[int] = mapped_column(Integer, default=1)
+    """The draw's weight (1 plus the member level's booking priority when the hospital weights the draw)."""
+    status: Mapped[str] = mapped_column(String(10), default=ReleaseEntryStatus.QUEUED)
+    result_reason: Mapped[str] = mapped_column(String(100), default="", server_default="")
+    appointment_id: Mapped[int | None] = mapped_column(ForeignKey("appointments.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ReleaseDraw(Base):
+    """The record of one session's draw: with its seed and the entries anyone can re-run it."""
+
+    __tablename__ = "release_draws"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("schedules.id"), unique=True)
+    seed: Mapped[str] = mapped_column(String(64))
+    algorithm: Mapped[str] = mapped_column(String(40))
+    capacity: Mapped[int] = mapped_column(Integer)
+    entries: Mapped[int] = mapped_column(Integer)
+    winners: Mapped[int] = mapped_column(Integer)
+    drawn_at: Mapped[datetime] = mapped_column(UtcDateTime)

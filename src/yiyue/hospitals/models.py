@@ -58,6 +58,16 @@ class Hospital(Base):
     """Of each session's online slots, this share is kept for members with the privilege (会员预留号源)."""
     member_share_opens_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     """The members' share opens to everyone this many hours before the session starts."""
+    release_mode: Mapped[str] = mapped_column(String(10), default="fcfs", server_default="fcfs")
+    """How a session's numbers are released: ``fcfs`` (先到先得) or ``window`` (放号窗口内排队，截止后公平抽签)."""
+    release_window_seconds: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    """In ``window`` mode: how long after the release time requests are queued for the draw."""
+    max_unpaid_holds: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    """How many unpaid holds (待支付) one account may have at once in this hospital."""
+    hold_abuse_threshold: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    """Unpaid holds cancelled or left to expire within ``hold_abuse_window_days`` that block new holds."""
+    hold_abuse_window_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    hold_abuse_ban_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     released_through: Mapped[date | None] = mapped_column(Date)
     """The last visit date whose schedules the release job has made from templates (放号进度)."""
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
