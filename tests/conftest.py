@@ -124,6 +124,19 @@ def _truncate_postgres(url: str, seeded: dict[str, list[dict[str, Any]]]) -> Non
     asyncio.run(truncate())
 
 
+GENEROUS_LIMITS: dict[str, object] = {
+    **{
+        name: "1000000/minute"
+        for name in Settings.model_fields
+        if name.startswith("rate_limit_") and name != "rate_limit_strategy"
+    },
+    "staff_login_lock_after": 1_000_000,
+    "staff_login_ip_lock_after": 1_000_000,
+    "rate_limit_strategy": "fixed-window",
+}
+"""Rate limits and login lockouts no ordinary test reaches (issue 9); tests of the limits set tight ones."""
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
@@ -134,6 +147,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         wechat_secret="test-wechat-secret",
         queue_url=f"sqlite:///{tmp_path / 'queue.db'}",
         embedded_workers=0,
+        **GENEROUS_LIMITS,
     )
 
 

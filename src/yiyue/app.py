@@ -28,6 +28,7 @@ from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
+from yiyue.core.ratelimit import LoginGuard, RateLimiter
 from yiyue.core.security import TokenVerifier
 from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
 from yiyue.frontdesk.today_endpoints import router as today_router
@@ -92,6 +93,8 @@ def create_app(
     app.state.gate = inventory.build_gate(settings)
     inventory.listen(db, app.state.gate.marks)
     app.state.tokens = TokenVerifier(settings.secret_key)
+    app.state.ratelimiter = RateLimiter(settings)
+    app.state.login_guard = LoginGuard(settings)
     app.state.wechat, app.state.pay = _wechat_clients(app, settings, clock)
 
     for router in (
@@ -175,7 +178,7 @@ def _error(
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def domain_error(request: Request, exc: DomainError) -> Response:
-        return _error(request, exc.status, exc.code, exc.text, exc.detail)
+        return _error(request, exc.status, exc.code, exc.text, exc.detail, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

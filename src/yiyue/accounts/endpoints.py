@@ -21,8 +21,9 @@ from yiyue.accounts.schemas import (
 )
 from yiyue.core.clock import local_today
 from yiyue.core.deps import CipherDep, ClockDep, CurrentAccount, SessionDep, SettingsDep
-from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidToken, TokenExpired, responses
+from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidToken, RateLimited, TokenExpired, responses
 from yiyue.core.params import IdPath
+from yiyue.core.ratelimit import rate_limit
 from yiyue.wechat.client import WeChatClient
 from yiyue.wechat.errors import (
     WeChatCodeInvalid,
@@ -71,8 +72,15 @@ def visit_person_out(person: VisitPerson, today: date) -> VisitPersonOut:
 @router.post(
     "/auth/wechat-login",
     summary="微信小程序登录（wx.login 的 code 换取令牌）",
+    dependencies=[rate_limit("wechat_login", per="ip")],
     responses=responses(
-        *BODY_ERRORS, WeChatCodeInvalid, WeChatUserBlocked, WeChatRateLimited, WeChatUnavailable, WeChatMisconfigured
+        RateLimited,
+        *BODY_ERRORS,
+        WeChatCodeInvalid,
+        WeChatUserBlocked,
+        WeChatRateLimited,
+        WeChatUnavailable,
+        WeChatMisconfigured,
     ),
 )
 async def wechat_login(
@@ -103,7 +111,9 @@ async def list_patients(session: SessionDep, account: CurrentAccount, clock: Clo
     "/me/patients",
     status_code=201,
     summary="添加就诊人",
+    dependencies=[rate_limit("patients", per="account"), rate_limit("patients", per="ip")],
     responses=responses(
+        RateLimited,
         *AUTH_ERRORS,
         *BODY_ERRORS,
         service.AccountNotFound,

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from yiyue.accounts.realname import PersonNotVerified
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import rebook, service
 from yiyue.booking.errors import (
@@ -33,9 +34,10 @@ from yiyue.booking.schemas import (
 )
 from yiyue.booking.views import appointment_views
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
-from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, InvalidInput, responses
+from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, InvalidInput, RateLimited, responses
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import IdPath
+from yiyue.core.ratelimit import rate_limit
 from yiyue.scheduling.service import ScheduleNotFound
 
 router = APIRouter(prefix="/api/v1", tags=["预约"])
@@ -70,13 +72,16 @@ IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
     "/appointments",
     status_code=201,
     summary="预约挂号",
+    dependencies=[rate_limit("booking", per="account"), rate_limit("booking", per="ip")],
     responses=responses(
+        RateLimited,
         *AUTH_ERRORS,
         *BODY_ERRORS,
         IdempotencyKeyRequired,
         IdempotencyKeyReused,
         AccountNotFound,
         VisitPersonNotFound,
+        PersonNotVerified,
         ScheduleNotFound,
         SlotNotFound,
         HospitalClosed,

@@ -136,6 +136,41 @@ class Settings(BaseSettings):
     embedded_workers: int = 2
     """Job worker threads inside ``yiyue serve``/``demo``; 0 when separate ``yiyue worker`` processes run."""
 
+    # --- issue 9 / E: rate limits, staff login lockout, token families, body size -----------------
+    redis_url: str = ""
+    """``redis://host:6379/0`` to share rate limits, login lockouts and revoked token families between
+    processes; empty keeps them in each process's memory (the embedded default)."""
+    trusted_proxies: list[str] = Field(default_factory=list)
+    """Addresses (or networks) of reverse proxies whose ``X-Forwarded-For`` is believed; empty: none."""
+    rate_limit_strategy: str = "moving-window"
+    """``moving-window`` (exact) or ``fixed-window`` (cheaper, allows a burst at a window's edge)."""
+    rate_limit_booking_account: str = "30/minute;300/day"
+    rate_limit_booking_ip: str = "120/minute"
+    rate_limit_wechat_login_ip: str = "60/minute"
+    rate_limit_refresh_ip: str = "60/minute"
+    rate_limit_patients_account: str = "10/hour;20/day"
+    rate_limit_patients_ip: str = "60/hour"
+    rate_limit_realname_account: str = "10/hour;20/day"
+    rate_limit_realname_ip: str = "60/hour"
+    rate_limit_release_account: str = "30/minute"
+    rate_limit_release_ip: str = "120/minute"
+    rate_limit_search_ip: str = "600/minute"
+    """Anonymous catalog reads per address (generous: a hospital's Wi-Fi is one address)."""
+    staff_login_lock_after: int = 5
+    """Failed staff logins in a row for one user name before it is locked (then 1 min, doubling)."""
+    staff_login_ip_lock_after: int = 20
+    """The same per address (several clerks behind one address mistype too)."""
+    staff_login_lock_seconds: int = 60
+    staff_login_lock_max_seconds: int = 3600
+    staff_login_concurrent_verifications: int = 2
+    """Password verifications (argon2) running at once in a process; the rest wait their turn."""
+    revoked_family_recheck_seconds: float = 5.0
+    """How long a token family known to be live is trusted before the database is asked again."""
+    max_body_bytes: int = 64 * 1024
+    """Largest request body on /api/ (and the console, except its import forms)."""
+    max_upload_bytes: int = 10 * 1024 * 1024
+    """Largest body of the routes that take file uploads (the console's imports)."""
+
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
         if not self.database_url:

@@ -7,6 +7,7 @@ answer with ``responses=responses(...)``, so the codes are part of the OpenAPI c
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -17,9 +18,12 @@ class DomainError(Exception):
     code: ClassVar[str] = "BAD_REQUEST"
     message: ClassVar[str] = "请求有误"
 
-    def __init__(self, message: str | None = None, *, detail: Any = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, detail: Any = None, headers: Mapping[str, str] | None = None
+    ) -> None:
         self.text = message or self.message
         self.detail = detail
+        self.headers = headers  # sent with the answer, e.g. Retry-After of a 429
         super().__init__(f"{self.code}: {self.text}")
 
 

@@ -5,9 +5,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from yiyue.core.deps import SessionDep
-from yiyue.core.errors import INPUT_ERRORS, responses
+from yiyue.core.errors import INPUT_ERRORS, RateLimited, responses
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.ratelimit import rate_limit
 from yiyue.hospitals import service
 from yiyue.hospitals.models import Hospital
 from yiyue.hospitals.schemas import (
@@ -52,8 +53,9 @@ def booking_rules(hospital: Hospital) -> BookingRules:
 @router.get(
     "/search",
     summary="搜索医院、科室与医生",
+    dependencies=[rate_limit("search", per="ip")],
     description="按名称、全拼、拼音首字母（可与汉字混合）搜索；医生还按擅长与所在科室。每组按匹配程度排序。",
-    responses=responses(*INPUT_ERRORS, service.SearchQueryEmpty),
+    responses=responses(*INPUT_ERRORS, service.SearchQueryEmpty, RateLimited),
 )
 async def search(
     session: SessionDep,
@@ -89,7 +91,12 @@ async def search(
     )
 
 
-@router.get("/hospitals", summary="医院列表与搜索", responses=responses(*INPUT_ERRORS))
+@router.get(
+    "/hospitals",
+    summary="医院列表与搜索",
+    dependencies=[rate_limit("search", per="ip")],
+    responses=responses(*INPUT_ERRORS, RateLimited),
+)
 async def list_hospitals(
     session: SessionDep,
     page: PageDep,
@@ -144,7 +151,12 @@ async def get_department(department_id: IdPath, session: SessionDep) -> Departme
     return DepartmentOut.model_validate(await service.get_department(session, department_id))
 
 
-@router.get("/doctors", summary="医生搜索", responses=responses(*INPUT_ERRORS))
+@router.get(
+    "/doctors",
+    summary="医生搜索",
+    dependencies=[rate_limit("search", per="ip")],
+    responses=responses(*INPUT_ERRORS, RateLimited),
+)
 async def list_doctors(
     session: SessionDep,
     page: PageDep,
