@@ -315,5 +315,6 @@ async def test_public_config_lists_the_subscribe_templates(client: httpx.AsyncCl
         "visit_reminder": "yiyue-visit-reminder",
         "cancelled": "yiyue-booking-cancelled",
         "waitlist_offered": "yiyue-waitlist-offered",
+        "release_result": "yiyue-release-result",
     }
     assert (body["hospital_timezone"], body["max_visit_persons"]) == ("Asia/Shanghai", 5)

@@ -54,6 +54,7 @@ def test_every_periodic_job_is_registered_once(jobs: JobSystem) -> None:
         "members_points",
         "no_show_sweep",
         "reconcile_payments",
+        "release_draws",
         "release_from_templates",
         "visit_reminders",
     ]

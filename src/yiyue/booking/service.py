@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
-from yiyue.booking import appointments, rules, waitlist
+from yiyue.booking import appointments, release_window, rules, waitlist
 from yiyue.booking.errors import (
     AppointmentNotFound,
     BookingBanned,
@@ -104,6 +104,7 @@ async def book(
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
     await check_not_banned(session, account_id=account_id, now=now)
+    await release_window.refuse_while_drawing(session, schedule=schedule, hospital=hospital, now=now)
     await appointments.check_not_duplicate(
         session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
     )

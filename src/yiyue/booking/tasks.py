@@ -6,19 +6,21 @@ points past their 24 months and moves levels whose 12 months have lost earnings.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import lifecycle, rebook, waitlist
+from yiyue.booking import lifecycle, rebook, release_service, waitlist
 from yiyue.booking.models import Appointment
+from yiyue.core.config import Settings
 from yiyue.core.db import Database, begin_write
 from yiyue.core.events import (
     AppointmentBooked,
     AppointmentCompleted,
     AppointmentHoldEnds,
     RebookOfferEnds,
+    ReleaseWindowCloses,
     WaitlistBookingCloses,
     WaitlistOfferEnds,
 )
@@ -110,3 +112,38 @@ async def members_points(ctx: BookingContext, now: datetime) -> tuple[int, int]:
     async with ctx.db.session() as session:
         changed = await members.refresh_levels(session, now=now)
     return len(lapsed), changed
+
+
+# --- the release window's draw (抽签放号, issue 9 part A) ------------------------------------------------
+
+
+class ReleaseContext(Protocol):
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+
+@tasks.on(ReleaseWindowCloses)
+async def release_window_closes(
+    ctx: ReleaseContext, session: AsyncSession, event: ReleaseWindowCloses, now: datetime
+) -> None:
+    """The window closed: its entries are drawn (once: a draw already made is left as it is)."""
+    hold = timedelta(minutes=ctx.settings.payment_hold_minutes)
+    await release_service.run_draw(session, schedule_id=event.schedule_id, now=now, payment_hold=hold)
+
+
+@tasks.every(name="release_draws")
+async def release_draws(ctx: ReleaseContext, now: datetime) -> list[int]:
+    """Every minute: draws any closed window whose entries are still queued (the job at the close was
+    lost, or the process was down then). Each draw is its own unit of work. Returns the sessions drawn."""
+    async with ctx.db.session() as session:
+        due = await release_service.undrawn(session, now=now)
+    hold = timedelta(minutes=ctx.settings.payment_hold_minutes)
+    drawn: list[int] = []
+    for schedule_id in due:
+        async with ctx.db.session() as session:
+            if await release_service.run_draw(session, schedule_id=schedule_id, now=now, payment_hold=hold) is not None:
+                drawn.append(schedule_id)
+    return drawn

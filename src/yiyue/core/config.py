@@ -103,6 +103,7 @@ class Settings(BaseSettings):
             "visit_reminder": "yiyue-visit-reminder",
             "cancelled": "yiyue-booking-cancelled",
             "waitlist_offered": "yiyue-waitlist-offered",
+            "release_result": "yiyue-release-result",  # issue 9 (A): 抽签放号结果
         }
     )
     """Subscribe-message template ids by purpose; the defaults are the ones the fake WeChat knows."""

@@ -191,3 +191,20 @@ class AppointmentDoctorChanged(AppointmentFact):
     to_doctor_id: int
     reason: str = ""
     changed_at: datetime
+
+
+# --- booking: the release window and its draw (issue 9, part A) -------------------------------------
+
+
+class ReleaseWindowCloses(Event):
+    """Delayed to the close of a session's release window (放号窗口): its entries are drawn then."""
+
+    topic = "release.window_closes"
+    schedule_id: int
+
+
+class ReleaseEntryDecided(Event):
+    """The draw decided one entry: won (``appointment_id`` on the entry) or lost (``result_reason``)."""
+
+    topic = "release.entry_decided"
+    entry_id: int

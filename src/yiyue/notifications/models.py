@@ -26,6 +26,8 @@ class NotificationKind(StrEnum):
     COMPLETED = "completed"  # 就诊完成，感谢就诊
     WAITLIST_OFFERED = "waitlist_offered"  # 候补成功：号源已为您保留，请确认
     WAITLIST_ENDED = "waitlist_ended"  # 候补已结束（超时未确认、停诊、停止挂号…）
+    RELEASE_WON = "release_won"  # 抽签放号：已中签（预约已生成）
+    RELEASE_LOST = "release_lost"  # 抽签放号：未中签
 
 
 WAITLIST_KINDS = frozenset({NotificationKind.WAITLIST_OFFERED, NotificationKind.WAITLIST_ENDED})

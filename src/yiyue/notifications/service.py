@@ -20,8 +20,8 @@ from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import read_model, waitlist_views
-from yiyue.booking.models import Appointment, AppointmentEvent, WaitlistEntry
+from yiyue.booking import read_model, release_views, waitlist_views
+from yiyue.booking.models import Appointment, AppointmentEvent, ReleaseEntryStatus, WaitlistEntry
 from yiyue.booking.waitlist import WaitlistEntryNotFound
 from yiyue.core import outbox
 from yiyue.core.db import begin_write
@@ -36,7 +36,15 @@ from yiyue.notifications.models import (
     NotificationKind,
 )
 from yiyue.notifications.rules import PROMPTS, WAITLIST_PROMPTS, stale_reason, waitlist_stale_reason
-from yiyue.notifications.templates import AppointmentFacts, Rendered, WaitlistFacts, render, render_waitlist
+from yiyue.notifications.templates import (
+    AppointmentFacts,
+    ReleaseFacts,
+    Rendered,
+    WaitlistFacts,
+    render,
+    render_release,
+    render_waitlist,
+)
 from yiyue.scheduling.models import PERIOD_LABELS, Period
 
 
@@ -434,3 +442,54 @@ async def _stale_among(
         if why is not None and (has_pending or (unread and kind in prompts)):
             found.append((notification_id, kind, why))
     return found
+
+
+# --- 抽签放号: the result of a draw entry (issue 9, part A) --------------------------------------------
+
+
+def release_key(kind: NotificationKind | str, entry_id: int) -> str:
+    """An entry is decided once: one result message per entry."""
+    return f"{NotificationKind(kind).value}:release:{entry_id}"
+
+
+async def notify_release(session: AsyncSession, *, entry_id: int, now: datetime) -> Notification | None:
+    """Tells the entry's account the draw's result (已中签 / 未中签): an in-app message and a subscribe
+    message. A won message points at the appointment. Once per entry; nothing while the entry is queued."""
+    found = await release_views.load(session, [entry_id])
+    if not found:
+        return None
+    loaded = found[0]
+    entry = loaded.entry
+    if entry.status == ReleaseEntryStatus.QUEUED:
+        return None
+    kind = NotificationKind.RELEASE_WON if entry.status == ReleaseEntryStatus.WON else NotificationKind.RELEASE_LOST
+    key = release_key(kind, entry_id)
+    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
+        return None
+    appointment = await session.get(Appointment, entry.appointment_id) if entry.appointment_id else None
+    schedule = loaded.schedule
+    facts = ReleaseFacts(
+        entry_id=entry.id,
+        hospital=loaded.hospital.name,
+        department=loaded.department.name,
+        doctor=loaded.doctor.name,
+        doctor_title=loaded.doctor.title,
+        patient_name=loaded.person.name,
+        visit_date=schedule.visit_date,
+        period_label=PERIOD_LABELS[Period(schedule.period)],
+        starts_at=schedule.starts_at,
+        ends_at=schedule.ends_at,
+        result_reason=entry.result_reason,
+        queue_number=appointment.queue_number if appointment is not None else None,
+        pay_deadline=appointment.pay_deadline if appointment is not None else None,
+    )
+    await begin_write(session)
+    return await _store(
+        session,
+        account_id=entry.account_id,
+        kind=kind,
+        message=render_release(kind, facts),
+        key=key,
+        now=now,
+        appointment_id=entry.appointment_id,
+    )

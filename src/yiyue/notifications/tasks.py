@@ -30,6 +30,7 @@ from yiyue.core.events import (
     AppointmentSuspended,
     DeliveryDue,
     RefundSucceeded,
+    ReleaseEntryDecided,
     WaitlistEnded,
     WaitlistOffered,
 )
@@ -37,7 +38,7 @@ from yiyue.core.tasks import EventHandler, Tasks
 from yiyue.notifications.channels import DeliveryContext, deliver
 from yiyue.notifications.models import Notification, NotificationKind
 from yiyue.notifications.rules import tells_ending
-from yiyue.notifications.service import notify, notify_waitlist, withdraw_stale, withdraw_waitlist
+from yiyue.notifications.service import notify, notify_release, notify_waitlist, withdraw_stale, withdraw_waitlist
 
 tasks = Tasks("notifications")
 
@@ -132,6 +133,14 @@ async def notify_waitlist_ended(
     entry = await session.get(WaitlistEntry, event.entry_id)
     if entry is not None and tells_ending(entry.end_reason):
         await notify_waitlist(session, kind=NotificationKind.WAITLIST_ENDED, entry_id=event.entry_id, now=now)
+
+
+@tasks.on(ReleaseEntryDecided)
+async def notify_release_result(
+    ctx: NotificationsContext, session: AsyncSession, event: ReleaseEntryDecided, now: datetime
+) -> None:
+    """抽签放号: each entrant is told the draw's result (已中签 / 未中签), in-app and by a subscribe message."""
+    await notify_release(session, entry_id=event.entry_id, now=now)
 
 
 @tasks.on(DeliveryDue)

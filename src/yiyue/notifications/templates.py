@@ -491,3 +491,85 @@ def render_waitlist(kind: NotificationKind | str, facts: WaitlistFacts) -> Rende
     if renderer is None:
         raise ValueError(f"{kind!r} is not a waitlist message")
     return renderer(facts)
+
+
+# --- 抽签放号: the result of a draw entry (issue 9, part A) --------------------------------------------
+
+PURPOSE_RELEASE_RESULT = "release_result"
+RELEASE_PAGE = "pages/release/release"
+
+
+@dataclass(frozen=True)
+class ReleaseFacts:
+    """What a draw result message may say about an entry; loaded by the service, rendered here."""
+
+    entry_id: int
+    hospital: str
+    department: str
+    doctor: str
+    doctor_title: str
+    patient_name: str
+    visit_date: date
+    period_label: str
+    starts_at: datetime
+    ends_at: datetime
+    result_reason: str = ""
+    queue_number: int | None = None
+    pay_deadline: datetime | None = None
+    """The won appointment's number and, when it is to be paid online first, its pay deadline."""
+
+
+def _release_session(facts: ReleaseFacts) -> str:
+    weekday = WEEKDAYS[facts.visit_date.weekday()]
+    return (
+        f"{facts.hospital} {facts.department} {facts.doctor}（{facts.doctor_title}）"
+        f"{facts.visit_date:%Y年%m月%d日}（周{weekday}）{facts.period_label}"
+    )
+
+
+def _release_won(facts: ReleaseFacts) -> Rendered:
+    number = f"{facts.queue_number}号" if facts.queue_number is not None else "号源"
+    if facts.pay_deadline is not None:
+        then = f"请于{local(facts.pay_deadline):%H:%M}前完成支付，逾期号源将释放"
+        tip = f"已中签{number}，请于{local(facts.pay_deadline):%H:%M}前支付"
+    else:
+        then = "预约已成功，请按时就诊"
+        tip = f"已中签{number}，预约成功"
+    body = f"已中签：{facts.patient_name}抽中{_release_session(facts)} {number}，{then}。"
+    data = {
+        "name1": name(facts.patient_name),
+        "thing2": thing(facts.department),
+        "thing3": thing(f"{facts.doctor} {facts.doctor_title}"),
+        "time4": time_window(facts.starts_at, facts.ends_at),
+        "thing5": thing(tip),
+    }
+    page = f"{RELEASE_PAGE}?id={facts.entry_id}"
+    return Rendered("抽签结果：已中签", body, None, WeChatMessage(PURPOSE_RELEASE_RESULT, data, page))
+
+
+def _release_lost(facts: ReleaseFacts) -> Rendered:
+    reason = _clean(facts.result_reason)
+    why = "本次未抽中" if reason in ("", "未抽中") else f"原因：{reason}"
+    body = (
+        f"未中签：{facts.patient_name}参加的{_release_session(facts)}抽签放号未中签（{why}）。"
+        "如有剩余号源，可在放号后直接预约。"
+    )
+    data = {
+        "name1": name(facts.patient_name),
+        "thing2": thing(facts.department),
+        "thing3": thing(f"{facts.doctor} {facts.doctor_title}"),
+        "time4": time_window(facts.starts_at, facts.ends_at),
+        "thing5": thing(f"未中签：{why}"),
+    }
+    page = f"{RELEASE_PAGE}?id={facts.entry_id}"
+    return Rendered("抽签结果：未中签", body, None, WeChatMessage(PURPOSE_RELEASE_RESULT, data, page))
+
+
+def render_release(kind: NotificationKind | str, facts: ReleaseFacts) -> Rendered:
+    """The result of a draw entry, in-app and as a subscribe message. ``ValueError`` for another kind."""
+    renderer = {NotificationKind.RELEASE_WON: _release_won, NotificationKind.RELEASE_LOST: _release_lost}.get(
+        NotificationKind(kind)
+    )
+    if renderer is None:
+        raise ValueError(f"{kind!r} is not a draw result")
+    return renderer(facts)

@@ -282,3 +282,23 @@ def schedule_state(schedule: Schedule, *, now: datetime) -> ScheduleState:
     if schedule.starts_at <= now:
         return ScheduleState.IN_SESSION
     return ScheduleState.OPEN
+
+
+# --- issue 9 (A): the release window (放号窗口) ---------------------------------------------------------
+
+RELEASE_FCFS = "fcfs"
+RELEASE_WINDOW = "window"
+RELEASE_MODES = (RELEASE_FCFS, RELEASE_WINDOW)
+"""先到先得 (first come, first served) or 抽签放号 (requests within the window are drawn at its close)."""
+RELEASE_MODE_LABELS = {RELEASE_FCFS: "先到先得", RELEASE_WINDOW: "抽签放号"}
+
+
+def release_mode(schedule_mode: str | None, hospital_mode: str | None) -> str:
+    """The session's own mode, or (None) its hospital's; fcfs when neither says."""
+    mode = schedule_mode or hospital_mode or RELEASE_FCFS
+    return mode if mode in RELEASE_MODES else RELEASE_FCFS
+
+
+def release_window_closes_at(release_at: datetime, *, window_seconds: int) -> datetime:
+    """The end of the release window that opens at ``release_at`` (entries until then, the draw at it)."""
+    return release_at + timedelta(seconds=max(window_seconds, 0))

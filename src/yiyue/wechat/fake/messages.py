@@ -18,6 +18,7 @@ TEMPLATE_BOOKING_CONFIRMED = "yiyue-booking-confirmed"
 TEMPLATE_VISIT_REMINDER = "yiyue-visit-reminder"
 TEMPLATE_BOOKING_CANCELLED = "yiyue-booking-cancelled"
 TEMPLATE_WAITLIST_OFFERED = "yiyue-waitlist-offered"
+TEMPLATE_RELEASE_RESULT = "yiyue-release-result"
 
 DEFAULT_TEMPLATES: dict[str, list[str]] = {
     # 预约成功通知: 就诊人, 就诊科室, 医生, 就诊时间, 预约单号
@@ -28,6 +29,8 @@ DEFAULT_TEMPLATES: dict[str, list[str]] = {
     TEMPLATE_BOOKING_CANCELLED: ["name1", "thing2", "time3", "phrase4", "thing5"],
     # 候补成功通知: 就诊人, 就诊科室, 医生, 就诊时间, 温馨提示
     TEMPLATE_WAITLIST_OFFERED: ["name1", "thing2", "thing3", "time4", "thing5"],
+    # 抽签结果通知: 就诊人, 就诊科室, 医生, 就诊时间, 抽签结果
+    TEMPLATE_RELEASE_RESULT: ["name1", "thing2", "thing3", "time4", "thing5"],
 }
 
 MINIPROGRAM_STATES = frozenset({"developer", "trial", "formal"})
