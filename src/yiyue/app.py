@@ -21,6 +21,7 @@ from yiyue.admin.routes import install as install_console
 from yiyue.booking import gate as inventory
 from yiyue.booking.endpoints import router as booking_router
 from yiyue.booking.gate.fastpath import SoldOutFastPath
+from yiyue.booking.release_endpoints import router as release_router
 from yiyue.booking.waitlist_endpoints import router as waitlist_router
 from yiyue.core import validation
 from yiyue.core.clock import Clock
@@ -111,6 +112,7 @@ def create_app(
         notifications_router,
         payments_router,
         waitlist_router,
+        release_router,
         members_router,
         members_staff_router,
         reviews_router,
