@@ -153,6 +153,34 @@ class TestEnter:
         assert (await entered(client, patient, schedule.id))["weight"] == 1 + level.booking_priority
 
 
+class TestScheduleOutput:
+    async def test_a_window_session_shows_its_mode_and_window_and_is_not_bookable_directly(
+        self, client, db, catalog, clock
+    ):
+        schedule = await window_schedule(db, catalog, clock)
+
+        shown = (await client.get(f"/api/v1/schedules/{schedule.id}/slots")).json()["schedule"]
+        clock.set(schedule.release_at + WINDOW)
+        after = (await client.get(f"/api/v1/schedules/{schedule.id}/slots")).json()["schedule"]
+
+        assert (shown["release_mode"], shown["release_mode_label"]) == ("window", "抽签放号")
+        assert datetime.fromisoformat(shown["release_window_closes_at"]) == schedule.release_at + WINDOW
+        assert (shown["release_window_open"], shown["bookable"]) == (True, False)
+        assert (after["release_window_open"], after["bookable"]) == (False, True)
+
+    async def test_a_first_come_session_says_so(self, client, db, clock):
+        fcfs = await make_catalog(db, name="先到先得医院")
+        schedule = await make_schedule(db, fcfs, days_ahead=1)
+
+        shown = (await client.get(f"/api/v1/schedules/{schedule.id}/slots")).json()["schedule"]
+
+        assert (shown["release_mode"], shown["release_window_closes_at"], shown["release_window_open"]) == (
+            "fcfs",
+            None,
+            False,
+        )
+
+
 class TestBookingDuringTheWindow:
     async def test_booking_is_refused_during_the_window_and_until_the_draw(self, client, db, catalog, clock, jobs):
         schedule = await window_schedule(db, catalog, clock, capacity=3)

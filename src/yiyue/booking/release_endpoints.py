@@ -27,9 +27,10 @@ from yiyue.booking.release_window import (
 )
 from yiyue.booking.rules import BookingClosed, NotReleased, ScheduleSuspended
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep
-from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, responses
+from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, RateLimited, responses
 from yiyue.core.pagination import PageDep
 from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.ratelimit import rate_limit
 from yiyue.scheduling.service import ScheduleNotFound
 
 router = APIRouter(prefix="/api/v1", tags=["抽签放号"])
@@ -40,6 +41,7 @@ EntryId = Annotated[int, Path(ge=1, le=MAX_ID, title="抽签记录", description
 @router.post(
     "/release-entries",
     status_code=201,
+    dependencies=[rate_limit("release", per="account"), rate_limit("release", per="ip")],
     summary="参加抽签放号（放号窗口内；同一就诊人同一时段只有一条，再次提交返回已有记录）",
     responses={
         200: {"description": "该就诊人已参加本时段抽签：返回已有记录", "model": ReleaseEntryOut},
@@ -59,6 +61,7 @@ EntryId = Annotated[int, Path(ge=1, le=MAX_ID, title="抽签记录", description
             DuplicateBooking,
             NotReleased,
             BookingClosed,
+            RateLimited,
         ),
     },
 )

@@ -63,6 +63,13 @@ def schedule_out(
     member_reserved = min(member_only, remaining) if now < share_opens_at else 0
     deadline = rules.cancel_deadline(schedule.starts_at, cancel_minutes_before=hospital.cancel_minutes_before)
     pay_first = hospital.payment_required and schedule.fee_fen > 0
+    mode = rules.release_mode(schedule.release_mode, hospital.release_mode)
+    window_closes_at = (
+        rules.release_window_closes_at(schedule.release_at, window_seconds=hospital.release_window_seconds)
+        if mode == rules.RELEASE_WINDOW
+        else None
+    )
+    drawing = window_closes_at is not None and now < window_closes_at  # booked through the draw, not directly
     return ScheduleOut(
         id=schedule.id,
         doctor_id=schedule.doctor_id,
@@ -75,7 +82,9 @@ def schedule_out(
         remaining=remaining,
         member_reserved=member_reserved,
         member_share_opens_at=share_opens_at if member_reserved else None,
-        member_release_at=schedule.release_at - timedelta(minutes=early_minutes) if early_minutes else None,
+        member_release_at=schedule.release_at - timedelta(minutes=early_minutes)
+        if early_minutes and window_closes_at is None
+        else None,
         fee_fen=schedule.fee_fen,
         status=schedule.status,
         status_label=STATUS_LABELS[ScheduleStatus(schedule.status)],
@@ -86,11 +95,16 @@ def schedule_out(
         and schedule.status == ScheduleStatus.OPEN
         and released
         and now < closes_at
-        and remaining > 0,
+        and remaining > 0
+        and not drawing,
         cancel_deadline=deadline,
         booking_notice=None
         if suspended
         else rules.late_booking_notice(starts_at=schedule.starts_at, deadline=deadline, pay_first=pay_first, at=now),
+        release_mode=mode,
+        release_mode_label=rules.RELEASE_MODE_LABELS[mode],
+        release_window_closes_at=window_closes_at,
+        release_window_open=drawing and released and schedule.status == ScheduleStatus.OPEN,
     )
 
 

@@ -38,6 +38,13 @@ class ScheduleOut(BaseModel):
     booking_notice: str | None = Field(
         default=None, description="现在预约将不可取消/退款时须在预约前提示的文字，如：就诊当日预约，支付后不可取消退款"
     )
+    release_mode: str = Field(default="fcfs", description="放号方式：fcfs（先到先得）/ window（抽签放号）")
+    release_mode_label: str = Field(default="先到先得", description="先到先得 / 抽签放号")
+    release_window_closes_at: datetime | None = Field(
+        default=None,
+        description="抽签放号：放号窗口结束时间（release_at 至此时间内参加抽签，结束后统一抽签）；先到先得为 null",
+    )
+    release_window_open: bool = Field(default=False, description="抽签放号：现在处于放号窗口内，可参加抽签")
 
 
 class ScheduleList(BaseModel):
