@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from yiyue.accounts.endpoints import router as accounts_router
 from yiyue.accounts.staff.endpoints import router as staff_router
+from yiyue.accounts.tokens import family_lookup
 from yiyue.admin import errors as console_errors
 from yiyue.admin.routes import install as install_console
 from yiyue.booking import gate as inventory
@@ -30,7 +31,7 @@ from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
 from yiyue.core.ratelimit import LoginGuard, RateLimiter
-from yiyue.core.security import TokenVerifier
+from yiyue.core.security import RevokedFamilies, TokenVerifier
 from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
 from yiyue.frontdesk.today_endpoints import router as today_router
 from yiyue.hospitals.endpoints import router as hospitals_router
@@ -96,6 +97,7 @@ def create_app(
     app.state.tokens = TokenVerifier(settings.secret_key)
     app.state.ratelimiter = RateLimiter(settings)
     app.state.login_guard = LoginGuard(settings)
+    app.state.revocations = RevokedFamilies(family_lookup(db), recheck_seconds=settings.revoked_family_recheck_seconds)
     app.state.wechat, app.state.pay = _wechat_clients(app, settings, clock)
 
     for router in (

@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, StringConstraints
 
-from yiyue.accounts import service
+from yiyue.accounts import service, tokens
 from yiyue.accounts.idcard import age_on
 from yiyue.accounts.models import Relationship, VisitPerson
 from yiyue.accounts.schemas import (
@@ -20,8 +22,15 @@ from yiyue.accounts.schemas import (
     WeChatLoginIn,
 )
 from yiyue.core.clock import local_today
-from yiyue.core.deps import CipherDep, ClockDep, CurrentAccount, SessionDep, SettingsDep
-from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, InvalidToken, RateLimited, TokenExpired, responses
+from yiyue.core.deps import CipherDep, ClockDep, CurrentAccount, RevocationsDep, SessionDep, SettingsDep
+from yiyue.core.errors import (
+    AUTH_ERRORS,
+    BODY_ERRORS,
+    InvalidToken,
+    RateLimited,
+    Unauthenticated,
+    responses,
+)
 from yiyue.core.params import IdPath
 from yiyue.core.ratelimit import rate_limit
 from yiyue.wechat.client import WeChatClient
@@ -92,12 +101,53 @@ async def wechat_login(
 
 @router.post(
     "/auth/refresh",
-    summary="刷新令牌",
-    responses=responses(*BODY_ERRORS, TokenExpired, InvalidToken, service.AccountNotFound),
+    summary="刷新令牌（轮换：旧的刷新令牌随即作废）",
+    description="返回新的 access_token 与 refresh_token，须保存新的 refresh_token；"
+    "已用过的刷新令牌再次出现时，整个登录会话被注销（REFRESH_TOKEN_REUSED）。",
+    dependencies=[rate_limit("refresh", per="ip")],
+    responses=responses(RateLimited, *BODY_ERRORS, *tokens.REFRESH_ERRORS, service.AccountNotFound),
 )
-async def refresh(body: RefreshIn, session: SessionDep, settings: SettingsDep, clock: ClockDep) -> TokenOut:
-    login = await service.refresh(session, refresh_token=body.refresh_token, settings=settings, now=clock.now())
+async def refresh(
+    body: RefreshIn, session: SessionDep, settings: SettingsDep, clock: ClockDep, revocations: RevocationsDep
+) -> TokenOut:
+    login = await service.refresh(
+        session, refresh_token=body.refresh_token, settings=settings, now=clock.now(), revocations=revocations
+    )
     return _token_out(login)
+
+
+class LogoutIn(BaseModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
+
+
+_logout_bearer = HTTPBearer(auto_error=False, description="登录后获得的 access_token")
+
+
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    summary="退出登录（注销本次登录的所有令牌）",
+    description="请求体带 refresh_token，或以 Authorization 带 access_token；之后该次登录的令牌均失效。",
+    responses=responses(*BODY_ERRORS, Unauthenticated, InvalidToken),
+)
+async def logout(
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    revocations: RevocationsDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_logout_bearer)],
+    body: LogoutIn | None = None,
+) -> Response:
+    now = clock.now()
+    principal = tokens.logout_principal(
+        request.app.state.tokens,
+        refresh_token=body.refresh_token if body else None,
+        credentials=credentials,
+        now=now,
+    )
+    if principal is not None and principal.role == "patient" and principal.family_id is not None:
+        await tokens.revoke(session, family_id=principal.family_id, reason="logout", now=now, revocations=revocations)
+    return Response(status_code=204)
 
 
 @router.get("/me/patients", summary="我的就诊人", responses=responses(*AUTH_ERRORS))

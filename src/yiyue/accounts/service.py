@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.accounts import tokens
 from yiyue.accounts.idcard import is_mobile, normalize, parse_id_number
 from yiyue.accounts.models import Account, Relationship, VisitPerson
 from yiyue.accounts.schemas import VisitPersonIn, VisitPersonPatch
@@ -17,7 +18,7 @@ from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher, mask_id_number, mask_phone
 from yiyue.core.db import begin_write
 from yiyue.core.errors import Conflict, InvalidInput, NotFound
-from yiyue.core.security import TokenPair, issue_pair, verify
+from yiyue.core.security import RevokedFamilies, TokenPair, verify
 from yiyue.wechat.client import WeChatClient
 
 ID_NUMBER = "visit_persons.id_number"
@@ -91,26 +92,39 @@ async def login_with_wechat(
     if identity.unionid and not account.unionid:
         account.unionid = identity.unionid
     await session.flush()
-    return Login(account=account, is_new=is_new, tokens=_tokens(account.id, settings, now))
-
-
-async def refresh(session: AsyncSession, *, refresh_token: str, settings: Settings, now: datetime) -> Login:
-    principal = verify(refresh_token, secret=settings.secret_key, kind="refresh", now=now)
-    account = await session.get(Account, principal.subject_id)
-    if account is None or principal.role != "patient":
-        raise AccountNotFound()
-    return Login(account=account, is_new=False, tokens=_tokens(account.id, settings, now))
-
-
-def _tokens(account_id: int, settings: Settings, now: datetime) -> TokenPair:
-    return issue_pair(
-        secret=settings.secret_key,
-        subject_id=account_id,
+    pair = await tokens.start(
+        session,
+        subject_kind=tokens.PATIENT,
+        subject_id=account.id,
         role="patient",
+        secret=settings.secret_key,
         now=now,
         access_ttl=timedelta(minutes=settings.access_token_minutes),
         refresh_ttl=timedelta(days=settings.refresh_token_days),
     )
+    return Login(account=account, is_new=is_new, tokens=pair)
+
+
+async def refresh(
+    session: AsyncSession, *, refresh_token: str, settings: Settings, now: datetime, revocations: RevokedFamilies
+) -> Login:
+    """Rotates the refresh token (``accounts.tokens.rotate``): a new pair in the same family."""
+    principal = verify(refresh_token, secret=settings.secret_key, kind="refresh", now=now)
+    account = await session.get(Account, principal.subject_id)
+    if account is None or principal.role != "patient":
+        raise AccountNotFound()
+    pair = await tokens.rotate(
+        session,
+        principal=principal,
+        subject_kind=tokens.PATIENT,
+        secret=settings.secret_key,
+        now=now,
+        access_ttl=timedelta(minutes=settings.access_token_minutes),
+        refresh_ttl=timedelta(days=settings.refresh_token_days),
+        revocations=revocations,
+        reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
+    )
+    return Login(account=account, is_new=False, tokens=pair)
 
 
 async def lock_account(session: AsyncSession, account_id: int) -> Account:

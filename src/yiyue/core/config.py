@@ -165,6 +165,9 @@ class Settings(BaseSettings):
     staff_login_lock_max_seconds: int = 3600
     staff_login_concurrent_verifications: int = 2
     """Password verifications (argon2) running at once in a process; the rest wait their turn."""
+    refresh_reuse_grace_seconds: float = 10.0
+    """A used refresh token presented again within this long is refused without revoking its family (two
+    refreshes racing); later it revokes the family (a stolen copy)."""
     revoked_family_recheck_seconds: float = 5.0
     """How long a token family known to be live is trusted before the database is asked again."""
     max_body_bytes: int = 64 * 1024

@@ -18,7 +18,7 @@ from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import Forbidden, Unauthenticated
-from yiyue.core.security import Principal, TokenVerifier
+from yiyue.core.security import Principal, RevokedFamilies, TokenVerifier
 
 
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -59,7 +59,16 @@ async def _principal(
         raise Unauthenticated()
     verifier: TokenVerifier = request.app.state.tokens
     clock: Clock = request.app.state.clock
-    return verifier.verify(credentials.credentials, kind="access", now=clock.now())
+    revocations: RevokedFamilies = request.app.state.revocations
+    return await revocations.check(verifier.verify(credentials.credentials, kind="access", now=clock.now()))
+
+
+async def _revocations(request: Request) -> RevokedFamilies:
+    revocations: RevokedFamilies = request.app.state.revocations
+    return revocations
+
+
+RevocationsDep = Annotated[RevokedFamilies, Depends(_revocations)]
 
 
 async def _account(principal: Annotated[Principal, Depends(_principal)]) -> Principal:

@@ -49,6 +49,13 @@ class InvalidToken(Unauthenticated):
     message = "登录凭证无效，请重新登录"
 
 
+class SessionRevoked(Unauthenticated):
+    """The token's family was revoked (logout, or a rotated refresh token used again): ``accounts.tokens``."""
+
+    code = "SESSION_REVOKED"
+    message = "登录已失效（已退出或在别处被注销），请重新登录"
+
+
 class Forbidden(DomainError):
     status = 403
     code = "FORBIDDEN"
@@ -102,7 +109,7 @@ class ErrorOut(BaseModel):
 ERROR_CODES_KEY = "x-error-codes"
 """The key, in each error response of the OpenAPI document, of the list of codes it can carry."""
 
-AUTH_ERRORS: tuple[type[DomainError], ...] = (Unauthenticated, TokenExpired, InvalidToken, Forbidden)
+AUTH_ERRORS: tuple[type[DomainError], ...] = (Unauthenticated, TokenExpired, InvalidToken, SessionRevoked, Forbidden)
 """What a logged-in patient's endpoint (``CurrentAccount``) can answer before it runs: no, a bad or an
 expired token (401), or a token that is not a patient's (403)."""
 

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any, Literal, Protocol, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
 import limits
 from fastapi import Depends, Request
@@ -39,6 +39,7 @@ from yiyue.core.errors import DomainError, RateLimited
 log = logging.getLogger("yiyue.ratelimit")
 
 Per = Literal["account", "ip"]
+T = TypeVar("T")
 
 
 # --- the client's address ---------------------------------------------------------------------------
@@ -323,7 +324,20 @@ class LoginGuard:
         for key, _ in self._keys(username, ip):
             await self.store.clear(key)
 
-    async def verify(self, work: Callable[[], Awaitable[bool]]) -> bool:
-        """Runs one password verification within the process-wide bound."""
+    async def attempt(
+        self, username: str, ip: str, *, now: datetime, work: Callable[[], Awaitable[T]], failure: type[Exception]
+    ) -> T:
+        """Runs one login attempt ``work`` (which raises ``failure`` on bad credentials) under the guard:
+        refused while locked, before any password work and again once its turn among the bounded
+        verifications comes (failures recorded while it waited may have locked it); a failure counts,
+        a success clears the counts."""
+        await self.check(username, ip, now=now)
         async with self.verifications:
-            return await work()
+            await self.check(username, ip, now=now)
+            try:
+                result = await work()
+            except failure:
+                await self.failed(username, ip, now=now)
+                raise
+        await self.succeeded(username, ip)
+        return result

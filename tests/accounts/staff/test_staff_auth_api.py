@@ -66,7 +66,7 @@ class TestLogin:
 
         assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert set(body) == {"access_token", "token_type", "expires_in", "staff"}
+        assert set(body) == {"access_token", "refresh_token", "token_type", "expires_in", "refresh_expires_in", "staff"}
         assert body["token_type"] == "bearer" and body["expires_in"] == settings.access_token_minutes * 60
         assert body["staff"] == {
             "id": admin.id,

@@ -13,7 +13,7 @@ from yiyue.core import audit
 from yiyue.core.clock import Clock
 from yiyue.core.deps import SessionDep
 from yiyue.core.errors import InvalidToken, Unauthenticated
-from yiyue.core.security import TokenVerifier
+from yiyue.core.security import RevokedFamilies, TokenVerifier
 
 _bearer = HTTPBearer(
     auto_error=False,
@@ -33,7 +33,8 @@ async def _current_staff(
         raise Unauthenticated()
     verifier: TokenVerifier = request.app.state.tokens
     clock: Clock = request.app.state.clock
-    principal = verifier.verify(credentials.credentials, kind="access", now=clock.now())
+    revocations: RevokedFamilies = request.app.state.revocations
+    principal = await revocations.check(verifier.verify(credentials.credentials, kind="access", now=clock.now()))
     if principal.role not in STAFF_ROLES:  # a patient's token: the subject is an account, not a staff user
         raise StaffOnly()
     staff = await session.get(StaffUser, principal.subject_id)

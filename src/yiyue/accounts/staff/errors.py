@@ -10,6 +10,7 @@ from yiyue.core.errors import (
     InvalidInput,
     InvalidToken,
     NotFound,
+    SessionRevoked,
     TokenExpired,
     Unauthenticated,
 )
@@ -93,6 +94,7 @@ STAFF_AUTH_ERRORS: tuple[type[DomainError], ...] = (
     Unauthenticated,
     TokenExpired,
     InvalidToken,
+    SessionRevoked,
     StaffOnly,
     StaffDisabled,
 )

@@ -26,9 +26,20 @@ class StaffOut(BaseModel):
 
 class StaffTokenOut(BaseModel):
     access_token: str
+    refresh_token: str
+    """Rotates: each refresh returns a new one and the old one stops working."""
     token_type: str = "bearer"
     expires_in: int
+    refresh_expires_in: int
     staff: StaffOut
+
+
+class StaffRefreshIn(BaseModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+class StaffLogoutIn(BaseModel):
+    refresh_token: Annotated[str, StringConstraints(min_length=1, max_length=2048)] | None = None
 
 
 # --- managing staff accounts (accounts.staff.management) ------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.accounts import tokens
 from yiyue.accounts.staff import passwords
 from yiyue.accounts.staff.errors import (
     DoctorHasAccount,
@@ -35,7 +36,9 @@ from yiyue.accounts.staff.models import (
 )
 from yiyue.core.config import Settings
 from yiyue.core.db import begin_write
-from yiyue.core.security import TokenPair, issue_pair
+from yiyue.core.errors import InvalidToken
+from yiyue.core.ratelimit import LoginGuard
+from yiyue.core.security import Principal, RevokedFamilies, TokenPair, verify
 
 WorkplaceCheck = Callable[[AsyncSession, int | None, int | None], Awaitable[None]]
 """Raises when the hospital (or the doctor of that hospital) of a new staff account does not exist."""
@@ -145,24 +148,79 @@ async def authenticate(session: AsyncSession, *, username: str, password: str, n
     return staff
 
 
+async def guarded_authenticate(
+    session: AsyncSession, *, username: str, password: str, ip: str, guard: LoginGuard, now: datetime
+) -> StaffUser:
+    """``authenticate`` behind the login guard (API and console alike): ``LOGIN_LOCKED`` (429, with
+    ``Retry-After``) while the user name or the address is locked out — checked before any password work —
+    and at most a few password verifications at once in the process."""
+
+    async def work() -> StaffUser:
+        return await authenticate(session, username=username, password=password, now=now)
+
+    return await guard.attempt(username, ip, now=now, work=work, failure=InvalidCredentials)
+
+
 async def login(
-    session: AsyncSession, *, username: str, password: str, settings: Settings, now: datetime
+    session: AsyncSession,
+    *,
+    username: str,
+    password: str,
+    ip: str,
+    guard: LoginGuard,
+    settings: Settings,
+    now: datetime,
 ) -> StaffLogin:
-    """Checks the credentials and issues an access token for the staff role (no refresh token: staff log in
-    again when it expires)."""
-    staff = await authenticate(session, username=username, password=password, now=now)
-    return StaffLogin(staff=staff, tokens=issue_tokens(staff, settings=settings, now=now))
-
-
-def issue_tokens(staff: StaffUser, *, settings: Settings, now: datetime) -> TokenPair:
-    return issue_pair(
-        secret=settings.secret_key,
+    """Checks the credentials and starts a token family (``accounts.tokens``): an access token for the
+    staff role and a refresh token that rotates, lasting a working day (``staff_session_max_hours``)."""
+    staff = await guarded_authenticate(session, username=username, password=password, ip=ip, guard=guard, now=now)
+    pair = await tokens.start(
+        session,
+        subject_kind=tokens.STAFF,
         subject_id=staff.id,
         role=staff.role,
+        secret=settings.secret_key,
         now=now,
-        access_ttl=timedelta(minutes=settings.access_token_minutes),
-        refresh_ttl=timedelta(minutes=settings.access_token_minutes),
+        **_ttls(settings),
     )
+    return StaffLogin(staff=staff, tokens=pair)
+
+
+def _ttls(settings: Settings) -> dict[str, timedelta]:
+    return {
+        "access_ttl": timedelta(minutes=settings.access_token_minutes),
+        "refresh_ttl": timedelta(hours=settings.staff_session_max_hours),
+    }
+
+
+async def refresh(
+    session: AsyncSession, *, refresh_token: str, settings: Settings, now: datetime, revocations: RevokedFamilies
+) -> StaffLogin:
+    """A new pair in the same family for a staff refresh token (rotation, reuse revokes the family); a
+    disabled account or a changed role gets none."""
+    principal = verify(refresh_token, secret=settings.secret_key, kind="refresh", now=now)
+    staff = await session.get(StaffUser, principal.subject_id)
+    if staff is None or staff.role != principal.role:
+        raise InvalidToken()
+    if not staff.active:
+        raise StaffDisabled()
+    pair = await tokens.rotate(
+        session,
+        principal=principal,
+        subject_kind=tokens.STAFF,
+        secret=settings.secret_key,
+        now=now,
+        revocations=revocations,
+        reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
+        **_ttls(settings),
+    )
+    return StaffLogin(staff=staff, tokens=pair)
+
+
+async def logout(session: AsyncSession, *, principal: Principal, now: datetime, revocations: RevokedFamilies) -> None:
+    """Ends the token family of a staff token (its refresh and access tokens)."""
+    if principal.family_id is not None:
+        await tokens.revoke(session, family_id=principal.family_id, reason="logout", now=now, revocations=revocations)
 
 
 async def get(session: AsyncSession, staff_id: int) -> StaffUser:

@@ -16,6 +16,7 @@ from yiyue.admin.templating import templates
 from yiyue.core import audit
 from yiyue.core.deps import ClockDep, SessionDep, SettingsDep
 from yiyue.core.errors import DomainError
+from yiyue.core.ratelimit import client_ip as rate_client_ip
 
 router = APIRouter()
 
@@ -44,10 +45,19 @@ async def login(
 ) -> Response:
     now = clock.now()
     try:
-        staff = await staff_service.authenticate(session, username=username, password=password, now=now)
-    except DomainError as refused:
+        staff = await staff_service.guarded_authenticate(
+            session,
+            username=username,
+            password=password,
+            ip=rate_client_ip(request, settings),
+            guard=request.app.state.login_guard,
+            now=now,
+        )
+    except DomainError as refused:  # a lockout's words say when to try again (LOGIN_LOCKED)
         context = {"next": _safe_next(next), "error": refused.text, "username": username}
-        return templates.TemplateResponse(request, "login.html", context, status_code=refused.status)
+        return templates.TemplateResponse(
+            request, "login.html", context, status_code=refused.status, headers=refused.headers
+        )
     started = await sessions.start(
         session,
         staff=staff,
