@@ -28,6 +28,7 @@ from yiyue.scheduling.service import ScheduleExists, ScheduleNotFound
 from yiyue.scheduling.staff_schemas import (
     NewScheduleIn,
     ReleaseIn,
+    ReleaseModeIn,
     ReleaseOut,
     ScheduleChangeIn,
     StaffScheduleList,
@@ -86,6 +87,7 @@ def schedule_out(row: service.ScheduleRow) -> StaffScheduleOut:
         state=row.state,
         state_label=rules.STATE_LABELS[rules.ScheduleState(row.state)],
         release_at=s.release_at,
+        release_mode=s.release_mode,
     )
 
 
@@ -213,6 +215,28 @@ async def change_schedule(
         capacity=body.capacity,
         onsite_quota=body.onsite_quota,
         now=clock.now(),
+    )
+    return schedule_out(row)
+
+
+@router.put(
+    "/schedules/{schedule_id}/release-mode",
+    summary="设置排班的放号方式（先到先得 / 抽签放号 / 跟随医院；仅放号前）",
+    responses=responses(
+        *STAFF_AUTH_ERRORS,
+        *BODY_ERRORS,
+        ForbiddenRole,
+        ScheduleNotFound,
+        rules.InvalidSession,
+        service.ScheduleClosed,
+        service.ReleaseModeLocked,
+    ),
+)
+async def set_release_mode(
+    schedule_id: IdPath, body: ReleaseModeIn, session: SessionDep, staff: CurrentStaff, clock: ClockDep
+) -> StaffScheduleOut:
+    row = await service.set_release_mode(
+        session, staff=staff, schedule_id=schedule_id, mode=body.release_mode, now=clock.now()
     )
     return schedule_out(row)
 

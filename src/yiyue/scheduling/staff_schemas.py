@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -73,6 +73,9 @@ class StaffScheduleOut(BaseModel):
     state: str = Field(description="open 开放 / unreleased 未放号 / suspended 停诊 / over 已结束")
     state_label: str
     release_at: datetime
+    release_mode: str | None = Field(
+        default=None, description="本排班的放号方式：fcfs 先到先得 / window 抽签放号；null 跟随医院设置"
+    )
 
 
 class StaffScheduleList(BaseModel):
@@ -93,6 +96,17 @@ class NewScheduleIn(BaseModel):
     capacity: int = Field(description="号源数（1-200）")
     onsite_quota: int = Field(default=0, description="现场号（0-号源数）")
     slot_minutes: int | None = Field(default=None, description="每号时长（10-60分钟）；不填自动")
+    release_mode: Literal["fcfs", "window"] | None = Field(
+        default=None, description="放号方式：fcfs 先到先得 / window 抽签放号；不填跟随医院设置"
+    )
+
+
+class ReleaseModeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_mode: Literal["fcfs", "window"] | None = Field(
+        description="放号方式：fcfs 先到先得 / window 抽签放号；null 跟随医院设置（仅放号前可改）"
+    )
 
 
 class ScheduleChangeIn(BaseModel):

@@ -56,6 +56,11 @@ class ScheduleClosed(Conflict):
     message = "该排班已停诊或已结束，不能修改"
 
 
+class ReleaseModeLocked(Conflict):
+    code = "RELEASE_MODE_LOCKED"
+    message = "该排班已放号，不能再修改放号方式"
+
+
 # --- weekly templates (排班模板) ----------------------------------------------------------------------
 
 
@@ -356,6 +361,8 @@ class NewSession:
     capacity: int
     onsite_quota: int = 0
     slot_minutes: int | None = None
+    release_mode: str | None = None
+    """``fcfs`` / ``window`` (抽签放号); None follows the hospital's setting."""
 
 
 async def add_schedule(session: AsyncSession, *, staff: StaffUser, new: NewSession, now: datetime) -> ScheduleRow:
@@ -382,6 +389,7 @@ async def add_schedule(session: AsyncSession, *, staff: StaffUser, new: NewSessi
         onsite_quota=new.onsite_quota,
         slot_minutes=new.slot_minutes,
     )
+    schedule.release_mode = new.release_mode
     audit.record(
         session,
         actor=actor(staff),
@@ -396,7 +404,37 @@ async def add_schedule(session: AsyncSession, *, staff: StaffUser, new: NewSessi
             "capacity": new.capacity,
             "onsite_quota": new.onsite_quota,
             "slot_minutes": new.slot_minutes,
+            "release_mode": new.release_mode,
         },
+    )
+    return await schedule_row(session, staff=staff, schedule_id=schedule.id, now=now)
+
+
+async def set_release_mode(
+    session: AsyncSession, *, staff: StaffUser, schedule_id: int, mode: str | None, now: datetime
+) -> ScheduleRow:
+    """Sets how a session is released (issue 9 A): ``fcfs`` 先到先得, ``window`` 抽签放号, or None (the
+    hospital's setting). Only before its release: changing the rules once patients queue is not fair."""
+    require_role(staff, *EDIT_ROLES)
+    if mode is not None and mode not in rules.RELEASE_MODES:
+        raise rules.InvalidSession(f"放号方式无效：{mode}")
+    await begin_write(session)
+    schedule = await service.lock_for_suspension(session, schedule_id)
+    require_hospital(staff, schedule.hospital_id, not_found=service.ScheduleNotFound)
+    if schedule.status == ScheduleStatus.SUSPENDED or schedule.ends_at <= now:
+        raise ScheduleClosed()
+    if schedule.release_at <= now:
+        raise ReleaseModeLocked()
+    before = schedule.release_mode
+    schedule.release_mode = mode
+    audit.record(
+        session,
+        actor=actor(staff),
+        action="schedule.release_mode",
+        subject=f"schedule:{schedule.id}",
+        at=now,
+        hospital_id=schedule.hospital_id,
+        detail={"before": before, "after": mode},
     )
     return await schedule_row(session, staff=staff, schedule_id=schedule.id, now=now)
 

@@ -4,7 +4,7 @@ one-off sessions, changes of numbers, 放号 now, 停诊 and 替诊."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode
 
 from fastapi import APIRouter, Depends, Query
@@ -74,6 +74,19 @@ class NewSessionForm(BaseModel):
     capacity: int = Field(title="号源数")
     onsite_quota: int = Field(default=0, title="现场号")
     slot_minutes: int | None = Field(default=None, title="每号时长")
+    release_mode: Literal["", "fcfs", "window"] = Field(default="", title="放号方式")
+
+
+class ReleaseModeForm(BaseModel):
+    release_mode: Literal["", "fcfs", "window"] = Field(default="", title="放号方式")
+
+
+RELEASE_MODE_OPTIONS = [
+    ("", "跟随医院设置"),
+    ("fcfs", "先到先得"),
+    ("window", "抽签放号（放号窗口内排队，结束后统一抽签）"),
+]
+"""The console's choice of a session's release mode (issue 9 A); blank follows the hospital."""
 
 
 class NumbersForm(BaseModel):
@@ -377,7 +390,10 @@ async def create_schedule(console: SchedulesPage, session: SessionDep, clock: Cl
     if data is not None:
         try:
             row = await service.add_schedule(
-                session, staff=console.staff, new=service.NewSession(**data.model_dump()), now=clock.now()
+                session,
+                staff=console.staff,
+                new=service.NewSession(**{**data.model_dump(), "release_mode": data.release_mode or None}),
+                now=clock.now(),
             )
         except DomainError as refused:
             errors = _refusal(refused, "new", {"DOCTOR_NOT_FOUND": "doctor_id"})
@@ -412,6 +428,7 @@ async def _new_form(
         latest=rules.last_plannable_day(today, release_days=hospital.release_days),
         hospital=hospital,
         limits={"capacity": rules.MAX_CAPACITY, "min": rules.MIN_SLOT_MINUTES, "max": rules.MAX_SLOT_MINUTES},
+        release_modes=RELEASE_MODE_OPTIONS,
     )
 
 
@@ -448,6 +465,26 @@ async def change_numbers(schedule_id: IdPath, console: SchedulesPage, session: S
             errors = _refusal(refused, "numbers")
         else:
             return _back_to(schedule_id, submitted, f"号源已改为{data.capacity}个（现场号{data.onsite_quota}个）")
+    return await _detail(console, session, clock, schedule_id, submitted.get("back", ""), submitted, errors)
+
+
+@router.post("/schedules/{schedule_id}/release-mode")
+async def set_release_mode(
+    schedule_id: IdPath, console: SchedulesPage, session: SessionDep, clock: ClockDep
+) -> Response:
+    _require_editor(console)
+    submitted = values(await console.request.form())
+    data, errors = parse(ReleaseModeForm, submitted)
+    if data is not None:
+        try:
+            await service.set_release_mode(
+                session, staff=console.staff, schedule_id=schedule_id, mode=data.release_mode or None, now=clock.now()
+            )
+        except DomainError as refused:
+            errors = _refusal(refused, "release_mode")
+        else:
+            label = dict(RELEASE_MODE_OPTIONS)[data.release_mode].split("（")[0]
+            return _back_to(schedule_id, submitted, f"放号方式已改为{label}")
     return await _detail(console, session, clock, schedule_id, submitted.get("back", ""), submitted, errors)
 
 
@@ -517,7 +554,14 @@ async def _detail(
     row = await service.schedule_row(session, staff=console.staff, schedule_id=schedule_id, now=now)
     editor = console.staff.role in service.EDIT_ROLES
     open_now = row.state in (rules.ScheduleState.OPEN, rules.ScheduleState.UNRELEASED, rules.ScheduleState.IN_SESSION)
-    shown = {"capacity": row.schedule.capacity, "onsite_quota": row.schedule.onsite_quota, **shown}
+    shown = {
+        "capacity": row.schedule.capacity,
+        "onsite_quota": row.schedule.onsite_quota,
+        "release_mode": row.schedule.release_mode or "",
+        **shown,
+    }
+    hospital = await session.get_one(Hospital, row.schedule.hospital_id)
+    mode = rules.release_mode(row.schedule.release_mode, hospital.release_mode)
     return render(
         console,
         "schedules/detail.html",
@@ -537,4 +581,12 @@ async def _detail(
         errors=errors,
         back=_safe_back(back),
         period_label=PERIOD_LABELS[Period(row.schedule.period)],
+        release_modes=RELEASE_MODE_OPTIONS,
+        release_mode_label=rules.RELEASE_MODE_LABELS[mode],
+        release_mode_own=row.schedule.release_mode is not None,
+        release_window_closes_at=rules.release_window_closes_at(
+            row.schedule.release_at, window_seconds=hospital.release_window_seconds
+        )
+        if mode == rules.RELEASE_WINDOW
+        else None,
     )
