@@ -1,4 +1,4 @@
-"""The ``yiyue`` command: demo, serve, migrate, seed, fake-wechat, create-staff, members check."""
+"""The ``yiyue`` command: demo, serve, migrate, seed, fake-wechat, create-staff, members check, draw verify."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import typer
 import uvicorn
 from sqlalchemy.exc import DBAPIError
 
+from yiyue.booking.release_service import DrawRecord
 from yiyue.core.clock import HOSPITAL_TZ, Clock, local_today
 from yiyue.core.config import DEV_WECHAT_PAY_NOTIFY_URL, FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.db import Database
@@ -219,6 +220,47 @@ async def _members_check() -> tuple[int, list[Mismatch]]:
         async with db.session() as session:
             accounts = await session.scalar(select(func.count()).select_from(MemberAccount))
             return int(accounts or 0), await members.check_all(session)
+    finally:
+        await db.dispose()
+
+
+draw_app = typer.Typer(help="The release window's draws (抽签放号).", no_args_is_help=True)
+app.add_typer(draw_app, name="draw")
+
+
+@draw_app.command("verify")
+def draw_verify(schedule_id: Annotated[int, typer.Argument(help="排班 id (schedule id)")]) -> None:
+    """Re-run a session's draw from its stored record (seed, entries with their weights, capacity) and say
+    whether it picks the same winners; exit 1 when it does not, or when the session has no draw."""
+    from yiyue.booking import draw
+
+    try:
+        record = asyncio.run(_draw_record(schedule_id))
+    except DomainError as exc:
+        typer.echo(f"错误 [{exc.code}]：{exc.text}", err=True)
+        raise typer.Exit(1) from None
+    except DBAPIError as exc:
+        typer.echo(f"错误 [DATABASE_ERROR]：数据库操作失败（如尚未迁移，请先运行 yiyue migrate）：{exc.orig}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"schedule {record.schedule_id}: {record.algorithm}, seed {record.seed}")
+    typer.echo(f"capacity {record.capacity}, {len(record.entries)} entries, {len(record.winners)} winners recorded")
+    if record.algorithm != draw.ALGORITHM:
+        typer.echo(f"错误：未知的抽签算法 {record.algorithm}（本程序实现 {draw.ALGORITHM}）", err=True)
+        raise typer.Exit(1)
+    again = draw.pick(record.seed, record.entries, record.capacity)
+    if set(again) != set(record.winners):
+        typer.echo(f"MISMATCH: re-run picks {sorted(again)}, the record says {sorted(record.winners)}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"ok: the re-run picks the same {len(again)} winners: {sorted(again)}")
+
+
+async def _draw_record(schedule_id: int) -> DrawRecord:
+    from yiyue.booking import release_service
+
+    db = Database(get_settings().database_url)
+    try:
+        async with db.session() as session:
+            return await release_service.draw_record(session, schedule_id)
     finally:
         await db.dispose()
 
