@@ -25,8 +25,9 @@ _seq = itertools.count(1)
 
 
 def id_number(birth: date = date(1990, 1, 1), serial: int | None = None, region: str = "110105") -> str:
-    """A valid 18-digit resident ID number (GB 11643 checksum) for tests."""
-    serial = next(_seq) % 1000 if serial is None else serial
+    """A valid 18-digit resident ID number (GB 11643 checksum) for tests. Sequence digits 999 are only
+    given on request: the fake real-name service answers them with a provider error."""
+    serial = next(_seq) % 999 if serial is None else serial
     first17 = f"{region}{birth:%Y%m%d}{serial:03d}"
     return first17 + check_digit(first17)
 

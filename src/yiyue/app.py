@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from yiyue.accounts import realname
 from yiyue.accounts.endpoints import router as accounts_router
+from yiyue.accounts.realname_endpoints import router as realname_router
 from yiyue.accounts.staff.endpoints import router as staff_router
 from yiyue.accounts.tokens import family_lookup
 from yiyue.admin import errors as console_errors
@@ -99,9 +101,11 @@ def create_app(
     app.state.login_guard = LoginGuard(settings)
     app.state.revocations = RevokedFamilies(family_lookup(db), recheck_seconds=settings.revoked_family_recheck_seconds)
     app.state.wechat, app.state.pay = _wechat_clients(app, settings, clock)
+    app.state.realname = _realname_provider(app, settings, clock)
 
     for router in (
         accounts_router,
+        realname_router,
         hospitals_router,
         scheduling_router,
         booking_router,
@@ -162,6 +166,20 @@ def _wechat_clients(app: FastAPI, settings: Settings, clock: Clock) -> tuple[WeC
     )
     pay = WeChatPayClient(PayConfig.from_settings(settings), transport=in_process if fake_pay else None, clock=clock)
     return wechat, pay
+
+
+def _realname_provider(app: FastAPI, settings: Settings, clock: Clock) -> realname.HttpRealNameProvider:
+    """The real-name verification service of the settings; by default the fake one of the fake WeChat,
+    mounted at ``/__wechat__`` (the app's own, or one mounted for it) and called in-process."""
+    if settings.realname_api_base != FAKE_WECHAT_IN_PROCESS:
+        return realname.provider_from_settings(settings, clock=clock)
+    fake = getattr(app.state, "fake_wechat", None)
+    if fake is None:
+        fake = create_fake_wechat_app(appid=settings.wechat_appid, secret=settings.wechat_secret, clock=clock)
+        app.mount(FAKE_WECHAT_MOUNT, fake)
+        app.state.fake_wechat = fake
+    fake.state.realname.register_app(settings.realname_app_id, settings.realname_app_secret)
+    return realname.provider_from_settings(settings, clock=clock, transport=httpx.ASGITransport(app=fake))
 
 
 def _error(

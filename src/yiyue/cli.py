@@ -138,14 +138,18 @@ def worker(
 
 @app.command("fake-wechat")
 def fake_wechat(host: Host = "127.0.0.1", port: Port = 9000) -> None:
-    """Serve the fake WeChat on its own (point YIYUE_WECHAT_API_BASE at it)."""
+    """Serve the fake WeChat on its own (point YIYUE_WECHAT_API_BASE, and YIYUE_REALNAME_API_BASE, at it)."""
     _logging()
     from yiyue.wechat.fake import FakePayKeys, create_fake_wechat_app
 
     settings = get_settings()
     typer.echo(f"fake WeChat (login, messages, Pay v3) at http://{host}:{port}  appid={settings.wechat_appid}")
+    typer.echo(f"  real-name verification (实名认证) for app id {settings.realname_app_id}: YIYUE_REALNAME_API_BASE")
     fake = create_fake_wechat_app(
-        appid=settings.wechat_appid, secret=settings.wechat_secret, pay=FakePayKeys.from_settings(settings)
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret,
+        pay=FakePayKeys.from_settings(settings),
+        realname_apps={settings.realname_app_id: settings.realname_app_secret},
     )
     uvicorn.run(fake, host=host, port=port)
 

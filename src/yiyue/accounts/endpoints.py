@@ -10,6 +10,8 @@ from pydantic import BaseModel, StringConstraints
 from yiyue.accounts import service, tokens
 from yiyue.accounts.idcard import age_on
 from yiyue.accounts.models import Relationship, VisitPerson
+from yiyue.accounts.realname import REALNAME_LABELS, REALNAME_MESSAGES, RealNameStatus
+from yiyue.accounts.realname_deps import RealNameDep
 from yiyue.accounts.schemas import (
     RELATIONSHIP_LABELS,
     AccountBrief,
@@ -65,6 +67,7 @@ def _token_out(login: service.Login) -> TokenOut:
 
 def visit_person_out(person: VisitPerson, today: date) -> VisitPersonOut:
     relationship = Relationship(person.relationship)
+    realname_status = RealNameStatus(person.realname_status)
     return VisitPersonOut(
         id=person.id,
         name=person.name,
@@ -75,6 +78,9 @@ def visit_person_out(person: VisitPerson, today: date) -> VisitPersonOut:
         birth_date=person.birth_date,
         sex=person.sex,
         age=age_on(person.birth_date, today),
+        realname_status=realname_status.value,
+        realname_label=REALNAME_LABELS[realname_status],
+        realname_message=REALNAME_MESSAGES[realname_status],
     )
 
 
@@ -180,13 +186,20 @@ async def add_patient(
     account: CurrentAccount,
     cipher: CipherDep,
     settings: SettingsDep,
+    realname_provider: RealNameDep,
     clock: ClockDep,
 ) -> VisitPersonOut:
     now = clock.now()
-    person = await service.add_visit_person(
-        session, account_id=account.subject_id, data=body, cipher=cipher, settings=settings, now=now
+    added = await service.add_visit_person(
+        session,
+        account_id=account.subject_id,
+        data=body,
+        cipher=cipher,
+        settings=settings,
+        realname_provider=realname_provider,
+        now=now,
     )
-    return visit_person_out(person, local_today(now))
+    return visit_person_out(added.person, local_today(now))
 
 
 @router.patch(

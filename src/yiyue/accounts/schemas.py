@@ -3,7 +3,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 from pydantic_core import PydanticCustomError
@@ -107,6 +107,11 @@ class VisitPersonOut(BaseModel):
     birth_date: date
     sex: str
     age: int = Field(description="周岁")
+    realname_status: Literal["unverified", "verified", "failed"] = Field(
+        description="实名认证：unverified 未认证 / verified 已认证 / failed 认证失败；仅已认证的就诊人可预约"
+    )
+    realname_label: str = Field(description="未认证 / 已认证 / 认证失败")
+    realname_message: str = Field(description="实名认证状态的说明")
 
 
 class VisitPersonList(BaseModel):

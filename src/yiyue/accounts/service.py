@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.accounts import tokens
+from yiyue.accounts import realname, tokens
 from yiyue.accounts.idcard import is_mobile, normalize, parse_id_number
 from yiyue.accounts.models import Account, Relationship, VisitPerson
 from yiyue.accounts.schemas import VisitPersonIn, VisitPersonPatch
@@ -157,6 +157,13 @@ async def get_visit_person(session: AsyncSession, *, account_id: int, visit_pers
     return person
 
 
+@dataclass(frozen=True)
+class AddedVisitPerson:
+    person: VisitPerson
+    realname: realname.RealNameResult
+    """The real-name check's outcome (the person is saved whatever it is)."""
+
+
 async def add_visit_person(
     session: AsyncSession,
     *,
@@ -164,25 +171,29 @@ async def add_visit_person(
     data: VisitPersonIn,
     cipher: FieldCipher,
     settings: Settings,
+    realname_provider: realname.RealNameProvider,
     now: datetime,
-) -> VisitPerson:
+) -> AddedVisitPerson:
     """Adds a 就诊人: a valid ID number this account does not have yet (other accounts may: families), a
-    mainland mobile, at most N per account."""
+    mainland mobile, at most N per account. Its real name is checked (``accounts.realname``: a kept answer,
+    else the provider) before the write begins, so the provider's call never holds the SQLite writer; a
+    person who fails the check, or whom the provider could not check, is saved all the same, as 认证失败
+    or 未认证, and cannot be booked for until verified."""
     try:
         id_number = parse_id_number(data.id_number, today=local_today(now))
     except ValueError as exc:
         raise InvalidIdNumber(f"身份证号码无效：{exc}") from None
     phone = _checked_phone(data.phone)
+    index = cipher.blind_index(id_number.value, context=ID_NUMBER)
+    # Refusals first, unlocked (a paid check for a person who cannot be added is wasted); again below, locked.
+    _check_can_add(await list_visit_persons(session, account_id=account_id), data, index, settings)
+    checked = await realname.check(
+        session, provider=realname_provider, cipher=cipher, id_number=id_number.value, name=data.name, now=now
+    )
     await begin_write(session)
     await lock_account(session, account_id)
-    existing = await list_visit_persons(session, account_id=account_id)
-    if len(existing) >= settings.max_visit_persons:
-        raise TooManyVisitPersons(f"每个账号最多添加{settings.max_visit_persons}位就诊人")
-    if data.relationship == Relationship.SELF and any(p.relationship == Relationship.SELF for p in existing):
-        raise SelfAlreadyExists()
-    index = cipher.blind_index(id_number.value, context=ID_NUMBER)
-    if any(p.id_number_index == index for p in existing):
-        raise VisitPersonExists()
+    _check_can_add(await list_visit_persons(session, account_id=account_id), data, index, settings)
+    await realname.remember(session, checked)
     person = VisitPerson(
         account_id=account_id,
         name=data.name,
@@ -197,6 +208,7 @@ async def add_visit_person(
         created_at=now,
         updated_at=now,
     )
+    checked.apply(person)
     try:
         async with session.begin_nested():
             session.add(person)
@@ -206,7 +218,57 @@ async def add_visit_person(
         if await _account_has_id_number(session, account_id, index):
             raise VisitPersonExists() from None
         raise
-    return person
+    return AddedVisitPerson(person, checked)
+
+
+def require_verified(person: VisitPerson) -> None:
+    """Booking, the waitlist and the release draw take only a person whose real name was verified
+    (``PERSON_NOT_VERIFIED``). Walk-ins are verified at the window (the clerk reads the ID card)."""
+    realname.require_verified(person)
+
+
+def _check_can_add(existing: list[VisitPerson], data: VisitPersonIn, index: str, settings: Settings) -> None:
+    if len(existing) >= settings.max_visit_persons:
+        raise TooManyVisitPersons(f"每个账号最多添加{settings.max_visit_persons}位就诊人")
+    if data.relationship == Relationship.SELF and any(p.relationship == Relationship.SELF for p in existing):
+        raise SelfAlreadyExists()
+    if any(p.id_number_index == index for p in existing):
+        raise VisitPersonExists()
+
+
+async def verify_visit_person(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    visit_person_id: int,
+    cipher: FieldCipher,
+    realname_provider: realname.RealNameProvider,
+    now: datetime,
+) -> AddedVisitPerson:
+    """Checks a visit person's real name again (after a rename, a failure, or a provider that could not
+    answer), the provider called before the write begins. A verified person stays so without a query; a
+    provider still unable to answer is ``REALNAME_UNAVAILABLE`` and the person stays 未认证."""
+    person = await get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
+    if person.realname_status == realname.RealNameStatus.VERIFIED:
+        return AddedVisitPerson(person, realname.RealNameResult.of(person))
+    name = person.name
+    id_number = cipher.decrypt(person.id_number_encrypted, context=ID_NUMBER)
+    checked = await realname.check(
+        session, provider=realname_provider, cipher=cipher, id_number=id_number, name=name, now=now
+    )
+    if checked.status == realname.RealNameStatus.UNVERIFIED:
+        raise realname.RealNameUnavailable()
+    await begin_write(session)
+    await realname.remember(session, checked)
+    await session.refresh(person)
+    if person.deleted_at is not None:
+        raise VisitPersonNotFound()
+    if person.name != name:  # renamed meanwhile: the new name is still to be checked
+        return AddedVisitPerson(person, realname.RealNameResult.of(person))
+    checked.apply(person)
+    person.updated_at = now
+    await session.flush()
+    return AddedVisitPerson(person, checked)
 
 
 async def update_visit_person(
@@ -227,6 +289,9 @@ async def update_visit_person(
         if any(p.relationship == Relationship.SELF for p in others):
             raise SelfAlreadyExists()
     if patch.name is not None:
+        if patch.name != person.name:  # a verified real name is of the old name: check the new one
+            person.realname_status = realname.RealNameStatus.UNVERIFIED
+            person.realname_checked_at = None
         person.name = patch.name
     if patch.relationship is not None:
         person.relationship = patch.relationship

@@ -104,6 +104,7 @@ async def book(
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
     await check_not_banned(session, account_id=account_id, now=now)
+    accounts.require_verified(person)
     await release_window.refuse_while_drawing(session, schedule=schedule, hospital=hospital, now=now)
     await appointments.check_not_duplicate(
         session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date

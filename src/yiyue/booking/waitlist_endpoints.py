@@ -9,7 +9,14 @@ from fastapi import APIRouter, Path, Response
 
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import waitlist, waitlist_service
-from yiyue.booking.errors import BookingBanned, BookingLimit, DoctorUnavailable, DuplicateBooking, HospitalClosed
+from yiyue.booking.errors import (
+    BookingBanned,
+    BookingLimit,
+    DoctorUnavailable,
+    DuplicateBooking,
+    HospitalClosed,
+    TooManyUnpaidHolds,
+)
 from yiyue.booking.rules import BookingClosed, NotReleased, ScheduleSuspended
 from yiyue.booking.schemas import AppointmentOut
 from yiyue.booking.views import appointment_views
@@ -106,6 +113,7 @@ async def leave(entry_id: EntryId, session: SessionDep, account: CurrentAccount,
         ScheduleSuspended,
         *BOOKING_RULES,
         BookingLimit,
+        TooManyUnpaidHolds,
     ),
 )
 async def confirm(

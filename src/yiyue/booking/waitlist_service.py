@@ -59,6 +59,7 @@ async def join(
     await begin_write(session)
     await accounts.lock_account(session, account_id)  # this account's joins race its limit one at a time
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
+    accounts.require_verified(person)  # 实名认证: an unverified person waits for nothing
     # Exclusive: a slot freed meanwhile is either seen here (no need to wait) or handed to this entry.
     schedule = await scheduling.lock_for_suspension(session, schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)

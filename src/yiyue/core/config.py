@@ -8,6 +8,8 @@ for development only and must be set explicitly in production.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -137,6 +139,17 @@ class Settings(BaseSettings):
     embedded_workers: int = 2
     """Job worker threads inside ``yiyue serve``/``demo``; 0 when separate ``yiyue worker`` processes run."""
 
+    # --- real-name check (实名认证), issue 9 part C -------------------------------------------------
+    realname_api_base: str = FAKE_WECHAT_IN_PROCESS
+    """The verification service's base URL (the hospital's chosen provider); by default the fake one served
+    in-process with the fake WeChat (``yiyue.wechat.fake.realname``). Production must name a real one."""
+    realname_app_id: str = "yiyue-dev"
+    """Our app id at the verification service."""
+    realname_app_secret: str = Field(default="", repr=False)
+    """The shared secret that signs requests (HMAC-SHA256). Development derives one from the secret key."""
+    realname_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    """How long a check may take before the person is left 未认证 (to be verified again later)."""
+
     # --- issue 9 / E: rate limits, staff login lockout, token families, body size -----------------
     redis_url: str = ""
     """``redis://host:6379/0`` to share rate limits, login lockouts and revoked token families between
@@ -207,6 +220,20 @@ class Settings(BaseSettings):
             self._check_production_pay()
         if len(self.wechat_pay_apiv3_key.encode()) != 32:
             raise ValueError("YIYUE_WECHAT_PAY_APIV3_KEY must be 32 characters (the APIv3 key of the merchant portal)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_realname(self) -> Settings:
+        """Real-name check (issue 9 part C): production names a real provider and its secret; development
+        signs for the in-process fake with a secret derived from the (generated) secret key."""
+        if self.environment == "production":
+            if self.realname_api_base == FAKE_WECHAT_IN_PROCESS:
+                raise ValueError("production needs YIYUE_REALNAME_API_BASE (the verification service), not the fake")
+            if not self.realname_app_secret:
+                raise ValueError("production needs explicit settings: YIYUE_REALNAME_APP_SECRET")
+        elif not self.realname_app_secret:
+            digest = hmac.new(self.secret_key.encode(), b"yiyue realname app secret", hashlib.sha256)
+            self.realname_app_secret = digest.hexdigest()
         return self
 
     def _check_production_pay(self) -> None:

@@ -19,9 +19,11 @@ import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.accounts import realname
 from yiyue.accounts import service as accounts
 from yiyue.accounts.idcard import check_digit
 from yiyue.accounts.models import Account, Relationship, VisitPerson
@@ -29,7 +31,7 @@ from yiyue.accounts.schemas import VisitPersonIn
 from yiyue.booking.appointments import check_in_code
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core.clock import at_local, local, local_today
-from yiyue.core.config import Settings
+from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import begin_write
 from yiyue.demo.data.doctors import POPULAR_EXPERTS
@@ -40,6 +42,7 @@ from yiyue.reviews import service as reviews
 from yiyue.reviews.models import Review
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Period, Schedule
+from yiyue.wechat.fake import create_fake_wechat_app
 
 DEMO_REVIEW_SEED = 20261203
 PATIENTS = 40
@@ -168,11 +171,24 @@ def _id_number(rng: random.Random, *, female: bool, today: date) -> str:
     return first17 + check_digit(first17)
 
 
+def _realname_provider(settings: Settings) -> realname.RealNameProvider:
+    """The settings' real-name verification service, the fake one called in-process by default."""
+    if settings.realname_api_base != FAKE_WECHAT_IN_PROCESS:
+        return realname.provider_from_settings(settings)
+    fake = create_fake_wechat_app(
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret,
+        realname_apps={settings.realname_app_id: settings.realname_app_secret},
+    )
+    return realname.provider_from_settings(settings, transport=httpx.ASGITransport(app=fake))
+
+
 async def _patients(
     session: AsyncSession, rng: random.Random, *, cipher: FieldCipher, settings: Settings, now: datetime
 ) -> list[VisitPerson]:
     """``PATIENTS`` demo accounts, each with themselves as their visit person (本人)."""
     joined = now - timedelta(days=DAYS_BACK + 30)
+    provider = _realname_provider(settings)  # the fake one by default: these made-up people pass it
     persons = []
     for n in range(1, PATIENTS + 1):
         account = Account(openid=f"{OPENID_PREFIX}{n:02d}", created_at=joined, last_login_at=joined)
@@ -186,9 +202,17 @@ async def _patients(
             relationship=Relationship.SELF,
         )
         persons.append(
-            await accounts.add_visit_person(
-                session, account_id=account.id, data=data, cipher=cipher, settings=settings, now=joined
-            )
+            (
+                await accounts.add_visit_person(
+                    session,
+                    account_id=account.id,
+                    data=data,
+                    cipher=cipher,
+                    settings=settings,
+                    realname_provider=provider,
+                    now=joined,
+                )
+            ).person
         )
     await session.flush()
     return persons

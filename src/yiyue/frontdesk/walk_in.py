@@ -8,7 +8,8 @@ the clerk prints its queue number and check-in code.
 Walk-in patients have no WeChat account: each hospital has one system account (``onsite:<hospital id>``)
 whose visit persons they become, sealed with the app's field cipher exactly as ``accounts.service`` does.
 An ID number already held by a visit person (a patient who uses the mini-program, or came before) is that
-person: the registration is theirs, provided the name matches.
+person: the registration is theirs, provided the name matches. A new walk-in person is 实名认证 verified
+(``realname_status``): the clerk has the ID card in hand.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from yiyue.accounts import service as accounts
 from yiyue.accounts.idcard import IdNumber, is_mobile, normalize, parse_id_number
 from yiyue.accounts.models import Account, Relationship, VisitPerson
+from yiyue.accounts.realname import RealNameStatus
 from yiyue.accounts.staff.models import StaffUser
 from yiyue.accounts.staff.scope import actor, require_hospital, require_role
 from yiyue.booking import appointments, read_model
@@ -218,6 +220,10 @@ async def _visit_person(
             sex=id_number.sex,
             created_at=now,
             updated_at=now,
+            # 实名认证 at the window: the clerk reads the ID card and sees its holder, which is what the
+            # verification service stands in for online.
+            realname_status=RealNameStatus.VERIFIED,
+            realname_checked_at=now,
         )
         try:
             async with session.begin_nested():

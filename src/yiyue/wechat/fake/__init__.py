@@ -1,4 +1,5 @@
-"""A fake WeChat server: mini-program login, access tokens, subscribe messages and WeChat Pay v3.
+"""A fake WeChat server: mini-program login, access tokens, subscribe messages and WeChat Pay v3, and
+the fake real-name verification service (实名认证) the development setup uses.
 
 It is a first-class part of the platform, not a test double: it answers on WeChat's real paths with
 WeChat's fields and error codes (HTTP 200 with ``{"errcode", "errmsg"}``; WeChat Pay's HTTP statuses,
@@ -15,6 +16,8 @@ Each module builds only on the ones listed before it:
 - ``state``: ``FakeWeChatState``, everything the fake remembers and the rules of those APIs;
 - ``keys``: ``FakePayKeys``, what a merchant and the fake WeChat Pay share;
 - ``pay``: WeChat Pay v3, ``FakePayState`` and its router, and how notifications are delivered;
+- ``realname``: the real-name verification service (``yiyue.wechat.realname``'s protocol) and its
+  deterministic answers (names ending in 假 fail, sequence digits 999 are a provider error);
 - ``app``: the endpoints and ``create_fake_wechat_app``.
 
 Only ``yiyue.app``, ``yiyue.cli`` and ``yiyue.demo`` import it (an import-linter contract), and tests.
@@ -36,6 +39,7 @@ from yiyue.wechat.fake.messages import (
     key_kind,
 )
 from yiyue.wechat.fake.pay import Deliver, Delivery, DeliveryAttempt, FakePayState, PayApiError, asgi_deliverer
+from yiyue.wechat.fake.realname import FakeRealNameState
 from yiyue.wechat.fake.state import FakeWeChatState
 
 __all__ = [
@@ -54,6 +58,7 @@ __all__ = [
     "DeliveryAttempt",
     "FakePayKeys",
     "FakePayState",
+    "FakeRealNameState",
     "FakeWeChatState",
     "HelperInputError",
     "IssuedToken",

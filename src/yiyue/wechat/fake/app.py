@@ -28,6 +28,7 @@ from yiyue.wechat.fake.keys import FakePayKeys
 from yiyue.wechat.fake.login import PATH_CODE2SESSION, PATH_STABLE_TOKEN, PATH_TOKEN
 from yiyue.wechat.fake.messages import PATH_SUBSCRIBE_SEND
 from yiyue.wechat.fake.pay import FakePayState, pay_router
+from yiyue.wechat.fake.realname import FakeRealNameState, realname_router
 from yiyue.wechat.fake.state import FakeWeChatState
 
 WECHAT_API_PATHS = (PATH_CODE2SESSION, PATH_TOKEN, PATH_STABLE_TOKEN, PATH_SUBSCRIBE_SEND)
@@ -152,11 +153,14 @@ def create_fake_wechat_app(
     clock: Clock | None = None,
     templates: Mapping[str, Sequence[str]] | None = None,
     pay: FakePayKeys | None = None,
+    realname_apps: Mapping[str, str] | None = None,
 ) -> FastAPI:
     """The fake WeChat as an ASGI app; its state is ``app.state.wechat`` (a ``FakeWeChatState``).
 
     With ``pay`` it also speaks WeChat Pay v3 for that merchant (``yiyue.wechat.fake.pay``), and the
-    state is a ``FakePayState``.
+    state is a ``FakePayState``. It always serves the fake real-name verification service
+    (``yiyue.wechat.fake.realname``) to the apps of ``realname_apps`` (id -> secret; more can be added with
+    ``app.state.realname.register_app``).
     """
     state: FakeWeChatState
     extra_routers: list[APIRouter] = []
@@ -168,6 +172,7 @@ def create_fake_wechat_app(
         state = pay_state
     app = FastAPI(title="Fake WeChat (yiyue)", docs_url="/__fake__/docs", openapi_url="/__fake__/openapi.json")
     app.state.wechat = state
+    app.state.realname = FakeRealNameState(clock=clock, apps=realname_apps)
 
     @app.exception_handler(WeChatApiError)
     async def _wechat_error(_: Request, exc: WeChatApiError) -> JSONResponse:
@@ -181,4 +186,5 @@ def create_fake_wechat_app(
     app.include_router(fake_helpers_router(state))
     for router in extra_routers:
         app.include_router(router)
+    app.include_router(realname_router(app.state.realname))
     return app
