@@ -20,7 +20,6 @@ from yiyue.booking.errors import (
     SlotNotFound,
     SlotTaken,
     SoldOut,
-    TooManyUnpaidHolds,
     VisitPersonHasAppointments,
 )
 from yiyue.booking.gate import BookingGate
@@ -92,7 +91,6 @@ IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
         SlotTaken,
         DuplicateBooking,
         BookingLimit,
-        TooManyUnpaidHolds,
         NotReleased,
         BookingClosed,
         ScheduleSuspended,

@@ -7,16 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from yiyue.accounts.realname import PersonNotVerified
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import waitlist, waitlist_service
-from yiyue.booking.errors import (
-    BookingBanned,
-    BookingLimit,
-    DoctorUnavailable,
-    DuplicateBooking,
-    HospitalClosed,
-    TooManyUnpaidHolds,
-)
+from yiyue.booking.errors import BookingBanned, BookingLimit, DoctorUnavailable, DuplicateBooking, HospitalClosed
 from yiyue.booking.rules import BookingClosed, NotReleased, ScheduleSuspended
 from yiyue.booking.schemas import AppointmentOut
 from yiyue.booking.views import appointment_views
@@ -49,6 +43,7 @@ BOOKING_RULES = (HospitalClosed, DoctorUnavailable, BookingBanned, DuplicateBook
         *BODY_ERRORS,
         AccountNotFound,
         VisitPersonNotFound,
+        PersonNotVerified,
         ScheduleNotFound,
         ScheduleSuspended,
         *BOOKING_RULES,
@@ -113,7 +108,6 @@ async def leave(entry_id: EntryId, session: SessionDep, account: CurrentAccount,
         ScheduleSuspended,
         *BOOKING_RULES,
         BookingLimit,
-        TooManyUnpaidHolds,
     ),
 )
 async def confirm(
