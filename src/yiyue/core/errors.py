@@ -74,6 +74,14 @@ class InvalidInput(DomainError):
     message = "请求参数有误"
 
 
+class InvalidDateRange(InvalidInput):
+    """Dates a request asks for that lie outside what the endpoint shows (past the release window, long
+    ago), or a range that runs backwards or is too long (``core.params.date_range``)."""
+
+    code = "INVALID_DATE_RANGE"
+    message = "日期范围无效"
+
+
 class RateLimited(DomainError):
     status = 429
     code = "RATE_LIMITED"
@@ -115,6 +123,10 @@ expired token (401), or a token that is not a patient's (403)."""
 
 INPUT_ERRORS: tuple[type[DomainError], ...] = (InvalidInput,)
 """What an endpoint with path or query parameters can answer when they do not validate (422)."""
+
+DATE_RANGE_ERRORS: tuple[type[DomainError], ...] = (InvalidInput, InvalidDateRange)
+"""What an endpoint taking a date range (``?start=&end=``) can answer: a date that is not one, or a range
+outside what it shows (422)."""
 
 BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedJson, InvalidInput)
 """What an endpoint with a JSON body can answer when it cannot be read (400) or does not validate (422)."""

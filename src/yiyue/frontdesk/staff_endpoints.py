@@ -7,7 +7,6 @@ hospital's record is answered 404 and a role that may not act 403 ``FORBIDDEN_RO
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -24,7 +23,7 @@ from yiyue.core.crypto import mask_name
 from yiyue.core.deps import CipherDep, ClockDep, SessionDep, SettingsDep
 from yiyue.core.errors import BODY_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import Page, PageDep
-from yiyue.core.params import IdPath, OptionalId
+from yiyue.core.params import IdPath, IsoDate, OptionalId
 from yiyue.frontdesk import bans, no_shows, service, walk_in
 from yiyue.frontdesk.errors import (
     BanNotFound,
@@ -146,7 +145,7 @@ async def list_appointments(
     staff: CurrentStaff,
     clock: ClockDep,
     page: PageDep,
-    visit_date: Annotated[date | None, Query(alias="date", description="就诊日期")] = None,
+    visit_date: Annotated[IsoDate | None, Query(alias="date", description="就诊日期")] = None,
     department_id: OptionalId = None,
     doctor_id: OptionalId = None,
     status: Annotated[str | None, Query(max_length=200, description="状态，可用逗号分隔多个")] = None,
@@ -258,7 +257,7 @@ async def list_sessions(
     session: SessionDep,
     staff: CurrentStaff,
     clock: ClockDep,
-    visit_date: Annotated[date | None, Query(alias="date", description="就诊日期，默认今天")] = None,
+    visit_date: Annotated[IsoDate | None, Query(alias="date", description="就诊日期，默认今天")] = None,
     department_id: OptionalId = None,
     doctor_id: OptionalId = None,
     hospital_id: Annotated[OptionalId, Query(description="医院 id：平台管理员必填")] = None,
@@ -303,7 +302,7 @@ async def walk_in_sessions(
     session: SessionDep,
     staff: CurrentStaff,
     clock: ClockDep,
-    visit_date: Annotated[date | None, Query(alias="date", description="就诊日期，默认今天")] = None,
+    visit_date: Annotated[IsoDate | None, Query(alias="date", description="就诊日期，默认今天")] = None,
     department_id: OptionalId = None,
 ) -> list[StaffSessionOut]:
     now = clock.now()

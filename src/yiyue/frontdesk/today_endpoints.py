@@ -15,7 +15,7 @@ from yiyue.accounts.staff.models import StaffRole
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import INPUT_ERRORS, responses
-from yiyue.core.params import MAX_ID
+from yiyue.core.params import MAX_ID, IsoDate
 from yiyue.frontdesk import today
 from yiyue.hospitals.service import HospitalNotFound
 from yiyue.scheduling.models import PERIOD_LABELS, Period
@@ -151,7 +151,7 @@ async def day_overview(
     session: SessionDep,
     staff: CurrentStaff,
     clock: ClockDep,
-    day: Annotated[date | None, Query(alias="date", description="日期（医院当地），默认今天")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date", description="日期（医院当地），默认今天")] = None,
     hospital_id: Annotated[int | None, Query(ge=1, le=MAX_ID, description="平台管理员查看某家医院")] = None,
 ) -> TodayOut:
     now = clock.now()

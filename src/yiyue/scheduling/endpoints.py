@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
-from yiyue.core.errors import INPUT_ERRORS, InvalidInput, responses
+from yiyue.core.errors import DATE_RANGE_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import PageDep
-from yiyue.core.params import IdPath
+from yiyue.core.params import IdPath, IsoDate, check_day, date_range
 from yiyue.hospitals import service as hospitals
 from yiyue.hospitals.models import Doctor, Hospital
 from yiyue.hospitals.schemas import DoctorBrief
@@ -33,11 +33,8 @@ from yiyue.scheduling.schemas import (
 router = APIRouter(prefix="/api/v1", tags=["排班与号源"])
 
 MAX_RANGE_DAYS = 31
-
-
-class InvalidDateRange(InvalidInput):
-    code = "INVALID_DATE_RANGE"
-    message = "日期范围无效"
+PAST_DAYS = 30
+"""How far back a patient may look at a doctor's or a clinic's days (the release window is ahead)."""
 
 
 STATUS_LABELS = {ScheduleStatus.OPEN: "出诊", ScheduleStatus.SUSPENDED: "停诊"}
@@ -108,30 +105,49 @@ def schedule_out(
     )
 
 
-def _date_range(start: date | None, end: date | None, today: date, default_days: int) -> tuple[date, date]:
-    start = start or today
-    end = end or start + timedelta(days=default_days - 1)
-    if end < start or (end - start).days >= MAX_RANGE_DAYS:
-        raise InvalidDateRange(f"日期范围无效：结束日期不能早于开始日期，且跨度不超过{MAX_RANGE_DAYS}天")
-    return start, end
+StartDate = Annotated[IsoDate | None, Query(description="开始日期，默认今天；最早30天前")]
+EndDate = Annotated[IsoDate | None, Query(description="结束日期，默认放号周期末；不晚于放号周期末，跨度不超过31天")]
+
+
+def _shown(now: datetime, hospital: Hospital) -> tuple[date, date, str]:
+    """The days a patient may ask about: from 30 days ago to the last day of the hospital's release
+    window (今天+放号天数), and how to say so."""
+    today = local_today(now)
+    latest = today + timedelta(days=max(hospital.release_days, 0))
+    return today - timedelta(days=PAST_DAYS), latest, f"（放号周期为{hospital.release_days}天）"
+
+
+def _date_range(start: date | None, end: date | None, now: datetime, hospital: Hospital) -> tuple[date, date]:
+    earliest, latest, window = _shown(now, hospital)
+    return date_range(
+        start,
+        end,
+        today=local_today(now),
+        earliest=earliest,
+        latest=latest,
+        default_days=hospital.release_days + 1,
+        max_days=MAX_RANGE_DAYS,
+        window=window,
+    )
 
 
 @router.get(
     "/departments/{department_id}/doctors",
     summary="科室某日出诊医生及余号",
-    responses=responses(*INPUT_ERRORS, hospitals.DepartmentNotFound),
+    responses=responses(*DATE_RANGE_ERRORS, hospitals.DepartmentNotFound),
 )
 async def doctors_on_day(
     department_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
     page: PageDep,
-    day: Annotated[date | None, Query(alias="date", description="就诊日期，默认今天")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date", description="就诊日期，默认今天")] = None,
 ) -> DoctorsOnDay:
     department = await hospitals.get_department(session, department_id)
     hospital = await hospitals.get_hospital(session, department.hospital_id)
     now = clock.now()
-    day = day or local_today(now)
+    earliest, latest, window = _shown(now, hospital)
+    day = check_day(day or local_today(now), earliest=earliest, latest=latest, window=window)
     by_doctor: dict[int, list[ScheduleOut]] = defaultdict(list)
     early = await _early_minutes(session)
     for a in await service.department_schedules_on(session, department_id=department_id, visit_date=day):
@@ -154,19 +170,19 @@ async def doctors_on_day(
 @router.get(
     "/departments/{department_id}/availability",
     summary="科室逐日余号（日期条）",
-    responses=responses(*INPUT_ERRORS, InvalidDateRange, hospitals.DepartmentNotFound),
+    responses=responses(*DATE_RANGE_ERRORS, hospitals.DepartmentNotFound),
 )
 async def department_availability(
     department_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
-    start: date | None = None,
-    end: date | None = None,
+    start: StartDate = None,
+    end: EndDate = None,
 ) -> DayAvailabilityList:
     department = await hospitals.get_department(session, department_id)
     hospital = await hospitals.get_hospital(session, department.hospital_id)
     now = clock.now()
-    start, end = _date_range(start, end, local_today(now), hospital.release_days + 1)
+    start, end = _date_range(start, end, now, hospital)
     days = await service.department_days(session, department_id=department_id, start=start, end=end)
     return DayAvailabilityList(
         items=[
@@ -185,18 +201,18 @@ async def department_availability(
 @router.get(
     "/doctors/{doctor_id}/schedules",
     summary="医生排班",
-    responses=responses(*INPUT_ERRORS, InvalidDateRange, hospitals.DoctorNotFound),
+    responses=responses(*DATE_RANGE_ERRORS, hospitals.DoctorNotFound),
 )
 async def doctor_schedules(
     doctor_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
-    start: date | None = None,
-    end: date | None = None,
+    start: StartDate = None,
+    end: EndDate = None,
 ) -> ScheduleList:
     doctor, hospital, _ = await hospitals.get_doctor(session, doctor_id)
     now = clock.now()
-    start, end = _date_range(start, end, local_today(now), hospital.release_days + 1)
+    start, end = _date_range(start, end, now, hospital)
     found = await service.doctor_schedules(session, doctor_id=doctor.id, start=start, end=end)
     early = await _early_minutes(session)
     items = [

@@ -8,7 +8,6 @@ hospital's doctor or schedule is answered 404 and a role that may not act 403 ``
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -17,7 +16,7 @@ from yiyue.accounts.staff.deps import CurrentStaff
 from yiyue.accounts.staff.errors import STAFF_AUTH_ERRORS, ForbiddenRole
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import BODY_ERRORS, INPUT_ERRORS, responses
-from yiyue.core.params import IdPath, OptionalId
+from yiyue.core.params import IdPath, IsoDate, OptionalId
 from yiyue.hospitals.models import Doctor
 from yiyue.hospitals.service import DoctorNotFound, HospitalNotFound
 from yiyue.hospitals.staff_service import HospitalIdRequired
@@ -133,8 +132,8 @@ async def list_schedules(
     session: SessionDep,
     staff: CurrentStaff,
     clock: ClockDep,
-    start: Annotated[date | None, Query(description="开始日期，默认今天")] = None,
-    end: Annotated[date | None, Query(description="结束日期，跨度不超过31天")] = None,
+    start: Annotated[IsoDate | None, Query(description="开始日期，默认今天")] = None,
+    end: Annotated[IsoDate | None, Query(description="结束日期，跨度不超过31天")] = None,
     department_id: Annotated[OptionalId, Query(description="科室，或大科室（含其下科室）")] = None,
     doctor_id: OptionalId = None,
     hospital_id: Annotated[OptionalId, Query(description="医院 id：平台管理员必填")] = None,

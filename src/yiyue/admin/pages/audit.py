@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, time, timedelta
+from datetime import time, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -29,7 +29,7 @@ from yiyue.core import audit
 from yiyue.core.audit import AuditLog
 from yiyue.core.clock import at_local, local_today
 from yiyue.core.deps import ClockDep, SessionDep
-from yiyue.core.params import MAX_ID
+from yiyue.core.params import MAX_ID, IsoDate
 from yiyue.hospitals.models import Hospital
 from yiyue.hospitals.service import HospitalNotFound
 
@@ -136,8 +136,8 @@ DETAIL_LABELS = {
 class AuditFilter(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
-    date_from: date | None = Field(default=None, title="开始日期")
-    date_to: date | None = Field(default=None, title="结束日期")
+    date_from: IsoDate | None = Field(default=None, title="开始日期")
+    date_to: IsoDate | None = Field(default=None, title="结束日期")
     hospital_id: int | None = Field(default=None, ge=1, le=MAX_ID, title="医院")
     actor: int | None = Field(default=None, ge=1, le=MAX_ID, title="操作人")
     action: str | None = Field(default=None, max_length=64, title="操作")

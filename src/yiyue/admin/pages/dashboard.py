@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
@@ -14,7 +14,7 @@ from yiyue.admin.console import Console, page
 from yiyue.admin.templating import render
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
-from yiyue.core.params import MAX_ID
+from yiyue.core.params import MAX_ID, IsoDate
 from yiyue.frontdesk import today
 from yiyue.scheduling.models import PERIOD_LABELS
 
@@ -26,7 +26,7 @@ async def dashboard(
     console: Annotated[Console, Depends(page("dashboard"))],
     session: SessionDep,
     clock: ClockDep,
-    day: Annotated[date | None, Query(alias="date")] = None,
+    day: Annotated[IsoDate | None, Query(alias="date")] = None,
     hospital_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
 ) -> Response:
     now = clock.now()

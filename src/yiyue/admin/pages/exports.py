@@ -8,7 +8,6 @@ their filters.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
@@ -22,7 +21,7 @@ from yiyue.booking.schemas import parse_statuses
 from yiyue.booking.views import STATUS_LABELS
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
-from yiyue.core.params import OptionalId
+from yiyue.core.params import IsoDate, OptionalId
 
 router = APIRouter()
 
@@ -54,8 +53,8 @@ async def export_appointments(
     console: ConsolePage,
     session: SessionDep,
     clock: ClockDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
     department_id: OptionalId = None,
     doctor_id: OptionalId = None,
     status: Annotated[str | None, Query(max_length=200)] = None,
@@ -79,8 +78,8 @@ async def export_schedules(
     console: ConsolePage,
     session: SessionDep,
     clock: ClockDep,
-    date_from: date | None = None,
-    date_to: date | None = None,
+    date_from: IsoDate | None = None,
+    date_to: IsoDate | None = None,
 ) -> Response:
     now = clock.now()
     today = local_today(now)

@@ -30,7 +30,7 @@ from yiyue.core.crypto import mask_name
 from yiyue.core.db import begin_write
 from yiyue.core.deps import CipherDep, ClockDep, SessionDep, SettingsDep
 from yiyue.core.errors import DomainError
-from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.params import MAX_ID, IdPath, IsoDate
 from yiyue.frontdesk import bans, no_shows, service, walk_in
 from yiyue.frontdesk.errors import CheckInCodeAmbiguous, IdNumberNameMismatch, InvalidSearch
 from yiyue.frontdesk.reveal import Revealed, reveal
@@ -80,7 +80,7 @@ DONE = {"check-in": "已签到", "complete": "已完成就诊", "no-show": "已�
 
 
 class DayQuery(BaseModel):
-    date: dt.date | None = Field(default=None, title="日期")
+    date: IsoDate | None = Field(default=None, title="日期")
     department_id: int | None = Field(default=None, ge=1, le=MAX_ID, title="科室")
     doctor_id: int | None = Field(default=None, ge=1, le=MAX_ID, title="医生")
     status: StatusChoice = Field(default="", title="状态")
