@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from yiyue.booking.errors import AppointmentNotFound
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep
@@ -61,11 +62,22 @@ async def pay(
     )
 
 
+class WeChatPayReply(BaseModel):
+    """What WeChat Pay expects back from a notify URL when a notification is not accepted."""
+
+    code: str = Field(description="FAIL")
+    message: str = Field(description="失败原因")
+
+
 @router.post(
     "/payments/wechat/notify",
     summary="微信支付结果与退款结果通知（由微信支付调用）",
     status_code=204,
-    responses={400: {"description": "验签、解密或内容校验失败：微信支付会重试"}},
+    responses={
+        400: {"description": "验签、解密或内容校验失败：微信支付会重试", "model": WeChatPayReply},
+        404: {"description": "订单或退款单不存在", "model": WeChatPayReply},
+        409: {"description": "支付金额与订单不符", "model": WeChatPayReply},
+    },
 )
 async def wechat_notify(request: Request, session: SessionDep, pay: PayDep, clock: ClockDep) -> Response:
     body = await request.body()
@@ -73,14 +85,26 @@ async def wechat_notify(request: Request, session: SessionDep, pay: PayDep, cloc
     try:
         notification = await pay.parse_notification(request.headers, body, now=now)
     except InvalidPayNotification as exc:
-        # Forged, stale or garbled: log it, change nothing, answer so that a genuine one is retried.
-        log.warning("rejected a WeChat Pay notification from %s: %s", request.client, exc.text)
-        return JSONResponse(status_code=400, content={"code": "FAIL", "message": "验签失败"})
+        # Forged, stale or garbled: log it, change nothing, answer in WeChat Pay's format (a 4xx, which
+        # it retries; a genuine one then comes again). The reason names a check or a field, never a value.
+        if exc.signed:
+            log.warning(
+                "pay_notification_malformed: a correctly signed WeChat Pay notification %s (%s) was refused: %s",
+                exc.notification_id or "-",
+                exc.event_type or "-",
+                exc.reason,
+                extra={"event": "pay_notification_malformed", "notification_id": exc.notification_id},
+            )
+            return _fail(400, "通知内容无效")
+        log.warning("rejected a WeChat Pay notification from %s: %s", request.client, exc.reason)
+        return _fail(400, "验签失败")
     try:
         await service.apply_notification(session, notification=notification, now=now)
     except DomainError as exc:
-        log.warning("WeChat Pay notification %s not applied: %s", notification.id, exc)
-        return JSONResponse(
-            status_code=exc.status if exc.status < 500 else 500, content={"code": "FAIL", "message": exc.text}
-        )
+        log.warning("WeChat Pay notification %s not applied: %s", notification.id, exc.code)
+        return _fail(exc.status if exc.status < 500 else 500, exc.text)
     return Response(status_code=204)
+
+
+def _fail(status: int, message: str) -> JSONResponse:
+    return JSONResponse(status_code=status, content={"code": "FAIL", "message": message})

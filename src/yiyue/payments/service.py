@@ -11,6 +11,7 @@ per payment, which WeChat Pay itself refunds only once.
 from __future__ import annotations
 
 import logging
+import re
 from datetime import datetime
 from typing import Any
 
@@ -55,6 +56,11 @@ class UnknownOrder(NotFound):
 class AmountMismatch(Conflict):
     code = "AMOUNT_MISMATCH"
     message = "支付金额与订单不符"
+
+
+_OURS = re.compile(r"YY[0-9]{14,30}")
+_OURS_REFUND = re.compile(r"YR[0-9]{14,30}")
+"""The numbers ``out_trade_no`` and ``out_refund_no`` give."""
 
 
 def out_trade_no(appointment_id: int) -> str:
@@ -125,23 +131,32 @@ def _check_awaiting_payment(appointment: Appointment) -> datetime:
 
 
 async def apply_notification(session: AsyncSession, *, notification: PayNotification, now: datetime) -> None:
-    """A verified WeChat Pay notification: a payment succeeded, or a refund ended. Replays change nothing."""
-    resource = notification.resource
-    if notification.event_type == "TRANSACTION.SUCCESS":
+    """A verified WeChat Pay notification: a payment succeeded, or a refund ended. Replays change nothing.
+
+    Its resource was read and checked when it was verified (``notification.transaction``, ``.refund``); an
+    order or refund number that is not one of ours is an unknown order, looked up nowhere."""
+    transaction, refund = notification.transaction, notification.refund
+    if notification.event_type == "TRANSACTION.SUCCESS" and transaction is not None:
+        if not _OURS.fullmatch(transaction.out_trade_no):
+            log.warning("payment notification %s for an order number that is not ours", notification.id)
+            raise UnknownOrder()
         await settle_paid(
             session,
-            out_trade_no=str(resource.get("out_trade_no", "")),
-            transaction_id=str(resource.get("transaction_id", "")),
-            amount_fen=int(resource.get("amount", {}).get("total", -1)),
+            out_trade_no=transaction.out_trade_no,
+            transaction_id=transaction.transaction_id or "",
+            amount_fen=transaction.amount_total_fen,
             source="notify",
             now=now,
         )
-    elif notification.event_type.startswith("REFUND."):
+    elif notification.event_type.startswith("REFUND.") and refund is not None:
+        if not _OURS_REFUND.fullmatch(refund.out_refund_no):
+            log.warning("refund notification %s for a refund number that is not ours", notification.id)
+            raise UnknownOrder()
         await settle_refund(
             session,
-            out_refund_no=str(resource.get("out_refund_no", "")),
-            status=str(resource.get("refund_status", "")),
-            refund_id=str(resource.get("refund_id", "")),
+            out_refund_no=refund.out_refund_no,
+            status=refund.refund_status,
+            refund_id=refund.refund_id,
             source="notify",
             now=now,
         )

@@ -109,13 +109,24 @@ class InvalidPayNotification(DomainError):
     """A payment or refund notification that is not provably from WeChat Pay, is stale, or does not decrypt.
 
     The notify endpoint answers it with a 4xx so WeChat Pay retries a genuine one; ``reason`` says which
-    check failed (for the log, never data from the notification).
+    check failed (for the log, never data from the notification: a field's name, not its value).
     """
 
     status = 400
     code = "INVALID_PAY_NOTIFICATION"
     message = "微信支付通知无效"
 
-    def __init__(self, reason: str) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        signed: bool = False,
+        notification_id: str | None = None,
+        event_type: str | None = None,
+    ) -> None:
         super().__init__(f"{self.message}（{reason}）", detail={"reason": reason})
         self.reason = reason
+        self.signed = signed
+        """The signature verified: WeChat Pay (or whoever holds its key) sent something we cannot read."""
+        self.notification_id = notification_id
+        self.event_type = event_type

@@ -72,6 +72,10 @@ BUSY_CODES = frozenset({"SYSTEM_ERROR", "RATELIMIT_EXCEEDED", "FREQUENCY_LIMITED
 # all of these characters unencoded, so what is signed is what arrives.
 _OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 _OUT_REFUND_NO = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
+_WECHAT_ID = re.compile(r"[0-9A-Za-z_\-]{1,64}")
+"""WeChat's own numbers (transaction_id, refund_id): digits in practice; 64 is our columns' width."""
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+REFUND_STATUSES = frozenset({"SUCCESS", "CLOSED", "ABNORMAL", "PROCESSING"})
 
 
 @dataclass(frozen=True)
@@ -151,13 +155,29 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class RefundNotice:
+    """The resource of a ``REFUND.*`` notification: how a refund ended (``refund_status``)."""
+
+    out_refund_no: str
+    refund_id: str
+    refund_status: str
+    amount_refund_fen: int
+
+
+@dataclass(frozen=True)
 class PayNotification:
     """A verified notification: ``event_type`` is ``TRANSACTION.SUCCESS`` or ``REFUND.SUCCESS|ABNORMAL|CLOSED``;
-    ``resource`` is the decrypted transaction or refund. ``id`` is WeChat's, the same on every retry."""
+    ``resource`` is the decrypted transaction or refund. ``id`` is WeChat's, the same on every retry.
+
+    ``transaction`` (``TRANSACTION.*``) and ``refund`` (``REFUND.*``) are the resource read and checked:
+    a notification whose resource lacks a field we use, or has one of the wrong type or format, is
+    refused as malformed before anything reads it."""
 
     id: str
     event_type: str
     resource: dict[str, Any]
+    transaction: Transaction | None = None
+    refund: RefundNotice | None = None
 
 
 class _Malformed(Exception):
@@ -345,7 +365,7 @@ class WeChatPayClient:
             raise InvalidPayNotification("unsupported Wechatpay-Signature-Type")
         if lowered["wechatpay-serial"] != self._config.public_key_id:
             raise InvalidPayNotification("Wechatpay-Serial is not our WeChat Pay public key id")
-        if not timestamp.isdigit():
+        if not _TIMESTAMP.fullmatch(timestamp):
             raise InvalidPayNotification("Wechatpay-Timestamp is not a number")
         if abs(now.timestamp() - int(timestamp)) > NOTIFICATION_MAX_SKEW.total_seconds():
             raise InvalidPayNotification("Wechatpay-Timestamp is more than 5 minutes away from now")
@@ -353,33 +373,54 @@ class WeChatPayClient:
             raise InvalidPayNotification("signature does not verify")
         envelope = _json_object(body)
         if envelope is None:
-            raise InvalidPayNotification("body is not a JSON object")
+            raise InvalidPayNotification("body is not a JSON object", signed=True)
         resource = self._decrypt(envelope)
         mchid = resource.get("mchid")
         if mchid is not None and mchid != self._config.mchid:
-            raise InvalidPayNotification("resource is for another merchant")
+            raise InvalidPayNotification("resource is for another merchant", signed=True)
         notification_id, event_type = envelope.get("id"), envelope.get("event_type")
         if not isinstance(notification_id, str) or not isinstance(event_type, str):
-            raise InvalidPayNotification("id or event_type missing")
-        return PayNotification(id=notification_id, event_type=event_type, resource=resource)
+            raise InvalidPayNotification("id or event_type missing", signed=True)
+        if not _WECHAT_ID.fullmatch(notification_id) or len(event_type) > 64:
+            raise InvalidPayNotification("id or event_type malformed", signed=True)
+        try:
+            transaction = _notified_transaction(resource) if event_type.startswith("TRANSACTION.") else None
+            refund = _notified_refund(resource) if event_type.startswith("REFUND.") else None
+        except _Malformed as exc:
+            raise InvalidPayNotification(
+                f"resource field {exc} missing or malformed",
+                signed=True,
+                notification_id=notification_id,
+                event_type=event_type,
+            ) from None
+        if event_type == "TRANSACTION.SUCCESS" and transaction is not None and transaction.trade_state != "SUCCESS":
+            raise InvalidPayNotification(
+                "TRANSACTION.SUCCESS for a trade_state that is not SUCCESS",
+                signed=True,
+                notification_id=notification_id,
+                event_type=event_type,
+            )
+        return PayNotification(
+            id=notification_id, event_type=event_type, resource=resource, transaction=transaction, refund=refund
+        )
 
     def _decrypt(self, envelope: Mapping[str, Any]) -> dict[str, Any]:
         resource = envelope.get("resource")
         if envelope.get("resource_type") != "encrypt-resource" or not isinstance(resource, dict):
-            raise InvalidPayNotification("no encrypted resource")
+            raise InvalidPayNotification("no encrypted resource", signed=True)
         if resource.get("algorithm") != "AEAD_AES_256_GCM":
-            raise InvalidPayNotification("unsupported resource algorithm")
+            raise InvalidPayNotification("unsupported resource algorithm", signed=True)
         nonce, ciphertext, associated_data = (resource.get(k) for k in ("nonce", "ciphertext", "associated_data"))
         if not isinstance(nonce, str) or not isinstance(ciphertext, str) or not isinstance(associated_data, str | None):
-            raise InvalidPayNotification("resource nonce, ciphertext or associated_data malformed")
+            raise InvalidPayNotification("resource nonce, ciphertext or associated_data malformed", signed=True)
         try:
             sealed = base64.b64decode(ciphertext, validate=True)
             plain = self._aes.decrypt(nonce.encode(), sealed, (associated_data or "").encode())
-        except (binascii.Error, InvalidTag, ValueError):
-            raise InvalidPayNotification("resource does not decrypt with our APIv3 key") from None
+        except (binascii.Error, InvalidTag, ValueError, UnicodeEncodeError):
+            raise InvalidPayNotification("resource does not decrypt with our APIv3 key", signed=True) from None
         decrypted = _json_object(plain)
         if decrypted is None:
-            raise InvalidPayNotification("decrypted resource is not a JSON object")
+            raise InvalidPayNotification("decrypted resource is not a JSON object", signed=True)
         return decrypted
 
     # -- one request --
@@ -456,7 +497,7 @@ def _check_out_no(name: str, value: str, pattern: re.Pattern[str]) -> None:
 def _json_object(text: str | bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested deeper than the parser goes
         return None
     return value if isinstance(value, dict) else None
 
@@ -549,4 +590,29 @@ def _refund(body: Mapping[str, Any]) -> Refund:
         status=_str(body, "status"),
         amount_refund_fen=_fen(body, "refund"),
         success_time=_time(body, "success_time"),
+    )
+
+
+def _notified_transaction(body: Mapping[str, Any]) -> Transaction:
+    """The transaction of a ``TRANSACTION.*`` notification, with the numbers in WeChat's alphabets."""
+    transaction = _transaction(body)
+    if not _OUT_TRADE_NO.fullmatch(transaction.out_trade_no):
+        raise _Malformed("out_trade_no")
+    if transaction.transaction_id is not None and not _WECHAT_ID.fullmatch(transaction.transaction_id):
+        raise _Malformed("transaction_id")
+    if len(transaction.trade_state) > 32:
+        raise _Malformed("trade_state")
+    return transaction
+
+
+def _notified_refund(body: Mapping[str, Any]) -> RefundNotice:
+    out_refund_no, refund_id, status = _str(body, "out_refund_no"), _str(body, "refund_id"), _str(body, "refund_status")
+    if not _OUT_REFUND_NO.fullmatch(out_refund_no):
+        raise _Malformed("out_refund_no")
+    if not _WECHAT_ID.fullmatch(refund_id):
+        raise _Malformed("refund_id")
+    if status not in REFUND_STATUSES:
+        raise _Malformed("refund_status")
+    return RefundNotice(
+        out_refund_no=out_refund_no, refund_id=refund_id, refund_status=status, amount_refund_fen=_fen(body, "refund")
     )
