@@ -27,6 +27,7 @@ from yiyue.booking.gate.fastpath import SoldOutFastPath
 from yiyue.booking.release_endpoints import router as release_router
 from yiyue.booking.waitlist_endpoints import router as waitlist_router
 from yiyue.core import validation
+from yiyue.core.bodylimit import BodyLimit
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
@@ -128,6 +129,8 @@ def create_app(
     install_console(app)
     _install_error_handlers(app)
     app.add_middleware(SoldOutFastPath, marks=app.state.gate.marks, tokens=app.state.tokens, clock=clock)
+    # Outermost (added last): a body's size is judged before anything, the sold-out fast path included, reads it.
+    app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits=settings.body_limits)
 
     @app.get("/healthz", tags=["运维"], summary="存活检查")
     async def healthz() -> dict[str, str]:

@@ -93,18 +93,25 @@ def test_a_code_given_twice_counts_once_so_shared_tuples_combine() -> None:
 def test_a_route_specific_error_joins_the_shared_auth_errors_of_its_status() -> None:
     declared = responses(*AUTH_ERRORS, GoneAway)
 
-    assert declared[401][ERROR_CODES_KEY] == ["UNAUTHENTICATED", "TOKEN_EXPIRED", "INVALID_TOKEN", "GONE_AWAY"]
+    assert declared[401][ERROR_CODES_KEY] == [
+        "UNAUTHENTICATED",
+        "TOKEN_EXPIRED",
+        "INVALID_TOKEN",
+        "SESSION_REVOKED",
+        "GONE_AWAY",
+    ]
     assert declared[403][ERROR_CODES_KEY] == ["FORBIDDEN"]
 
 
 def test_the_shared_tuples() -> None:
     assert responses(*AUTH_ERRORS) == responses(*AUTH_ERRORS, *AUTH_ERRORS)
     assert {s: r[ERROR_CODES_KEY] for s, r in responses(*AUTH_ERRORS).items()} == {
-        401: ["UNAUTHENTICATED", "TOKEN_EXPIRED", "INVALID_TOKEN"],
+        401: ["UNAUTHENTICATED", "TOKEN_EXPIRED", "INVALID_TOKEN", "SESSION_REVOKED"],
         403: ["FORBIDDEN"],
     }
     assert {s: r[ERROR_CODES_KEY] for s, r in responses(*BODY_ERRORS).items()} == {
         400: ["MALFORMED_JSON"],
+        413: ["PAYLOAD_TOO_LARGE"],
         422: ["VALIDATION_ERROR"],
     }
 
@@ -273,7 +280,12 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
         ("get", "/api/v1/schedules/{schedule_id}/slots", 404, ["SCHEDULE_NOT_FOUND"]),
         ("post", "/api/v1/auth/wechat-login", 401, ["WECHAT_CODE_INVALID"]),
         ("post", "/api/v1/auth/wechat-login", 503, ["WECHAT_UNAVAILABLE", "WECHAT_MISCONFIGURED"]),
-        ("post", "/api/v1/auth/refresh", 401, ["TOKEN_EXPIRED", "INVALID_TOKEN", "ACCOUNT_NOT_FOUND"]),
+        (
+            "post",
+            "/api/v1/auth/refresh",
+            401,
+            ["TOKEN_EXPIRED", "INVALID_TOKEN", "REFRESH_TOKEN_REUSED", "SESSION_REVOKED", "ACCOUNT_NOT_FOUND"],
+        ),
         (
             "post",
             "/api/v1/me/patients",

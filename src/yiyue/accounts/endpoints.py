@@ -28,9 +28,8 @@ from yiyue.core.deps import CipherDep, ClockDep, CurrentAccount, RevocationsDep,
 from yiyue.core.errors import (
     AUTH_ERRORS,
     BODY_ERRORS,
-    InvalidToken,
+    Forbidden,
     RateLimited,
-    Unauthenticated,
     responses,
 )
 from yiyue.core.params import IdPath
@@ -134,7 +133,7 @@ _logout_bearer = HTTPBearer(auto_error=False, description="登录后获得的 ac
     status_code=204,
     summary="退出登录（注销本次登录的所有令牌）",
     description="请求体带 refresh_token，或以 Authorization 带 access_token；之后该次登录的令牌均失效。",
-    responses=responses(*BODY_ERRORS, Unauthenticated, InvalidToken),
+    responses=responses(*AUTH_ERRORS, *BODY_ERRORS),
 )
 async def logout(
     request: Request,
@@ -151,7 +150,9 @@ async def logout(
         credentials=credentials,
         now=now,
     )
-    if principal is not None and principal.role == "patient" and principal.family_id is not None:
+    if principal is not None and principal.role != "patient":
+        raise Forbidden()
+    if principal is not None and principal.family_id is not None:
         await tokens.revoke(session, family_id=principal.family_id, reason="logout", now=now, revocations=revocations)
     return Response(status_code=204)
 

@@ -176,8 +176,9 @@ class Settings(BaseSettings):
     """The same per address (several clerks behind one address mistype too)."""
     staff_login_lock_seconds: int = 60
     staff_login_lock_max_seconds: int = 3600
-    staff_login_concurrent_verifications: int = 2
-    """Password verifications (argon2) running at once in a process; the rest wait their turn."""
+    staff_login_concurrent_verifications: int = 0
+    """Password verifications (argon2, a CPU for ~0.1 s each) running at once in a process; the rest wait
+    their turn. 0: half the CPUs, at least 1 and at most 2, so the patient API always keeps a core."""
     refresh_reuse_grace_seconds: float = 10.0
     """A used refresh token presented again within this long is refused without revoking its family (two
     refreshes racing); later it revokes the family (a stolen copy)."""
@@ -185,8 +186,9 @@ class Settings(BaseSettings):
     """How long a token family known to be live is trusted before the database is asked again."""
     max_body_bytes: int = 64 * 1024
     """Largest request body on /api/ (and the console, except its import forms)."""
-    max_upload_bytes: int = 10 * 1024 * 1024
-    """Largest body of the routes that take file uploads (the console's imports)."""
+    body_limits: dict[str, int] = Field(default_factory=lambda: {"/admin/": 1024 * 1024})
+    """Larger (or smaller) limits by path prefix, the longest matching prefix winning. The console's forms
+    (urlencoded, no file uploads) get 1 MB: a long schedule form or notice is still far below it."""
 
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:

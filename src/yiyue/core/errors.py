@@ -103,6 +103,14 @@ class MalformedJson(DomainError):
     message = "请求体不是合法的 JSON"
 
 
+class PayloadTooLarge(DomainError):
+    """A request body over the size limit (``core.bodylimit``, before anything parses it)."""
+
+    status = 413
+    code = "PAYLOAD_TOO_LARGE"
+    message = "请求内容过大"
+
+
 # --- the errors in the OpenAPI document -----------------------------------------------------------
 
 
@@ -128,8 +136,9 @@ DATE_RANGE_ERRORS: tuple[type[DomainError], ...] = (InvalidInput, InvalidDateRan
 """What an endpoint taking a date range (``?start=&end=``) can answer: a date that is not one, or a range
 outside what it shows (422)."""
 
-BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedJson, InvalidInput)
-"""What an endpoint with a JSON body can answer when it cannot be read (400) or does not validate (422)."""
+BODY_ERRORS: tuple[type[DomainError], ...] = (MalformedJson, InvalidInput, PayloadTooLarge)
+"""What an endpoint with a JSON body can answer when it cannot be read (400), does not validate (422) or is
+too large (413, ``core.bodylimit``)."""
 
 
 def responses(*errors: type[DomainError]) -> dict[int | str, dict[str, Any]]:
@@ -162,3 +171,4 @@ def _response(errors: list[type[DomainError]]) -> dict[str, Any]:
         },
         ERROR_CODES_KEY: [e.code for e in errors],
     }
+

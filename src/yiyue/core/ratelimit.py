@@ -20,6 +20,7 @@ import asyncio
 import ipaddress
 import logging
 import math
+import os
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -96,10 +97,10 @@ def _storage_uri(redis_url: str) -> str:
 class RateLimiter:
     """The app's limiter (``app.state.ratelimiter``): named limits from the settings, one storage."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, key_prefix: str = "yiyue-limits") -> None:
         self._settings = settings
         uri = _storage_uri(settings.redis_url)
-        options: dict[str, Any] = {"implementation": "redispy"} if "redis" in uri else {}
+        options: dict[str, Any] = {"implementation": "redispy", "key_prefix": key_prefix} if "redis" in uri else {}
         self.storage = cast(Storage, limits.storage.storage_from_string(uri, **options))
         strategy = (
             strategies.FixedWindowRateLimiter
@@ -250,15 +251,15 @@ redis.call('EXPIRE', KEYS[1], math.floor(cap * 2 + 86400))
 return tostring(until)
 """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, key_prefix: str = "yiyue:lockout") -> None:
         import redis.asyncio as aioredis
 
         self._redis = aioredis.from_url(url)
         self._script = self._redis.register_script(self._FAIL)
+        self._prefix = key_prefix
 
-    @staticmethod
-    def _key(key: str) -> str:
-        return f"yiyue:lockout:{key}"
+    def _key(self, key: str) -> str:
+        return f"{self._prefix}:{key}"
 
     async def locked_until(self, key: str) -> float | None:
         value = await self._redis.hget(self._key(key), "until")
@@ -283,7 +284,8 @@ class LoginGuard:
         self.store: LockoutStore = store or (
             RedisLockouts(settings.redis_url) if settings.redis_url else MemoryLockouts()
         )
-        self.verifications = asyncio.Semaphore(max(1, settings.staff_login_concurrent_verifications))
+        bound = settings.staff_login_concurrent_verifications or min(2, (os.cpu_count() or 2) // 2)
+        self.verifications = asyncio.Semaphore(max(1, bound))
 
     def _keys(self, username: str, ip: str) -> list[tuple[str, int]]:
         s = self._settings

@@ -14,8 +14,9 @@ from yiyue.accounts.staff.errors import (
     STAFF_AUTH_ERRORS,
     InvalidCredentials,
     StaffDisabled,
+    StaffOnly,
 )
-from yiyue.accounts.staff.models import StaffUser
+from yiyue.accounts.staff.models import STAFF_ROLES, StaffUser
 from yiyue.accounts.staff.schemas import (
     StaffLoginIn,
     StaffLogoutIn,
@@ -24,7 +25,7 @@ from yiyue.accounts.staff.schemas import (
     StaffTokenOut,
 )
 from yiyue.core.deps import ClockDep, RevocationsDep, SessionDep, SettingsDep
-from yiyue.core.errors import BODY_ERRORS, InvalidToken, RateLimited, Unauthenticated, responses
+from yiyue.core.errors import BODY_ERRORS, RateLimited, responses
 from yiyue.core.ratelimit import LoginGuard, LoginLocked, client_ip, rate_limit
 
 router = APIRouter(prefix="/api/v1/staff", tags=["医院工作人员"])
@@ -97,7 +98,7 @@ _logout_bearer = HTTPBearer(auto_error=False, scheme_name="StaffBearer", descrip
     "/auth/logout",
     status_code=204,
     summary="工作人员退出登录（注销本次登录的所有令牌）",
-    responses=responses(*BODY_ERRORS, Unauthenticated, InvalidToken),
+    responses=responses(*STAFF_AUTH_ERRORS, *BODY_ERRORS),
 )
 async def logout(
     request: Request,
@@ -114,7 +115,9 @@ async def logout(
         credentials=credentials,
         now=now,
     )
-    if principal is not None and principal.role != "patient":
+    if principal is not None and principal.role not in STAFF_ROLES:
+        raise StaffOnly()
+    if principal is not None:
         await service.logout(session, principal=principal, now=now, revocations=revocations)
     return Response(status_code=204)
 
