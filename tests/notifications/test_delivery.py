@@ -52,13 +52,15 @@ class Ctx:
 @dataclass
 class RecordingSms:
     sent: list[tuple[str, str]] = field(default_factory=list)
+    templates: list[str] = field(default_factory=list)
     fail_with: Exception | None = None
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, template: str) -> None:
         if self.fail_with is not None:
             error, self.fail_with = self.fail_with, None
             raise error
         self.sent.append((phone, text))
+        self.templates.append(template)
 
 
 @pytest.fixture
@@ -238,15 +240,19 @@ class TestNetwork:
 
 
 class TestSms:
-    async def test_logged_with_the_phone_masked(self, ctx, db, appointment, caplog):
+    async def test_logged_by_its_template_and_the_phone_masked_never_its_text(self, ctx, db, appointment, caplog):
         sms = (await deliveries(db, appointment[1]))["sms"]
 
-        with caplog.at_level(logging.INFO, logger="yiyue.notifications"):
+        with caplog.at_level(logging.DEBUG):
             await run(ctx, sms.id)
 
-        assert "138****5678" in caplog.text and "13812345678" not in caplog.text
-        assert "【医约】张三，您已预约3月3日上午08:00" in caplog.text
+        [logged] = [r for r in caplog.records if r.getMessage().startswith("SMS ")]
+        assert logged.getMessage().startswith("SMS booking_confirmed to 138****5678 (")
         assert (await reload(db))["sms"].status == "sent"
+        everything = "\n".join(r.getMessage() for r in caplog.records)
+        # nothing of the message: the patient, the hospital, the department, the doctor, the time, the phone
+        for private in ("13812345678", "张三", "【医约】", "医院", "内科", "李明华", "3月3日", "08:00"):
+            assert private not in everything, private
 
     async def test_goes_to_the_visit_persons_phone_once(self, ctx, db, appointment):
         sms = (await deliveries(db, appointment[1]))["sms"]
@@ -257,6 +263,7 @@ class TestSms:
         await run(ctx, sms.id)
 
         assert [phone for phone, _ in provider.sent] == ["13812345678"]
+        assert provider.templates == ["booking_confirmed"]
 
     async def test_an_unavailable_gateway_is_retried_and_a_rejection_is_final(self, ctx, db, appointment):
         sms = (await deliveries(db, appointment[1]))["sms"]

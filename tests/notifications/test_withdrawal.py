@@ -37,7 +37,7 @@ OPENID = "o-withdrawal"
 class RecordingSms:
     sent: list[str] = field(default_factory=list)
 
-    async def send(self, phone: str, text: str) -> None:
+    async def send(self, phone: str, text: str, *, template: str) -> None:
         self.sent.append(text)
 
 

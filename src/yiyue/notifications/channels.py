@@ -53,9 +53,11 @@ OUTCOME_UNKNOWN = "结果未知，未重发"
 
 
 class SmsProvider(Protocol):
-    async def send(self, phone: str, text: str) -> None:
-        """Sends one SMS. Raises ``SmsUnavailable`` when it surely was not sent (retry later) and
-        ``SmsRejected`` when the gateway refuses it for good."""
+    async def send(self, phone: str, text: str, *, template: str) -> None:
+        """Sends one SMS. ``template`` names what it says (the notification's kind, e.g.
+        ``booking_confirmed``: a gateway's template id). Raises ``SmsUnavailable`` when it surely was not
+        sent (retry later) and ``SmsRejected`` when the gateway refuses it for good. Never log ``text``:
+        it names the patient, the hospital and the doctor."""
 
 
 class SmsUnavailable(Exception):
@@ -67,13 +69,15 @@ class SmsRejected(Exception):
 
 
 class LoggingSmsProvider:
-    """The embedded default: writes the SMS to the log (phone masked) instead of sending it."""
+    """The embedded default: notes in the log that an SMS would go out (its template and the phone
+    masked) instead of sending it. The text stays out of the log: it carries personal data (the
+    patient's name, the hospital, the department, the doctor)."""
 
     def __init__(self, logger: logging.Logger | None = None) -> None:
         self._log = logger or log
 
-    async def send(self, phone: str, text: str) -> None:
-        self._log.info("SMS to %s: %s", mask_phone(phone), text)
+    async def send(self, phone: str, text: str, *, template: str) -> None:
+        self._log.info("SMS %s to %s (%d characters, not sent: no SMS gateway)", template, mask_phone(phone), len(text))
 
 
 class DeliveryContext(Protocol):
@@ -193,11 +197,12 @@ async def _sender(session: AsyncSession, ctx: DeliveryContext, delivery: Deliver
         if not phone:
             raise _NotSent(DeliveryStatus.SKIPPED, "就诊人没有手机号")
         text = str(content.get("text") or "")
+        template = str(notification.kind)
         sms: SmsProvider = getattr(ctx, "sms", None) or LoggingSmsProvider()
 
         async def send_sms() -> None:
             try:
-                await sms.send(phone, text)
+                await sms.send(phone, text, template=template)
             except SmsRejected as exc:
                 raise _NotSent(DeliveryStatus.FAILED, f"短信被拒绝（{exc}）") from exc
 
