@@ -33,6 +33,7 @@ const ROUTES = {
   createPatient: { method: 'POST', path: '/api/v1/me/patients', body: ['name', 'id_number', 'phone', 'relationship'] },
   updatePatient: { method: 'PATCH', path: '/api/v1/me/patients/{id}', body: ['name', 'phone', 'relationship'] },
   deletePatient: { method: 'DELETE', path: '/api/v1/me/patients/{id}' },
+  verifyPatient: { method: 'POST', path: '/api/v1/me/patients/{id}/verify', body: [] },
   book: { method: 'POST', path: '/api/v1/appointments', body: ['schedule_id', 'slot_id', 'patient_id'], headers: ['Idempotency-Key'] },
   myAppointments: { method: 'GET', path: '/api/v1/me/appointments', query: ['status', 'page', 'page_size'] },
   appointment: { method: 'GET', path: '/api/v1/appointments/{id}' },
@@ -315,6 +316,8 @@ const api = {
   createPatient: (body) => call('createPatient', { body }),
   updatePatient: (id, body) => call('updatePatient', { params: { id }, body }),
   deletePatient: (id) => call('deletePatient', { params: { id } }),
+  /** 实名认证 again (after a rename, a failure, or while the service was unavailable): the person as now. */
+  verifyPatient: (id) => call('verifyPatient', { params: { id } }),
 
   // Appointments
   book: (body, key) => call('book', { body, header: { 'Idempotency-Key': key } }),

@@ -2,6 +2,9 @@
  * Add or edit a 就诊人. The checks mirror the server's (utils/validate.js); the server's own message is
  * shown under the field it concerns when it still disagrees. The ID number cannot be changed after adding.
  * Each row of the form (.row-name, .row-id, .row-phone) holds its input and its own error.
+ * 实名认证: saving a new person checks the name and ID number; a person saved but not verified (认证失败, or 未认证
+ * while the service was unavailable) is told so. Editing shows the state, with 重新认证 unless verified; a
+ * renamed person is unverified again.
  */
 const api = require('../../utils/api')
 const validate = require('../../utils/validate')
@@ -39,6 +42,7 @@ Component({
     form: { name: '', idNumber: '', phone: '', relationship: 'self' },
     errors: {},
     saving: false,
+    verifying: false,
   },
   methods: {
     onLoad(query) {
@@ -59,6 +63,21 @@ Component({
         if (!person) throw new Error('该就诊人不存在或已被删除')
         this.setData({ person, form: { name: person.name, idNumber: '', phone: '', relationship: person.relationship } })
       })
+    },
+
+    async onVerify() {
+      if (this.data.verifying) return
+      this.setData({ verifying: true })
+      try {
+        const person = await api.verifyPatient(this.personId)
+        this.setData({ person })
+        if (person.realname_status === 'verified') wx.showToast({ title: '认证成功', icon: 'success' })
+        else wx.showModal({ title: '认证未通过', content: person.realname_message, showCancel: false })
+      } catch (err) {
+        api.showError(err, { modal: true, title: '暂时无法认证' })
+      } finally {
+        this.setData({ verifying: false })
+      }
     },
 
     onField(e) {
@@ -92,14 +111,20 @@ Component({
       const { name, idNumber, phone, relationship } = this.data.form
       this.setData({ saving: true })
       try {
+        let saved = null
         if (this.data.editing) {
           const body = {}
           if (validate.normalizeName(name) !== this.data.person.name) body.name = validate.normalizeName(name)
           if (relationship !== this.data.person.relationship) body.relationship = relationship
           if (phone.trim()) body.phone = phone.trim()
-          if (Object.keys(body).length) await api.updatePatient(this.personId, body)
+          if (Object.keys(body).length) saved = await api.updatePatient(this.personId, body)
         } else {
-          await api.createPatient({ name: validate.normalizeName(name), id_number: idNumber.trim().toUpperCase(), phone: phone.trim(), relationship })
+          saved = await api.createPatient({ name: validate.normalizeName(name), id_number: idNumber.trim().toUpperCase(), phone: phone.trim(), relationship })
+        }
+        if (saved && saved.realname_status && saved.realname_status !== 'verified') {
+          // Saved, but not bookable yet: say why (the list offers 重新认证).
+          wx.showModal({ title: `已保存，${saved.realname_label}`, content: saved.realname_message, showCancel: false, complete: () => wx.navigateBack() })
+          return
         }
         wx.showToast({ title: '已保存', icon: 'success' })
         wx.navigateBack()

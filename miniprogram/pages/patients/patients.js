@@ -1,4 +1,8 @@
-/** 就诊人管理: list, add, edit, delete (the server refuses to delete one with active appointments). */
+/**
+ * 就诊人管理: list, add, edit, delete (the server refuses to delete one with active appointments), and each
+ * person's 实名认证 state (已认证 / 未认证 / 认证失败): only a verified person can be booked for, so the others
+ * carry a 重新认证 button (after a rename, a failure, or while the verification service was unavailable).
+ */
 const api = require('../../utils/api')
 const page = require('../../behaviors/page')
 
@@ -8,6 +12,7 @@ Component({
     items: [],
     loaded: false,
     max: 5,
+    verifying: null,
   },
   methods: {
     onShow() {
@@ -32,6 +37,21 @@ Component({
         return
       }
       wx.navigateTo({ url: '/pages/patient-edit/patient-edit' })
+    },
+    async verify(e) {
+      const id = Number(e.currentTarget.dataset.id)
+      if (this.data.verifying) return
+      this.setData({ verifying: id })
+      try {
+        const person = await api.verifyPatient(id)
+        this.setData({ items: this.data.items.map((p) => (p.id === id ? person : p)) })
+        if (person.realname_status === 'verified') wx.showToast({ title: '认证成功', icon: 'success' })
+        else wx.showModal({ title: '认证未通过', content: person.realname_message, showCancel: false })
+      } catch (err) {
+        api.showError(err, { modal: true, title: '暂时无法认证' })
+      } finally {
+        this.setData({ verifying: null })
+      }
     },
     edit(e) {
       wx.navigateTo({ url: `/pages/patient-edit/patient-edit?id=${e.currentTarget.dataset.id}` })

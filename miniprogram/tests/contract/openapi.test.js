@@ -74,9 +74,12 @@ const READS = {
   scheduleSlots: [...each('items[]', ['id', 'number', 'starts_at', 'ends_at', 'status']), ...each('schedule', SCHEDULE),
     // Issue 11: the numbers kept for members.
     'items[].member_only', ...each('schedule', ['member_reserved', 'member_share_opens_at', 'member_release_at'])],
-  patients: each('items[]', ['id', 'name', 'relationship', 'relationship_label', 'id_number_masked', 'phone_masked', 'sex', 'age']),
-  createPatient: ['id'],
-  updatePatient: ['id'],
+  patients: each('items[]', ['id', 'name', 'relationship', 'relationship_label', 'id_number_masked', 'phone_masked', 'sex', 'age',
+    // Issue 9: 实名认证.
+    'realname_status', 'realname_label', 'realname_message']),
+  createPatient: ['id', 'realname_status', 'realname_label', 'realname_message'],
+  updatePatient: ['id', 'realname_status'],
+  verifyPatient: ['id', 'realname_status', 'realname_label', 'realname_message'],
   book: ['id', 'status'],
   myAppointments: ['total', ...each('items[]', APPOINTMENT)],
   appointment: [...APPOINTMENT, ...REBOOK],

@@ -74,7 +74,8 @@ function doctor(over = {}) {
 function patient(over = {}) {
   return Object.assign(
     { id: 50, name: '李四', relationship: 'self', relationship_label: '本人', id_number_masked: '110***********1234',
-      phone_masked: '138****5678', birth_date: '1990-01-01', sex: '男', age: 36 },
+      phone_masked: '138****5678', birth_date: '1990-01-01', sex: '男', age: 36,
+      realname_status: 'verified', realname_label: '已认证', realname_message: '已通过实名认证' },
     over
   )
 }

@@ -183,3 +183,39 @@ test('editing someone who is gone shows an error with a way out', async () => {
   expect(text(comp, '.state-error')).toContain('该就诊人不存在或已被删除')
   expect(exists(comp, '.state-home')).toBe(true)
 })
+
+describe('实名认证', () => {
+  test('a person saved but not verified is told why before going back', async () => {
+    const failed = fx.patient({ id: 71, realname_status: 'failed', realname_label: '认证失败',
+      realname_message: '实名认证未通过：姓名与身份证号不一致，请核对后修改并重新认证' })
+    fake.route('POST /api/v1/me/patients', { status: 201, body: failed })
+    const comp = open('patient-edit')
+    await settle()
+    await fill(comp)
+    tap(comp, '.save')
+    await settle()
+    expect(wx.showModal.mock.calls[0][0]).toMatchObject({ title: '已保存，认证失败', content: failed.realname_message })
+  })
+
+  test('editing shows the state; an unverified person can be verified from here', async () => {
+    const unverified = fx.patient({ id: 50, realname_status: 'unverified', realname_label: '未认证', realname_message: '尚未通过实名认证' })
+    fake.route('GET /api/v1/me/patients', { body: { items: [unverified], total: 1 } })
+    fake.route('POST /api/v1/me/patients/:id/verify', { body: fx.patient({ id: 50 }) })
+    const comp = open('patient-edit', { id: '50' })
+    await settle()
+    expect(text(comp, '.realname')).toBe('未认证')
+    tap(comp, '.verify-patient')
+    await settle()
+    expect(fake.calls('POST /api/v1/me/patients/50/verify')).toHaveLength(1)
+    expect(text(comp, '.realname')).toBe('已认证')
+    expect(exists(comp, '.verify-patient')).toBe(false)
+  })
+
+  test('a verified person offers no 重新认证', async () => {
+    fake.route('GET /api/v1/me/patients', { body: { items: [fx.patient({ id: 50 })], total: 1 } })
+    const comp = open('patient-edit', { id: '50' })
+    await settle()
+    expect(text(comp, '.realname')).toBe('已认证')
+    expect(exists(comp, '.verify-patient')).toBe(false)
+  })
+})

@@ -67,3 +67,54 @@ test('nobody yet: an empty state that invites adding', async () => {
   expect(text(comp, '.state-empty')).toContain('还没有就诊人')
   expect(text(comp, '.add-patient')).toBe('添加就诊人（0/5）')
 })
+
+describe('实名认证', () => {
+  const FAILED = fx.patient({ id: 52, name: '王五假', realname_status: 'failed', realname_label: '认证失败',
+    realname_message: '实名认证未通过：姓名与身份证号不一致，请核对后修改并重新认证' })
+  const UNVERIFIED = fx.patient({ id: 53, name: '赵六', realname_status: 'unverified', realname_label: '未认证',
+    realname_message: '尚未通过实名认证（认证服务暂不可用或姓名已修改），请重新认证后再预约' })
+
+  beforeEach(() => {
+    fake.route('GET /api/v1/me/patients', { body: { items: [PEOPLE[0], FAILED, UNVERIFIED], total: 3 } })
+  })
+
+  test('each person shows the state, and only the unverified ones offer 重新认证', async () => {
+    const comp = open('patients')
+    await settle()
+    expect(all(comp, '.realname').map((t) => text(t))).toEqual(['已认证', '认证失败', '未认证'])
+    expect(all(comp, '.verify-patient')).toHaveLength(2)
+    const items = all(comp, '.patient-item')
+    expect(text(items[0])).not.toContain('重新认证')
+    expect(text(items[1])).toContain('姓名与身份证号不一致')
+  })
+
+  test('重新认证 asks the server and shows the new state', async () => {
+    fake.route('POST /api/v1/me/patients/:id/verify', { body: fx.patient({ id: 53, name: '赵六' }) })
+    const comp = open('patients')
+    await settle()
+    tap(comp, '.verify-patient', 1)
+    await settle()
+    expect(fake.calls('POST /api/v1/me/patients/53/verify')).toHaveLength(1)
+    expect(all(comp, '.realname').map((t) => text(t))).toEqual(['已认证', '认证失败', '已认证'])
+    expect(wx.showToast).toHaveBeenCalledWith(expect.objectContaining({ title: '认证成功' }))
+  })
+
+  test('a check that fails again says why', async () => {
+    fake.route('POST /api/v1/me/patients/:id/verify', { body: FAILED })
+    const comp = open('patients')
+    await settle()
+    tap(comp, '.verify-patient', 0)
+    await settle()
+    expect(wx.showModal.mock.calls[0][0]).toMatchObject({ title: '认证未通过', content: FAILED.realname_message })
+  })
+
+  test('the service being unavailable is explained and the person stays 未认证', async () => {
+    fake.route('POST /api/v1/me/patients/:id/verify', fx.error(503, 'REALNAME_UNAVAILABLE', '实名认证服务暂不可用，请稍后重新认证'))
+    const comp = open('patients')
+    await settle()
+    tap(comp, '.verify-patient', 1)
+    await settle()
+    expect(wx.showModal.mock.calls[0][0]).toMatchObject({ title: '暂时无法认证', content: '实名认证服务暂不可用，请稍后重新认证' })
+    expect(all(comp, '.realname').map((t) => text(t))).toEqual(['已认证', '认证失败', '未认证'])
+  })
+})
