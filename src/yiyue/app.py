@@ -33,6 +33,7 @@ from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
+from yiyue.core.openapi import install as install_openapi
 from yiyue.core.ratelimit import LoginGuard, RateLimiter
 from yiyue.core.security import RevokedFamilies, TokenVerifier
 from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
@@ -127,6 +128,7 @@ def create_app(
     ):
         app.include_router(router)
     install_console(app)
+    install_openapi(app)
     _install_error_handlers(app)
     app.add_middleware(SoldOutFastPath, marks=app.state.gate.marks, tokens=app.state.tokens, clock=clock)
     # Outermost (added last): a body's size is judged before anything, the sold-out fast path included, reads it.

@@ -387,3 +387,81 @@ async def test_the_app_answers_a_declared_code(
     body = ErrorOut.model_validate(response.json())
     assert set(response.json()) == set(ErrorOut.model_fields)
     assert body.code in await declared_codes(client, method, template, status)
+
+
+# --- the app's own document (core.openapi): every 422 as sent, required headers required -----------------
+
+
+def test_contract_replaces_fastapis_422_where_a_route_declared_none() -> None:
+    from yiyue.core.openapi import contract
+
+    schema = contract(toy_schema())
+
+    plain = schema["paths"]["/plain/{widget_id}"]["get"]["responses"]["422"]
+    assert plain["content"]["application/json"]["schema"] == {"$ref": ERROR_OUT_REF}
+    assert plain[ERROR_CODES_KEY] == ["VALIDATION_ERROR"]
+    assert "HTTPValidationError" not in schema["components"]["schemas"]
+    assert "ValidationError" not in schema["components"]["schemas"]
+    declared = schema["paths"]["/widgets/{widget_id}"]["get"]["responses"]
+    assert declared["404"][ERROR_CODES_KEY] == ["WIDGET_NOT_FOUND"]  # what a route declared stays
+
+
+@pytest.fixture
+async def served(client: httpx.AsyncClient) -> dict[str, Any]:
+    answer = await client.get("/openapi.json")
+    assert answer.status_code == 200
+    document: dict[str, Any] = answer.json()
+    return document
+
+
+async def test_the_served_document_has_no_validation_shape_the_app_never_sends(served: dict[str, Any]) -> None:
+    assert not {"HTTPValidationError", "ValidationError"} & set(served["components"]["schemas"])
+    for method, path, op in operations(served):
+        if op.get("parameters") or op.get("requestBody"):
+            answer = op["responses"].get("422")
+            assert answer is not None, (method, path)
+            assert answer["content"]["application/json"]["schema"] == {"$ref": ERROR_OUT_REF}, (method, path)
+            assert "VALIDATION_ERROR" in answer[ERROR_CODES_KEY], (method, path)
+
+
+async def test_every_served_error_response_is_an_error_out(served: dict[str, Any]) -> None:
+    for method, path, op in operations(served):
+        if (method, path) in NOT_ERROR_OUT:
+            continue
+        for status, answer in op["responses"].items():
+            if status.startswith(("4", "5")):
+                schema = answer["content"]["application/json"]["schema"]
+                assert schema == {"$ref": ERROR_OUT_REF}, (method, path, status)
+
+
+async def test_the_booking_post_requires_its_idempotency_key(served: dict[str, Any]) -> None:
+    [header] = [
+        p for p in served["paths"]["/api/v1/appointments"]["post"]["parameters"] if p["name"] == "Idempotency-Key"
+    ]
+
+    assert header["in"] == "header" and header["required"] is True
+    assert header["schema"] == {"type": "string", "minLength": 1, "maxLength": 100}
+    assert codes(served["paths"]["/api/v1/appointments"]["post"], 400)[:2] == [
+        "MALFORMED_JSON",
+        "IDEMPOTENCY_KEY_REQUIRED",
+    ]
+
+
+async def test_the_wechat_pay_notify_route_declares_wechats_reply_format(served: dict[str, Any]) -> None:
+    notify = served["paths"]["/api/v1/payments/wechat/notify"]["post"]["responses"]
+
+    assert {"204", "400", "404", "409"} <= set(notify)
+    assert notify["400"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/WeChatPayReply"}
+
+
+async def test_date_range_routes_declare_invalid_date_range(served: dict[str, Any]) -> None:
+    for path in (
+        "/api/v1/departments/{department_id}/availability",
+        "/api/v1/doctors/{doctor_id}/schedules",
+        "/api/v1/departments/{department_id}/doctors",
+    ):
+        assert codes(served["paths"][path]["get"], 422) == ["VALIDATION_ERROR", "INVALID_DATE_RANGE"], path
+
+
+async def test_the_console_and_the_fake_wechat_are_not_in_the_document(served: dict[str, Any]) -> None:
+    assert not [p for p in served["paths"] if p.startswith(("/admin", "/__wechat__"))]
