@@ -32,7 +32,7 @@ PAGES: tuple[Page, ...] = (
     Page("schedules", "排班与放号", "/admin/schedules", "排班", frozenset({ADMIN, DOCTOR})),
     Page("frontdesk", "导诊签到", "/admin/frontdesk", "门诊", frozenset({ADMIN, DESK, DOCTOR})),
     Page("walkin", "现场挂号", "/admin/walk-in", "门诊", frozenset({ADMIN, DESK})),
-    Page("bans", "爽约限制", "/admin/bans", "门诊", frozenset({ADMIN})),
+    Page("bans", "预约限制", "/admin/bans", "门诊", frozenset({ADMIN})),
     Page("reviews", "患者评价", "/admin/reviews", "门诊", frozenset({ADMIN})),
     Page("members", "会员与积分", "/admin/members", "平台", frozenset({PLATFORM})),
     Page("staff", "工作人员", "/admin/staff", "系统", frozenset({PLATFORM, ADMIN})),

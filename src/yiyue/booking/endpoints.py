@@ -20,6 +20,7 @@ from yiyue.booking.errors import (
     SlotNotFound,
     SlotTaken,
     SoldOut,
+    TooManyUnpaidHolds,
     VisitPersonHasAppointments,
 )
 from yiyue.booking.gate import BookingGate
@@ -91,6 +92,7 @@ IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
         SlotTaken,
         DuplicateBooking,
         BookingLimit,
+        TooManyUnpaidHolds,
         NotReleased,
         BookingClosed,
         ScheduleSuspended,

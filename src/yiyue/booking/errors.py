@@ -63,3 +63,8 @@ class BookingBanned(Forbidden):
 class VisitPersonHasAppointments(Conflict):
     code = "VISIT_PERSON_HAS_APPOINTMENTS"
     message = "该就诊人还有待就诊的预约，请先取消后再删除"
+
+
+class TooManyUnpaidHolds(Conflict):
+    code = "TOO_MANY_UNPAID_HOLDS"
+    message = "您在本院有尚未支付的预约，请先完成支付或取消后再预约"

@@ -8,11 +8,12 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking import waitlist
+from yiyue.booking import holds, rules, waitlist
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
 from yiyue.core import outbox
 from yiyue.core.db import begin_write
 from yiyue.core.events import AppointmentBooked, AppointmentExpired
+from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
 
 EXPLAINED = frozenset({AppointmentStatus.CANCELLED, AppointmentStatus.EXPIRED, AppointmentStatus.SUSPENDED})
@@ -71,8 +72,16 @@ async def confirm_paid(session: AsyncSession, *, appointment_id: int, now: datet
     return True
 
 
-async def expire_unpaid(session: AsyncSession, *, now: datetime, appointment_id: int | None = None) -> list[int]:
-    """Holds whose payment window has ended are released (未支付过期): the slot is bookable again."""
+async def expire_unpaid(
+    session: AsyncSession,
+    *,
+    now: datetime,
+    appointment_id: int | None = None,
+    reopen_delay: tuple[int, int] = rules.FREED_SLOT_DELAY_SECONDS,
+) -> list[int]:
+    """Holds whose payment window has ended are released (未支付过期): the slot goes to the waitlist first,
+    else back to the pool after a random delay within ``reopen_delay`` seconds; each account's expiries
+    count towards its hold-abuse ban (``holds.ban_if_abusing``), in this unit of work."""
     await begin_write(session)
     query = select(Appointment).where(
         Appointment.status == AppointmentStatus.PENDING_PAYMENT, Appointment.pay_deadline <= now
@@ -85,5 +94,11 @@ async def expire_unpaid(session: AsyncSession, *, now: datetime, appointment_id:
         await scheduling.release_slot(session, appointment.slot_id)
         outbox.add(session, AppointmentExpired(appointment_id=appointment.id), now=now)
     await waitlist.slots_freed(session, {a.schedule_id for a in expired}, now=now)
+    await holds.reopen_later(
+        session, slots=[(a.schedule_id, a.slot_id) for a in expired], now=now, delay_bounds=reopen_delay
+    )
     await session.flush()
+    for account_id, hospital_id in sorted({(a.account_id, a.hospital_id) for a in expired}):
+        hospital = await session.get_one(Hospital, hospital_id)
+        await holds.ban_if_abusing(session, account_id=account_id, hospital=hospital, now=now)
     return [a.id for a in expired]

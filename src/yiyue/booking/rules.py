@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -210,3 +211,43 @@ def payment_notice(
     if late is None and deadline < appointment.pay_deadline:
         return f"退号截止时间为{deadline.astimezone(HOSPITAL_TZ):%m月%d日 %H:%M}，此后支付将不可取消退款"
     return late
+
+
+# --- holding limits and hold abuse (占号限制) ----------------------------------------------------------
+
+NO_SHOW = "no_show"
+HOLD_ABUSE = "hold_abuse"
+BAN_KIND_LABELS = {NO_SHOW: "爽约", HOLD_ABUSE: "反复占号"}
+"""``BookingBan.kind`` as staff read it."""
+
+FREED_SLOT_DELAY_SECONDS = (60, 300)
+"""A slot freed by a cancelled or expired unpaid hold goes back to the open pool after a random delay in
+this range (seconds, both ends included), not to whoever asks at that millisecond."""
+
+_random = secrets.SystemRandom()
+
+
+def freed_slot_delay(bounds: tuple[int, int] = FREED_SLOT_DELAY_SECONDS) -> timedelta:
+    """A random delay within ``bounds`` (from the system's random source: not predictable by a scalper)."""
+    low, high = bounds
+    return timedelta(seconds=_random.randint(low, max(low, high)))
+
+
+def hold_abuse_reason(window_days: int, count: int) -> str:
+    """Why a hold-abuse ban was set, as the patient and staff read it."""
+    return f"{window_days}天内{count}次取消或超时未支付"
+
+
+def ban_refusal(kind: str, reason: str, until: datetime) -> str:
+    """What a banned account is told when it tries to book, by the ban's kind."""
+    local_until = f"{until.astimezone(HOSPITAL_TZ):%Y年%m月%d日}"
+    if kind == HOLD_ABUSE:
+        return f"因多次取消或超时未支付占用号源（{reason}），{local_until}前暂停预约"
+    return f"因多次爽约（{reason}），{local_until}前暂停预约"
+
+
+def unpaid_holds_refusal(limit: int) -> str:
+    """What an account told to pay or let go of its pending holds reads."""
+    if limit == 1:
+        return "您在本院有一笔尚未支付的预约，请先完成支付或取消该预约后再预约"
+    return f"您在本院尚未支付的预约已达{limit}笔，请先完成支付或取消后再预约"

@@ -21,6 +21,7 @@ from yiyue.core.events import (
     AppointmentHoldEnds,
     RebookOfferEnds,
     ReleaseWindowCloses,
+    SlotReopens,
     WaitlistBookingCloses,
     WaitlistOfferEnds,
 )
@@ -112,6 +113,17 @@ async def members_points(ctx: BookingContext, now: datetime) -> tuple[int, int]:
     async with ctx.db.session() as session:
         changed = await members.refresh_levels(session, now=now)
     return len(lapsed), changed
+
+
+# --- issue 9 (B): a let-go unpaid hold's slot re-opens ------------------------------------------------
+
+
+@tasks.on(SlotReopens)
+async def slot_reopens(ctx: BookingContext, session: AsyncSession, event: SlotReopens, now: datetime) -> None:
+    """A slot freed by a cancelled or expired unpaid hold reached its ``reopens_at``: the waitlist (someone
+    may have joined meanwhile) gets it first, then the gate reopens the schedule."""
+    await begin_write(session)
+    await waitlist.slots_freed(session, [event.schedule_id], now=now)
 
 
 # --- the release window's draw (抽签放号, issue 9 part A) ------------------------------------------------

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Path, Response
 from yiyue.accounts.realname import PersonNotVerified
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import waitlist, waitlist_service
-from yiyue.booking.errors import BookingBanned, BookingLimit, DoctorUnavailable, DuplicateBooking, HospitalClosed
+from yiyue.booking.errors import (
+    BookingBanned,
+    BookingLimit,
+    DoctorUnavailable,
+    DuplicateBooking,
+    HospitalClosed,
+    TooManyUnpaidHolds,
+)
 from yiyue.booking.rules import BookingClosed, NotReleased, ScheduleSuspended
 from yiyue.booking.schemas import AppointmentOut
 from yiyue.booking.views import appointment_views
@@ -108,6 +115,7 @@ async def leave(entry_id: EntryId, session: SessionDep, account: CurrentAccount,
         ScheduleSuspended,
         *BOOKING_RULES,
         BookingLimit,
+        TooManyUnpaidHolds,
     ),
 )
 async def confirm(

@@ -193,6 +193,18 @@ class AppointmentDoctorChanged(AppointmentFact):
     changed_at: datetime
 
 
+# --- booking: holding limits (issue 9, part B) -------------------------------------------------------
+
+
+class SlotReopens(Event):
+    """Delayed to when a slot freed by a cancelled or expired unpaid hold goes back to the open pool
+    (``Slot.reopens_at``): the waitlist gets it first, then the booking gate reopens the schedule."""
+
+    topic = "slot.reopens"
+    schedule_id: int
+    slot_id: int
+
+
 # --- booking: the release window and its draw (issue 9, part A) -------------------------------------
 
 

@@ -15,6 +15,7 @@ from yiyue.accounts.staff.scope import require_role
 from yiyue.booking import read_model
 from yiyue.booking.lifecycle import transition
 from yiyue.booking.models import Appointment, AppointmentStatus, BookingBan
+from yiyue.booking.rules import NO_SHOW
 from yiyue.booking.service import active_ban
 from yiyue.core import outbox
 from yiyue.core.config import Settings
@@ -103,7 +104,7 @@ async def ban_if_over(session: AsyncSession, *, account_id: int, now: datetime, 
     since = now - rule.window
     forgiven = await session.scalar(
         select(func.max(BookingBan.lifted_at)).where(
-            BookingBan.account_id == account_id, BookingBan.lifted_at.is_not(None)
+            BookingBan.account_id == account_id, BookingBan.lifted_at.is_not(None), BookingBan.kind == NO_SHOW
         )
     )
     if forgiven is not None and forgiven > since:
@@ -118,7 +119,7 @@ async def ban_if_over(session: AsyncSession, *, account_id: int, now: datetime, 
             Schedule.ends_at > since,
         )
     )
-    if (recent or 0) < rule.threshold or await active_ban(session, account_id=account_id, now=now):
+    if (recent or 0) < rule.threshold or await active_ban(session, account_id=account_id, now=now, kind=NO_SHOW):
         return None
     ban = BookingBan(
         account_id=account_id,

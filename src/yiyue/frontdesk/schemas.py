@@ -127,9 +127,12 @@ class WalkInOut(StaffAppointmentOut):
 class BanOut(BaseModel):
     id: int
     account_id: int
-    patients_masked: list[str] = Field(description="在本院爽约的就诊人（脱敏姓名）")
+    kind: str = Field(default="no_show", description="no_show：爽约；hold_abuse：反复取消或超时未支付占号")
+    kind_label: str = Field(default="爽约", description="限制类型（爽约 / 反复占号）")
+    patients_masked: list[str] = Field(description="在本院爽约（或占号未支付）的就诊人（脱敏姓名）")
     no_shows_here: int = Field(description="在本院的爽约次数")
     last_no_show: date | None
+    holds_let_go_here: int = Field(default=0, description="在本院取消或超时未支付的占号次数（反复占号限制）")
     reason: str
     starts_at: datetime
     ends_at: datetime

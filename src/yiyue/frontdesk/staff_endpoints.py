@@ -351,7 +351,7 @@ async def register_walk_in(
 
 @router.get(
     "/bans",
-    summary="本院爽约限制中的账号（就诊人姓名脱敏）",
+    summary="本院预约限制中的账号：爽约或反复占号（就诊人姓名脱敏）",
     responses=responses(*STAFF_AUTH_ERRORS, *INPUT_ERRORS, ForbiddenRole, HospitalRequired, HospitalNotFound),
 )
 async def list_bans(
@@ -368,9 +368,12 @@ async def list_bans(
         BanOut(
             id=line.ban.id,
             account_id=line.ban.account_id,
+            kind=line.ban.kind,
+            kind_label=line.kind_label,
             patients_masked=line.names_masked,
             no_shows_here=line.no_shows_here,
             last_no_show=line.last_no_show,
+            holds_let_go_here=line.holds_let_go_here,
             reason=line.ban.reason,
             starts_at=line.ban.starts_at,
             ends_at=line.ban.ends_at,

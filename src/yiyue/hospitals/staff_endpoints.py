@@ -57,6 +57,12 @@ def hospital_out(hospital: Hospital) -> StaffHospitalOut:
         waitlist_max_entries=hospital.waitlist_max_entries,
         member_share_percent=hospital.member_share_percent,
         member_share_opens_hours=hospital.member_share_opens_hours,
+        release_mode=hospital.release_mode,
+        release_window_seconds=hospital.release_window_seconds,
+        max_unpaid_holds=hospital.max_unpaid_holds,
+        hold_abuse_threshold=hospital.hold_abuse_threshold,
+        hold_abuse_window_days=hospital.hold_abuse_window_days,
+        hold_abuse_ban_days=hospital.hold_abuse_ban_days,
         created_at=hospital.created_at,
     )
 

@@ -17,6 +17,8 @@ HospitalLevel = Literal[
     "三级甲等", "三级乙等", "三级丙等", "二级甲等", "二级乙等", "二级丙等", "一级甲等", "一级乙等", "一级丙等", "未定级"
 ]
 HOSPITAL_LEVELS: tuple[str, ...] = get_args(HospitalLevel)
+ReleaseMode = Literal["fcfs", "window"]
+RELEASE_MODE_OPTIONS = (("fcfs", "先到先得"), ("window", "放号窗口内排队，窗口结束后公平抽签"))
 Gender = Literal["男", "女"]
 GENDERS: tuple[str, ...] = get_args(Gender)
 MAX_FEE_FEN = 1_000_000
@@ -78,6 +80,38 @@ class HospitalIn(_In):
         le=168,
         description="开诊前多少小时起，会员预留号源向所有患者开放（0-168）",
     )
+    release_mode: ReleaseMode = Field(
+        default="fcfs",
+        title="放号方式",
+        description="fcfs：先到先得；window：放号窗口内的预约请求排队，窗口结束时公平抽签（排班可单独设置）",
+    )
+    release_window_seconds: int = Field(
+        default=30,
+        title="放号窗口时长（秒）",
+        ge=10,
+        le=600,
+        description="抽签放号时，放号后多少秒内的请求参与抽签（10-600）",
+    )
+    max_unpaid_holds: int = Field(
+        default=1,
+        title="每账号未支付预约上限",
+        ge=1,
+        le=5,
+        description="一个账号在本院同时可持有的待支付预约（占号）数，超出须先支付或取消（1-5）",
+    )
+    hold_abuse_threshold: int = Field(
+        default=3,
+        title="占号限制次数",
+        ge=2,
+        le=20,
+        description="统计期内取消或超时未支付的预约达到此次数，暂停该账号网上预约（2-20）",
+    )
+    hold_abuse_window_days: int = Field(
+        default=30, title="占号统计期（天）", ge=1, le=90, description="统计取消或超时未支付次数的天数（1-90）"
+    )
+    hold_abuse_ban_days: int = Field(
+        default=7, title="占号限制时长（天）", ge=1, le=90, description="达到占号限制次数后暂停网上预约的天数（1-90）"
+    )
 
 
 class StaffHospitalOut(_Out):
@@ -95,6 +129,12 @@ class StaffHospitalOut(_Out):
     waitlist_max_entries: int = Field(default=3, description="每个账号在本院同时可有的候补数")
     member_share_percent: int = Field(default=0, description="会员预留号源比例（%）")
     member_share_opens_hours: int = Field(default=24, description="开诊前多少小时会员预留向所有患者开放")
+    release_mode: str = Field(default="fcfs", description="放号方式：fcfs 先到先得；window 放号窗口抽签")
+    release_window_seconds: int = Field(default=30, description="放号窗口时长（秒）")
+    max_unpaid_holds: int = Field(default=1, description="每个账号在本院同时可持有的待支付预约数")
+    hold_abuse_threshold: int = Field(default=3, description="统计期内取消或超时未支付多少次后暂停预约")
+    hold_abuse_window_days: int = Field(default=30, description="占号统计期（天）")
+    hold_abuse_ban_days: int = Field(default=7, description="占号限制时长（天）")
     created_at: datetime
 
 

@@ -150,7 +150,7 @@ async def doctors_on_day(
     day = check_day(day or local_today(now), earliest=earliest, latest=latest, window=window)
     by_doctor: dict[int, list[ScheduleOut]] = defaultdict(list)
     early = await _early_minutes(session)
-    for a in await service.department_schedules_on(session, department_id=department_id, visit_date=day):
+    for a in await service.department_schedules_on(session, department_id=department_id, visit_date=day, now=now):
         by_doctor[a.schedule.doctor_id].append(
             schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
         )
@@ -183,7 +183,7 @@ async def department_availability(
     hospital = await hospitals.get_hospital(session, department.hospital_id)
     now = clock.now()
     start, end = _date_range(start, end, now, hospital)
-    days = await service.department_days(session, department_id=department_id, start=start, end=end)
+    days = await service.department_days(session, department_id=department_id, start=start, end=end, now=now)
     return DayAvailabilityList(
         items=[
             DayAvailability(
@@ -213,13 +213,17 @@ async def doctor_schedules(
     doctor, hospital, _ = await hospitals.get_doctor(session, doctor_id)
     now = clock.now()
     start, end = _date_range(start, end, now, hospital)
-    found = await service.doctor_schedules(session, doctor_id=doctor.id, start=start, end=end)
+    found = await service.doctor_schedules(session, doctor_id=doctor.id, start=start, end=end, now=now)
     early = await _early_minutes(session)
     items = [
         schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
         for a in found
     ]
     return ScheduleList(items=items, total=len(items))
+
+
+REOPENING_NOTE = "号源将随机回流"
+"""Said of a slot freed by a let-go unpaid hold, bookable again after a random delay (not shown when)."""
 
 
 @router.get(
@@ -229,7 +233,9 @@ async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockD
     schedule = await service.get(session, schedule_id)
     hospital = await hospitals.get_hospital(session, schedule.hospital_id)
     slots = await service.list_slots(session, schedule_id)
-    free = [s for s in slots if s.status == SlotStatus.AVAILABLE]
+    now = clock.now()
+    reopening = {s.id for s in slots if s.status == SlotStatus.AVAILABLE and s.reopens_at and s.reopens_at > now}
+    free = [s for s in slots if s.status == SlotStatus.AVAILABLE and s.id not in reopening]
     return SlotList(
         items=[
             SlotOut(
@@ -237,8 +243,10 @@ async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockD
                 number=s.number,
                 starts_at=s.starts_at,
                 ends_at=s.ends_at,
-                status=s.status,
+                status=SlotStatus.HELD if s.id in reopening else s.status,
                 member_only=s.member_only,
+                reopening=s.id in reopening,
+                reopening_note=REOPENING_NOTE if s.id in reopening else None,
             )
             for s in slots
         ],
@@ -247,7 +255,7 @@ async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockD
             schedule,
             hospital,
             len(free),
-            clock.now(),
+            now,
             member_only=sum(1 for s in free if s.member_only),
             early_minutes=await _early_minutes(session),
         ),

@@ -59,6 +59,10 @@ class SlotOut(BaseModel):
     ends_at: datetime
     status: str
     member_only: bool = Field(default=False, description="会员预留号源")
+    reopening: bool = Field(
+        default=False, description="该号源因未支付被取消或超时而释放，将在随机延时后回流（此前不可预约，显示为 held）"
+    )
+    reopening_note: str | None = Field(default=None, description="如「号源将随机回流」")
 
 
 class SlotList(BaseModel):

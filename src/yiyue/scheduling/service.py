@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.elements import Label
@@ -182,10 +182,11 @@ class ScheduleAvailability:
 
 
 async def doctor_schedules(
-    session: AsyncSession, *, doctor_id: int, start: date, end: date
+    session: AsyncSession, *, doctor_id: int, start: date, end: date, now: datetime | None = None
 ) -> list[ScheduleAvailability]:
+    """``now``: slots re-opening later (``Slot.reopens_at``) are not counted free before then."""
     rows = await session.execute(
-        select(Schedule, _remaining_subquery(), _remaining_subquery(member_only=True))
+        select(Schedule, _remaining_subquery(now=now), _remaining_subquery(member_only=True, now=now))
         .where(Schedule.doctor_id == doctor_id, Schedule.visit_date >= start, Schedule.visit_date <= end)
         .order_by(Schedule.visit_date, Schedule.starts_at)
     )
@@ -193,11 +194,11 @@ async def doctor_schedules(
 
 
 async def department_schedules_on(
-    session: AsyncSession, *, department_id: int, visit_date: date
+    session: AsyncSession, *, department_id: int, visit_date: date, now: datetime | None = None
 ) -> list[ScheduleAvailability]:
     """Every schedule of a clinic (科室) on one day, with remaining slots, for the doctor list."""
     rows = await session.execute(
-        select(Schedule, _remaining_subquery(), _remaining_subquery(member_only=True))
+        select(Schedule, _remaining_subquery(now=now), _remaining_subquery(member_only=True, now=now))
         .join(Doctor, Doctor.id == Schedule.doctor_id)
         .where(Schedule.department_id == department_id, Schedule.visit_date == visit_date, Doctor.active.is_(True))
         .order_by(Schedule.starts_at)
@@ -205,14 +206,23 @@ async def department_schedules_on(
     return [ScheduleAvailability(schedule, remaining, members) for schedule, remaining, members in rows.tuples()]
 
 
-async def remaining(session: AsyncSession, schedule_id: int, *, members_share: bool = True) -> int:
+def reopened_by(now: datetime, slot: type[Slot] = Slot) -> ColumnElement[bool]:
+    """SQL: the slot is not waiting to re-open (``reopens_at``, a let-go unpaid hold's slot) after ``now``."""
+    return or_(slot.reopens_at.is_(None), slot.reopens_at <= now)
+
+
+async def remaining(
+    session: AsyncSession, schedule_id: int, *, members_share: bool = True, now: datetime | None = None
+) -> int:
     """Free online slots; without ``members_share``, those a claimer without the members' privilege may
-    take (the members' share left out)."""
+    take (the members' share left out). With ``now``, slots re-opening later than ``now`` are not free."""
     query = (
         select(func.count())
         .select_from(Slot)
         .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE)
     )
+    if now is not None:
+        query = query.where(reopened_by(now))
     if not members_share:
         query = query.where(Slot.member_only.is_(False))
     return int(await session.scalar(query) or 0)
@@ -227,6 +237,7 @@ async def claim_slot(
     wait: bool = False,
     onsite: bool = False,
     members_share: bool = True,
+    now: datetime | None = None,
 ) -> Slot | None:
     """Takes one free slot in a single atomic UPDATE; None when there is none to take.
 
@@ -237,6 +248,10 @@ async def claim_slot(
     claimers skip rows another transaction has locked (unless ``wait``), so they spread over free slots
     instead of queueing on one; the outer status re-check makes the statement safe on its own under any
     isolation level.
+
+    ``now``: a claimer from the open pool (a patient booking) passes it, and a slot freed by a let-go
+    unpaid hold is out of reach until its ``reopens_at``; the waitlist hand-over and 停诊 rebooking offers
+    (which go first by design) pass None.
     """
     new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
     pool = SlotStatus.ONSITE if onsite else SlotStatus.AVAILABLE
@@ -247,10 +262,14 @@ async def claim_slot(
         choosable = [free.schedule_id == schedule_id, free.status == pool]
         if not members_share:
             choosable.append(free.member_only.is_(False))
+        if now is not None:
+            choosable.append(reopened_by(now, free))
         target = select(free.id).where(*choosable).order_by(free.number).limit(1).with_for_update(skip_locked=not wait)
     conditions = [Slot.id == target.scalar_subquery(), Slot.schedule_id == schedule_id, Slot.status == pool]
     if not members_share:
         conditions.append(Slot.member_only.is_(False))
+    if now is not None:
+        conditions.append(reopened_by(now))
     claimed = await session.scalar(
         update(Slot)
         .where(and_(*conditions))
@@ -271,20 +290,26 @@ async def confirm_slot(session: AsyncSession, slot_id: int) -> None:
 async def release_held(session: AsyncSession, slot_id: int) -> None:
     """A slot held with no appointment on it (a 停诊 rebooking offer) goes back to the online pool."""
     await session.execute(
-        update(Slot).where(Slot.id == slot_id, Slot.status == SlotStatus.HELD).values(status=SlotStatus.AVAILABLE)
+        update(Slot)
+        .where(Slot.id == slot_id, Slot.status == SlotStatus.HELD)
+        .values(status=SlotStatus.AVAILABLE, reopens_at=None)
     )
 
 
 async def release_slot(session: AsyncSession, slot_id: int, *, onsite: bool = False) -> None:
     """Returns a slot to the pool it came from: bookable online again as soon as the transaction commits,
-    or (``onsite``: a walk-in's number, 现场号) kept back for the window again."""
+    or (``onsite``: a walk-in's number, 现场号) kept back for the window again. (A let-go unpaid hold's slot
+    is then delayed by ``booking.holds.reopen_later``.)"""
     status = SlotStatus.ONSITE if onsite else SlotStatus.AVAILABLE
-    await session.execute(update(Slot).where(Slot.id == slot_id).values(status=status))
+    await session.execute(update(Slot).where(Slot.id == slot_id).values(status=status, reopens_at=None))
 
 
-def _remaining_subquery(*, member_only: bool = False) -> Label[int]:
-    """Free online slots of the schedule; with ``member_only``, only those of the members' share."""
+def _remaining_subquery(*, member_only: bool = False, now: datetime | None = None) -> Label[int]:
+    """Free online slots of the schedule; with ``member_only``, only those of the members' share; with
+    ``now``, not those re-opening later."""
     conditions = [Slot.schedule_id == Schedule.id, Slot.status == SlotStatus.AVAILABLE]
+    if now is not None:
+        conditions.append(reopened_by(now))
     if member_only:
         conditions.append(Slot.member_only.is_(True))
     return (
@@ -304,10 +329,12 @@ class DayTotals:
     release_at: datetime
 
 
-async def department_days(session: AsyncSession, *, department_id: int, start: date, end: date) -> list[DayTotals]:
+async def department_days(
+    session: AsyncSession, *, department_id: int, start: date, end: date, now: datetime | None = None
+) -> list[DayTotals]:
     """Capacity and free slots per day for a clinic (科室), for the date strip."""
     per_schedule = (
-        select(Schedule.visit_date, Schedule.capacity, _remaining_subquery(), Schedule.release_at)
+        select(Schedule.visit_date, Schedule.capacity, _remaining_subquery(now=now), Schedule.release_at)
         .join(Doctor, Doctor.id == Schedule.doctor_id)
         .where(
             Doctor.active.is_(True),

@@ -17,7 +17,7 @@ from yiyue.core.errors import DomainError
 from yiyue.core.params import IdPath
 from yiyue.hospitals import staff_service
 from yiyue.hospitals.models import Hospital
-from yiyue.hospitals.staff_schemas import HOSPITAL_LEVELS, HospitalIn
+from yiyue.hospitals.staff_schemas import HOSPITAL_LEVELS, RELEASE_MODE_OPTIONS, HospitalIn
 
 router = APIRouter()
 
@@ -27,7 +27,7 @@ LIST = "/admin/hospitals"
 KEPT = ("q", "city", "page")
 """The list's query parameters an action on a row comes back to."""
 FIELD_OF = {"HOSPITAL_NAME_TAKEN": "name"}
-SELECTS = ("level", "payment_required")
+SELECTS = ("level", "payment_required", "release_mode")
 """Fields chosen from a list: a missing one reads 请选择…."""
 PAYMENT_OPTIONS = [("false", "到院缴费（网上预约免支付）"), ("true", "网上预约时在线支付")]
 DEFAULTS = {name: field.default for name, field in HospitalIn.model_fields.items() if not field.is_required()}
@@ -64,6 +64,7 @@ def _form(
         errors=errors,
         levels=[(level, level) for level in HOSPITAL_LEVELS],
         payment_options=PAYMENT_OPTIONS,
+        release_modes=list(RELEASE_MODE_OPTIONS),
     )
 
 
