@@ -56,6 +56,10 @@ const ROUTES = {
   waitlistEntry: { method: 'GET', path: '/api/v1/waitlist/{id}' },
   leaveWaitlist: { method: 'DELETE', path: '/api/v1/waitlist/{id}' },
   confirmWaitlist: { method: 'POST', path: '/api/v1/waitlist/{id}/confirm', body: [] },
+  // Issue 9: 抽签放号 (release window entries and results).
+  enterRelease: { method: 'POST', path: '/api/v1/release-entries', body: ['schedule_id', 'patient_id'] },
+  myReleaseEntries: { method: 'GET', path: '/api/v1/me/release-entries' },
+  releaseEntry: { method: 'GET', path: '/api/v1/release-entries/{id}' },
 }
 
 const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN']
@@ -352,6 +356,11 @@ const api = {
   leaveWaitlist: (id) => call('leaveWaitlist', { params: { id } }),
   /** 确认预约 of an offered entry: resolves with the appointment (pending_payment where paid online). */
   confirmWaitlist: (id) => call('confirmWaitlist', { params: { id }, body: {} }),
+
+  // 抽签放号: entering answers the entry (the same one again for the same person), then its result.
+  enterRelease: (scheduleId, patientId) => call('enterRelease', { body: { schedule_id: scheduleId, patient_id: patientId } }),
+  myReleaseEntries: () => call('myReleaseEntries'),
+  releaseEntry: (id) => call('releaseEntry', { params: { id } }),
 }
 
 module.exports = api

@@ -7,6 +7,12 @@ const format = require('./format')
  */
 function scheduleState(s, earlyMinutes = 0, nowMs) {
   if (s.status === 'suspended') return { key: 'suspended', label: '停诊', bookable: false }
+  if (s.release_mode === 'window') {
+    // 抽签放号 (issue 9): in the window the button enters the draw; before it, say when; members book no earlier.
+    const window = releaseWindowText(s)
+    if (s.release_window_open) return { key: 'draw', label: `抽签放号 ${window}`, bookable: true, draw: true }
+    if (!s.released) return { key: 'unreleased', label: `${format.shortDateTime(s.release_at)} 抽签放号`, bookable: false }
+  }
   if (!s.released) {
     if (inEarlyWindow(s, earlyMinutes, nowMs)) {
       if (s.remaining <= 0) return { key: 'full', label: '约满', bookable: false }
@@ -17,6 +23,21 @@ function scheduleState(s, earlyMinutes = 0, nowMs) {
   if (s.remaining <= 0) return { key: 'full', label: '约满', bookable: false }
   if (!s.bookable) return { key: 'closed', label: '已停止预约', bookable: false }
   return { key: 'open', label: `余${s.remaining}`, bookable: true }
+}
+
+/** "08:00:00" in Shanghai (the release window is counted in seconds). */
+function clockText(value) {
+  const ms = Date.parse(value)
+  if (Number.isNaN(ms)) return ''
+  const d = new Date(ms + 8 * 3600000)
+  const pad = (n) => String(n).padStart(2, '0')
+  return `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+}
+
+/** "08:00:00–08:00:30": a window-mode session's release window (抽签放号), '' for others. */
+function releaseWindowText(s) {
+  if (!s || s.release_mode !== 'window' || !s.release_window_closes_at) return ''
+  return `${clockText(s.release_at)}–${clockText(s.release_window_closes_at)}`
 }
 
 /**
@@ -299,6 +320,8 @@ const PAY_EXPIRED_CODES = ['PAYMENT_EXPIRED', 'HOLD_EXPIRED']
 
 module.exports = {
   scheduleState,
+  clockText,
+  releaseWindowText,
   inEarlyWindow,
   dayState,
   slotView,

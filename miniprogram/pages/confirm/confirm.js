@@ -17,7 +17,10 @@ const wechat = require('../../utils/wechat')
 const page = require('../../behaviors/page')
 
 // Conflicts after which the user has to pick another slot or day.
-const PICK_AGAIN = ['SOLD_OUT', 'SLOT_TAKEN', 'NOT_RELEASED', 'BOOKING_CLOSED', 'SCHEDULE_SUSPENDED', 'SCHEDULE_NOT_FOUND']
+const PICK_AGAIN = [
+  'SOLD_OUT', 'SLOT_TAKEN', 'NOT_RELEASED', 'BOOKING_CLOSED', 'SCHEDULE_SUSPENDED', 'SCHEDULE_NOT_FOUND',
+  'RELEASE_WINDOW_CLOSED', 'RELEASE_NOT_OPEN', 'RELEASE_WINDOW_OPEN', 'RELEASE_DRAW_PENDING',
+]
 // Conflicts that mean "you already have appointments": offer to look at them.
 const SEE_APPOINTMENTS = ['DUPLICATE_BOOKING', 'BOOKING_LIMIT']
 
@@ -53,6 +56,8 @@ Component({
     cancelDeadlineText: '',
     submitting: false,
     unavailable: '',
+    draw: false,
+    drawWindow: '',
   },
   methods: {
     onLoad(query) {
@@ -100,6 +105,9 @@ Component({
           cancelDeadlineText: schedule.cancel_deadline ? `${format.dateTime(schedule.cancel_deadline)} 前可取消` : '',
           maxPatients: settings.max_visit_persons || 5,
           unavailable,
+          // 抽签放号 (issue 9): in the release window the button enters the draw instead of booking.
+          draw: !!state.draw,
+          drawWindow: state.draw ? booking.releaseWindowText(schedule) : '',
         })
       })
     },
@@ -140,6 +148,10 @@ Component({
       }
       const templates = (this.settings && this.settings.subscribe_templates) || {}
       this.setData({ submitting: true })
+      if (this.data.draw) {
+        wechat.requestSubscribe([templates.release_result, templates.visit_reminder]).then(() => this.enterDraw())
+        return
+      }
       // Consent first and directly in the tap handler; a refusal does not stop the booking.
       wechat.requestSubscribe([templates.booking_confirmed, templates.visit_reminder]).then(() => this.book())
     },
@@ -172,6 +184,25 @@ Component({
       this.onBookingError(error)
     },
 
+    /** 参加抽签: the entry is queued (排队中) and its page polls for the draw's result. */
+    async enterDraw() {
+      wx.showLoading({ title: '正在提交', mask: true })
+      let entry = null
+      let error = null
+      try {
+        entry = await api.enterRelease(this.scheduleId, this.data.patientId)
+      } catch (err) {
+        error = err
+      }
+      wx.hideLoading()
+      this.setData({ submitting: false })
+      if (entry) {
+        wx.redirectTo({ url: `/pages/release/release?id=${entry.id}` })
+        return
+      }
+      this.onBookingError(error)
+    },
+
     onBookingError(err) {
       const retryable = err.isNetwork || err.status >= 500 || err.status === 429
       if (retryable) {
@@ -182,7 +213,7 @@ Component({
           confirmText: '重试',
           cancelText: '稍后',
           success: (res) => {
-            if (res.confirm) this.book()
+            if (res.confirm) (this.data.draw ? this.enterDraw() : this.book())
           },
         })
         return
