@@ -16,7 +16,7 @@ from tests.booking.test_waitlist_api import Patient, make_member, member_level, 
 from tests.conftest import NOW
 from tests.factories import Catalog, id_number, make_catalog, make_schedule
 from tests.jobs_support import Jobs
-from yiyue.accounts.models import Account
+from yiyue.accounts.models import Account, VisitPerson
 from yiyue.booking import draw
 from yiyue.booking.models import Appointment, BookingBan, ReleaseDraw
 from yiyue.core.clock import FrozenClock
@@ -143,6 +143,28 @@ class TestEnter:
 
         assert (refused.status_code, refused.json()["code"]) == (403, "BOOKING_BANNED")
         assert (stranger.status_code, stranger.json()["code"]) == (404, "VISIT_PERSON_NOT_FOUND")
+
+    async def test_a_person_whose_real_name_is_not_verified_is_refused_and_loses_at_the_draw(
+        self, client, db, catalog, clock, jobs
+    ):
+        schedule = await window_schedule(db, catalog, clock)
+        unverified, lapsed = await new_patient(client), await new_patient(client)
+        async with db.session() as session:
+            await session.execute(
+                update(VisitPerson).where(VisitPerson.id == unverified.patient_id).values(realname_status="unverified")
+            )
+        lapsed_entry = await entered(client, lapsed, schedule.id)
+        async with db.session() as session:
+            await session.execute(
+                update(VisitPerson).where(VisitPerson.id == lapsed.patient_id).values(realname_status="failed")
+            )
+
+        refused = await enter(client, unverified, schedule.id)
+        await close_and_draw(clock, schedule, jobs)
+
+        assert (refused.status_code, refused.json()["code"]) == (409, "PERSON_NOT_VERIFIED")
+        result = await entry(client, lapsed, lapsed_entry["id"])
+        assert result["status"] == "lost" and "实名认证" in result["result_reason"]
 
     async def test_a_members_weight_is_one_plus_the_levels_booking_priority(self, client, db, catalog, clock):
         schedule = await window_schedule(db, catalog, clock)

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Response
 
+from yiyue.accounts.realname import PersonNotVerified
 from yiyue.accounts.service import AccountNotFound, VisitPersonNotFound
 from yiyue.booking import release_service
 from yiyue.booking.errors import BookingBanned, DoctorUnavailable, DuplicateBooking, HospitalClosed
@@ -50,6 +51,7 @@ EntryId = Annotated[int, Path(ge=1, le=MAX_ID, title="抽签记录", description
             *BODY_ERRORS,
             AccountNotFound,
             VisitPersonNotFound,
+            PersonNotVerified,
             ScheduleNotFound,
             NotReleaseWindow,
             ReleaseNotOpen,

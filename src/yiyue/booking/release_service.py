@@ -2,9 +2,9 @@
 
 Entering. During the window (``release_at`` for ``hospital.release_window_seconds``) a patient enters one
 of their visit persons (``enter``): checked as a booking would be (the session takes bookings, its
-doctor sees patients, the account is not banned, the person has no appointment with that doctor that
-day), but no slot is taken. One entry per person (ID number) and session, whichever account asks: the
-same person again answers the entry there is. Entries carry no order: whoever entered first has no
+doctor sees patients, the person's real name is verified, the account is not banned, the person has no
+appointment with that doctor that day), but no slot is taken. One entry per person (ID number) and
+session, whichever account asks: the same person again answers the entry there is. Entries carry no order: whoever entered first has no
 advantage. The entry's weight is 1 plus the account's member level's booking priority (the members'
 hook): weighting is always applied; a hospital that gives its levels no priority has every weight 1.
 
@@ -89,6 +89,7 @@ async def enter(
     rules.check_bookable(schedule, hospital, now=now)
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()
+    accounts.require_verified(person)  # 实名认证 (issue 9 C): only a verified person enters
     await booking.check_not_banned(session, account_id=account_id, now=now)
     await appointments.check_not_duplicate(
         session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
@@ -190,6 +191,7 @@ async def _book_winner(
             person = await session.get(VisitPerson, entry.visit_person_id)
             if person is None or person.deleted_at is not None or person.account_id != entry.account_id:
                 raise _Ineligible("就诊人已删除")
+            accounts.require_verified(person)
             rules.check_bookable(schedule, hospital, now=now)
             if not await catalog.sees_patients(
                 session, doctor_id=schedule.doctor_id, department_id=schedule.department_id
