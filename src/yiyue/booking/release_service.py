@@ -4,9 +4,10 @@ Entering. During the window (``release_at`` for ``hospital.release_window_second
 of their visit persons (``enter``): checked as a booking would be (the session takes bookings, its
 doctor sees patients, the person's real name is verified, the account is not banned, the person has no
 appointment with that doctor that day), but no slot is taken. One entry per person (ID number) and
-session, whichever account asks: the same person again answers the entry there is. Entries carry no order: whoever entered first has no
-advantage. The entry's weight is 1 plus the account's member level's booking priority (the members'
-hook): weighting is always applied; a hospital that gives its levels no priority has every weight 1.
+session, whichever account asks: the same person again answers the entry there is. Entries carry no
+order: whoever entered first has no advantage. The entry's weight is 1 plus the account's member
+level's booking priority (the members' hook): weighting is always applied; a hospital that gives its
+levels no priority has every weight 1.
 
 The draw (``run_draw``) runs at the close, as a job (``ReleaseWindowCloses``, delayed to the close when the
 first entry is made) and from a minute sweep (``undrawn``) that catches any window whose job was lost.
