@@ -2,8 +2,11 @@
  * The only door to the server. Wraps wx.request with:
  * - the base URL from ../config.js;
  * - login: wx.login -> POST /api/v1/auth/wechat-login, tokens kept in storage;
- * - on a 401 (UNAUTHENTICATED / TOKEN_EXPIRED / INVALID_TOKEN): one refresh with the refresh token,
- *   or a fresh wx.login when that fails, then one retry of the original request;
+ * - on a 401 (UNAUTHENTICATED / TOKEN_EXPIRED / INVALID_TOKEN / SESSION_REVOKED): one refresh with the
+ *   refresh token, or a fresh wx.login when that fails, then one retry of the original request; refresh
+ *   tokens rotate (each refresh answers a new one, kept at once; the old one is spent: used again, the
+ *   server ends the whole login), so concurrent callers share one refresh;
+ * - logout: POST /api/v1/auth/logout with the refresh token (the server ends this login), then forget it;
  * - errors as ApiError {status, code, message, detail}: the server's {code, message} as is (message is
  *   Chinese, for the user), network failures as code NETWORK_ERROR with a message that says so.
  *
@@ -17,6 +20,7 @@ const wechat = require('./wechat')
 const ROUTES = {
   login: { method: 'POST', path: '/api/v1/auth/wechat-login', body: ['code'] },
   refresh: { method: 'POST', path: '/api/v1/auth/refresh', body: ['refresh_token'] },
+  logout: { method: 'POST', path: '/api/v1/auth/logout', body: ['refresh_token'] },
   config: { method: 'GET', path: '/api/v1/config' },
   hospitals: { method: 'GET', path: '/api/v1/hospitals', query: ['q', 'city', 'level', 'page', 'page_size'] },
   search: { method: 'GET', path: '/api/v1/search', query: ['q', 'city', 'limit'] },
@@ -62,7 +66,7 @@ const ROUTES = {
   releaseEntry: { method: 'GET', path: '/api/v1/release-entries/{id}' },
 }
 
-const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN']
+const AUTH_ERROR_CODES = ['UNAUTHENTICATED', 'TOKEN_EXPIRED', 'INVALID_TOKEN', 'SESSION_REVOKED']
 const NETWORK_ERROR = 'NETWORK_ERROR'
 
 class ApiError extends Error {
@@ -183,6 +187,23 @@ function refresh() {
   return refreshInFlight
 }
 
+/**
+ * Ends this login on the server (its refresh and access tokens stop working everywhere), then forgets the
+ * tokens. Offline, the tokens are forgotten all the same (they expire on their own); it never rejects.
+ */
+async function logout() {
+  const tokens = store.getTokens()
+  store.clearTokens()
+  loginInFlight = null
+  refreshInFlight = null
+  if (!tokens || !tokens.refreshToken) return
+  try {
+    await send(ROUTES.logout.method, ROUTES.logout.path, { refresh_token: tokens.refreshToken })
+  } catch (err) {
+    // A network failure: nothing more to do here.
+  }
+}
+
 async function ensureLogin() {
   return store.getTokens() || login()
 }
@@ -287,7 +308,7 @@ const api = {
   login,
   refresh,
   ensureLogin,
-  logout: () => store.clearTokens(),
+  logout,
   idempotencyKey,
   getConfig,
   showError,

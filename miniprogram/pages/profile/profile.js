@@ -72,8 +72,10 @@ Component({
         content: '退出后需重新登录才能查看预约和就诊人。',
         success: (res) => {
           if (!res.confirm) return
-          api.logout()
+          // Forgotten here at once; the server is told to end this login (its tokens stop working).
+          const done = api.logout()
           this.setData({ accountId: null, unread: 0, levelName: '' })
+          return done
         },
       })
     },

@@ -76,6 +76,34 @@ describe('401 handling', () => {
     expect(store.getTokens().accessToken).toBe('access-3')
   })
 
+  test('the rotated refresh token is kept: the next refresh sends the new one', async () => {
+    let n = 1
+    fake.route('POST /api/v1/auth/refresh', (req) =>
+      req.body.refresh_token === `refresh-${n}` ? tokens(++n) : { status: 401, body: { code: 'REFRESH_TOKEN_REUSED', message: '登录凭证已被使用过' } }
+    )
+    fake.route('GET /api/v1/me/patients', (req) =>
+      req.header.Authorization === `Bearer access-${n}` && n > 1 ? { body: { items: [], total: 0 } } : { status: 401, body: { code: 'TOKEN_EXPIRED', message: '登录已过期' } }
+    )
+    await api.patients()
+    expect(store.getTokens()).toMatchObject({ accessToken: 'access-2', refreshToken: 'refresh-2', accountId: 42 })
+    await api.refresh()
+    expect(fake.calls('POST /api/v1/auth/refresh').map((c) => c.body.refresh_token)).toEqual(['refresh-1', 'refresh-2'])
+    expect(store.getTokens().refreshToken).toBe('refresh-3')
+    expect(wx.login).not.toHaveBeenCalled()
+  })
+
+  test('a revoked session (logged out elsewhere, or a reused token) logs in again', async () => {
+    fake.route('POST /api/v1/auth/refresh', { status: 401, body: { code: 'SESSION_REVOKED', message: '登录已失效，请重新登录' } })
+    fake.route('POST /api/v1/auth/wechat-login', tokens(3))
+    fake.route('GET /api/v1/me/patients', (req) =>
+      req.header.Authorization === 'Bearer access-3' ? { body: { items: [], total: 0 } } : { status: 401, body: { code: 'SESSION_REVOKED', message: '登录已失效' } }
+    )
+    await expect(api.patients()).resolves.toEqual({ items: [], total: 0 })
+    expect(fake.calls('POST /api/v1/auth/refresh')).toHaveLength(1)
+    expect(wx.login).toHaveBeenCalledTimes(1)
+    expect(store.getTokens().refreshToken).toBe('refresh-3')
+  })
+
   test('a 401 that is not about the token is not retried', async () => {
     fake.route('GET /api/v1/me/patients', { status: 401, body: { code: 'WECHAT_LOGIN_FAILED', message: '微信登录失败' } })
     await expect(api.patients()).rejects.toMatchObject({ status: 401, code: 'WECHAT_LOGIN_FAILED' })
@@ -174,5 +202,28 @@ describe('requests', () => {
     await expect(api.getConfig()).rejects.toMatchObject({ code: 'NETWORK_ERROR' })
     fake.route('GET /api/v1/config', { body: { max_visit_persons: 5 } })
     await expect(api.getConfig()).resolves.toEqual({ max_visit_persons: 5 })
+  })
+})
+
+describe('logout', () => {
+  test('tells the server with the refresh token, then forgets the tokens', async () => {
+    loggedIn()
+    fake.route('POST /api/v1/auth/logout', { status: 204, body: null })
+    await api.logout()
+    expect(fake.calls('POST /api/v1/auth/logout').map((c) => c.body)).toEqual([{ refresh_token: 'refresh-1' }])
+    expect(fake.calls('POST /api/v1/auth/logout')[0].header.Authorization).toBeUndefined()
+    expect(store.getTokens()).toBeFalsy()
+  })
+
+  test('offline, the tokens are forgotten all the same', async () => {
+    loggedIn()
+    fake.route('POST /api/v1/auth/logout', 'network')
+    await expect(api.logout()).resolves.toBeUndefined()
+    expect(store.getTokens()).toBeFalsy()
+  })
+
+  test('without tokens there is nothing to tell', async () => {
+    await api.logout()
+    expect(fake.calls('POST /api/v1/auth/logout')).toHaveLength(0)
   })
 })

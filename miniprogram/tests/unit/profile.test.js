@@ -39,9 +39,11 @@ test('log out and log in again', async () => {
   fake.route('POST /api/v1/auth/wechat-login', { body: { access_token: 'a', refresh_token: 'r', token_type: 'bearer', expires_in: 1, refresh_expires_in: 2, account: { id: 77, is_new: true } } })
   const comp = open('profile')
   await settle()
+  fake.route('POST /api/v1/auth/logout', { status: 204, body: null })
   tap(comp, '.logout-btn')
   await settle()
   expect(store.getTokens()).toBeFalsy()
+  expect(fake.calls('POST /api/v1/auth/logout')).toHaveLength(1) // the server ends the login too
   expect(text(comp, '.profile-head')).toContain('未登录')
   tap(comp, '.login-btn')
   await settle()
