@@ -20,8 +20,9 @@ from yiyue.accounts.idcard import check_digit
 
 
 def id_number(serial: int) -> str:
-    """A valid resident ID number (GB 11643 check digit), different for each serial below 3,000."""
-    first17 = f"110105{1950 + serial % 60}0101{serial % 1000:03d}"
+    """A valid resident ID number (GB 11643 check digit), different for each serial below 3,000. Its
+    sequence digits are never 999: the fake real-name service answers those with a provider error."""
+    first17 = f"110105{1950 + serial % 60}0101{serial % 999:03d}"
     return first17 + check_digit(first17)
 
 
