@@ -113,6 +113,18 @@ class TestRegistering:
             appointment = await session.get_one(Appointment, body["id"])
             assert appointment.pay_deadline is None and appointment.channel == "onsite"
 
+    async def test_a_new_walk_in_person_is_verified_at_the_window(self, client, db, afternoon, desk, app):
+        calls = app.state.fake_wechat.state.realname.calls
+
+        answer = await client.post(WALK_INS, json=walk_in(afternoon.id), headers=desk)
+
+        async with db.session() as session:
+            appointment = await session.get_one(Appointment, answer.json()["id"])
+            person = await session.get_one(VisitPerson, appointment.visit_person_id)
+        # 实名认证: the clerk read the ID card; no query to the verification service.
+        assert (person.realname_status, person.realname_checked_at) == ("verified", NOW)
+        assert app.state.fake_wechat.state.realname.calls == calls
+
     async def test_the_patient_becomes_a_sealed_visit_person_of_the_hospitals_walk_in_account(
         self, client, app, db, afternoon, desk, catalog
     ):
