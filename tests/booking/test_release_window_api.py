@@ -21,8 +21,10 @@ from yiyue.booking import draw
 from yiyue.booking.models import Appointment, BookingBan, ReleaseDraw
 from yiyue.core.clock import FrozenClock
 from yiyue.core.db import Database
-from yiyue.notifications.models import Notification
+from yiyue.notifications.models import Delivery, Notification, NotificationKind
+from yiyue.notifications.templates import ReleaseFacts, render_release
 from yiyue.scheduling.models import Schedule
+from yiyue.wechat.fake import DEFAULT_TEMPLATES, VALUE_RULES, FakeWeChatState, key_kind
 
 ENTRIES = "/api/v1/release-entries"
 WINDOW = timedelta(seconds=30)
@@ -230,11 +232,14 @@ class TestBookingDuringTheWindow:
 
 class TestDraw:
     async def test_capacity_winners_get_appointments_and_everyone_a_result_and_a_message(
-        self, client, db, catalog, clock, jobs
+        self, client, db, catalog, clock, jobs, app
     ):
         schedule = await window_schedule(db, catalog, clock, capacity=2)
         entrants = await patients(client, 5)
         ids = [(await entered(client, p, schedule.id))["id"] for p in entrants]
+        wechat: FakeWeChatState = app.state.fake_wechat.state.wechat
+        for p in entrants:  # each agreed to the result message when entering (wx.requestSubscribeMessage)
+            wechat.grant_subscription(openid=p.openid, template_id="yiyue-release-result")
 
         topics = await close_and_draw(clock, schedule, jobs)
 
@@ -256,6 +261,18 @@ class TestDraw:
         assert sorted(a.id for a in appointments) == sorted(r["appointment_id"] for r in won)
         assert {a.status for a in appointments} == {"booked"}
         assert sorted(kinds.values()) == ["release_lost"] * 3 + ["release_won"] * 2
+        async with db.session() as session:
+            sent = list(
+                await session.execute(
+                    select(Delivery.status, Delivery.content, Notification.body)
+                    .join(Notification, Notification.id == Delivery.notification_id)
+                    .where(Notification.kind.like("release_%"))
+                )
+            )
+        assert len(sent) == 5 and {status for status, _, _ in sent} == {"sent"}  # the fake WeChat took each
+        assert {content["purpose"] for _, content, _ in sent} == {"release_result"}
+        assert any(body.startswith("已中签：") for _, _, body in sent)
+        assert any("未中签" in body and "未抽中" in body for _, _, body in sent)
         mine = await client.get("/api/v1/me/release-entries", headers=entrants[0].auth)
         assert mine.status_code == 200 and mine.json()["total"] == 1
 
@@ -340,3 +357,31 @@ class TestDraw:
 
         assert (none_yet.status_code, none_yet.json()["code"]) == (404, "RELEASE_DRAW_NOT_FOUND")
         assert (stranger.status_code, stranger.json()["code"]) == (404, "RELEASE_ENTRY_NOT_FOUND")
+
+
+LONG = ReleaseFacts(
+    entry_id=9,
+    hospital="首都医科大学附属北京安贞医院国家心血管病中心北京分院",
+    department="心血管内科高血压与动脉粥样硬化专病门诊",
+    doctor="欧阳娜娜娜娜娜娜娜",
+    doctor_title="主任医师",
+    patient_name="阿卜杜热合曼·艾合买提江·买买提",
+    visit_date=NOW.date(),
+    period_label="上午",
+    starts_at=NOW,
+    ends_at=NOW + timedelta(hours=3),
+    queue_number=123,
+    pay_deadline=NOW + timedelta(minutes=15),
+)
+
+
+@pytest.mark.parametrize("kind", [NotificationKind.RELEASE_WON, NotificationKind.RELEASE_LOST])
+def test_the_result_message_passes_wechats_value_rules(kind):
+    message = render_release(kind, LONG)
+
+    assert message.wechat is not None and message.wechat.purpose == "release_result"
+    assert sorted(message.wechat.data) == sorted(DEFAULT_TEMPLATES["yiyue-release-result"])
+    for key, value in message.wechat.data.items():
+        rule = key_kind(key)
+        assert rule is not None and VALUE_RULES[rule](value), f"{key}={value!r}"
+    assert ("请于09:15前完成支付" in message.body) == (kind == NotificationKind.RELEASE_WON)
