@@ -5,9 +5,15 @@ person each before the clock starts, then releases them all at once and reports 
 
     python bench/flash_release.py                       # embedded default (SQLite)
     python bench/flash_release.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
+    python bench/flash_release.py --mode window          # 抽签放号: entries in a release window, then the draw
 
 The PostgreSQL database given is emptied first. Figures are printed, not asserted: the invariants
 (0 oversold, 0 duplicates, 0 5xx) are checked and the exit status is 1 if any of them is broken.
+
+``--mode window`` releases the schedule in a window of ``--window-seconds`` instead (抽签放号): the M
+patients enter the draw at the same instant (entry answer p50/p99), then at the close the bench runs the
+draw itself, timed (the server's job finds it made), and checks every entrant has one result, winners =
+slots, one per ID number, and that re-running the draw from its record gives the same winners.
 """
 
 from __future__ import annotations
@@ -26,24 +32,39 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from datetime import time as clock_time
-from datetime import timedelta
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 
 from support import id_number, reset_postgres
-from yiyue.booking.models import OCCUPYING, Appointment
+from yiyue.booking import draw, release_service
+from yiyue.booking.models import OCCUPYING, Appointment, ReleaseDraw, ReleaseEntry
 from yiyue.core.clock import Clock, local_today
 from yiyue.core.db import Database
 from yiyue.core.migrate import upgrade
 from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.models import load_all
 from yiyue.scheduling import service as scheduling
-from yiyue.scheduling.models import Period
+from yiyue.scheduling.models import Period, Schedule
 
 load_all()
+
+
+RATE_LIMITS = (
+    "WECHAT_LOGIN_IP",
+    "PATIENTS_ACCOUNT",
+    "PATIENTS_IP",
+    "BOOKING_ACCOUNT",
+    "BOOKING_IP",
+    "RELEASE_ACCOUNT",
+    "RELEASE_IP",
+    "REALNAME_ACCOUNT",
+    "REALNAME_IP",
+)
+"""The rate-limit settings the bench turns off (an empty limit is none)."""
 
 
 @dataclass
@@ -58,7 +79,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def make_schedule(url: str, capacity: int) -> int:
+async def make_schedule(url: str, capacity: int, *, window: bool = False, window_seconds: int = 30) -> int:
     db = Database(url)
     try:
         async with db.session() as session:
@@ -77,6 +98,8 @@ async def make_schedule(url: str, capacity: int) -> int:
                 cancel_minutes_before=120,
                 max_active_appointments=5,
                 payment_required=False,
+                release_mode="window" if window else "fcfs",
+                release_window_seconds=window_seconds,
                 created_at=Clock().now(),
             )
             session.add(hospital)
@@ -149,6 +172,16 @@ class Http:
         return await self.request("GET", path)
 
 
+async def until_healthy(http: Http, tries: int = 1200) -> None:
+    """Waits for the server to answer /healthz (it may take a while to start on a busy machine)."""
+    for _ in range(tries):
+        try:
+            if (await http.get("/healthz"))[0] == 200:
+                return
+        except aiohttp.ClientError:
+            await asyncio.sleep(0.1)
+
+
 async def prepare(http: Http, n: int) -> list[Patient]:
     sem = asyncio.Semaphore(32)
 
@@ -202,22 +235,17 @@ class Measured:
     sold_out_codes: Counter[str]
 
 
-async def setup(url: str, slots: int) -> int:
+async def setup(url: str, slots: int, *, window: bool = False, window_seconds: int = 30) -> int:
     if url.startswith("postgresql"):
         await reset_postgres(url)
     await asyncio.to_thread(upgrade, url)
-    return await make_schedule(url, slots)
+    return await make_schedule(url, slots, window=window, window_seconds=window_seconds)
 
 
 async def measure(base: str, schedule_id: int, args: argparse.Namespace) -> Measured:
     http = Http(base, connections=args.patients + 50)
     async with http.session:
-        for _ in range(300):
-            try:
-                if (await http.get("/healthz"))[0] == 200:
-                    break
-            except aiohttp.ClientError:
-                await asyncio.sleep(0.1)
+        await until_healthy(http)
         started = time.perf_counter()
         patients = await prepare(http, args.patients + args.sold_out_requests)
         rush, later = patients[: args.patients], patients[args.patients :]
@@ -241,7 +269,7 @@ async def measure(base: str, schedule_id: int, args: argparse.Namespace) -> Meas
 def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="yiyue-bench-"))
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
-    schedule_id = asyncio.run(setup(url, args.slots))
+    schedule_id = asyncio.run(setup(url, args.slots, window=args.mode == "window", window_seconds=args.window_seconds))
     port = free_port()
     env = {
         **os.environ,
@@ -251,13 +279,20 @@ def run(args: argparse.Namespace) -> int:
         "YIYUE_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "YIYUE_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "YIYUE_WECHAT_SECRET": "bench",
+        # One machine plays every patient: the per-address and per-account limits (issue 9) would refuse it.
+        **{f"YIYUE_RATE_LIMIT_{name}": "" for name in RATE_LIMITS},
     }
     command = [sys.executable, "-m", "yiyue.cli", "serve", "--port", str(port), "--no-access-log"]
     with open(workdir / "server.log", "w") as log, subprocess.Popen(command, env=env, stderr=log) as server:
         try:
-            m = asyncio.run(measure(f"http://127.0.0.1:{port}", schedule_id, args))
+            if args.mode == "window":
+                w = asyncio.run(measure_window(f"http://127.0.0.1:{port}", url, schedule_id, args))
+            else:
+                m = asyncio.run(measure(f"http://127.0.0.1:{port}", schedule_id, args))
         finally:
             server.terminate()
+    if args.mode == "window":
+        return report_window(args, url, w)
     return report(args, url, asyncio.run(count_occupying(url, schedule_id)), m)
 
 
@@ -287,6 +322,131 @@ def report(args: argparse.Namespace, url: str, stored: tuple[int, int, int], m: 
     return 1 if broken else 0
 
 
+# --- --mode window: 抽签放号 ---------------------------------------------------------------------------
+
+
+@dataclass
+class WindowMeasured:
+    entries: list[tuple[int, str, float]]
+    """(status, entry status or error code, seconds) of each entrant's request."""
+    wall: float
+    draw_seconds: float
+    drawn_by_bench: bool
+    decided_after_close: float
+    stored: dict[str, int]
+    winners_booked: int
+    distinct_winner_ids: int
+    reproduced: bool
+
+
+async def open_window_now(url: str, schedule_id: int) -> datetime:
+    """The schedule's release (the window's start) moved to a moment from now: patients are ready."""
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            opens = Clock().now() + timedelta(seconds=1)
+            await session.execute(update(Schedule).where(Schedule.id == schedule_id).values(release_at=opens))
+            await session.commit()
+            return opens
+    finally:
+        await db.dispose()
+
+
+async def enter(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, float]:
+    started = time.perf_counter()
+    status, body = await http.post(
+        "/api/v1/release-entries", json={"schedule_id": schedule_id, "patient_id": p.patient_id}, headers=p.auth
+    )
+    elapsed = time.perf_counter() - started
+    return status, (body.get("status", "") if status in (200, 201) else body.get("code", "")), elapsed
+
+
+async def measure_window(base: str, url: str, schedule_id: int, args: argparse.Namespace) -> WindowMeasured:
+    http = Http(base, connections=args.patients + 50)
+    async with http.session:
+        await until_healthy(http)
+        started = time.perf_counter()
+        patients = await prepare(http, args.patients)
+        print(f"prepared {len(patients)} patients in {time.perf_counter() - started:.1f}s (not timed below)")
+        opens = await open_window_now(url, schedule_id)
+        await asyncio.sleep(max(0.0, (opens - Clock().now()).total_seconds()) + 0.05)
+        started = time.perf_counter()
+        entries = await asyncio.gather(*(enter(http, p, schedule_id) for p in patients))
+        wall = time.perf_counter() - started
+    closes = opens + timedelta(seconds=args.window_seconds)
+    await asyncio.sleep(max(0.0, (closes - Clock().now()).total_seconds()) + 0.01)
+    db = Database(url)
+    try:
+        async with db.session() as session:
+            already = await session.scalar(select(ReleaseDraw.id).where(ReleaseDraw.schedule_id == schedule_id))
+        started = time.perf_counter()
+        async with db.session() as session:
+            await release_service.run_draw(session, schedule_id=schedule_id, now=Clock().now())
+            await session.commit()
+        draw_seconds = time.perf_counter() - started
+        while True:  # every entry decided (by this draw, or the server's job at the close)
+            async with db.session() as session:
+                queued = await session.scalar(
+                    select(func.count()).where(ReleaseEntry.schedule_id == schedule_id, ReleaseEntry.status == "queued")
+                )
+            if not queued:
+                break
+            await asyncio.sleep(0.05)
+        decided_after_close = (Clock().now() - closes).total_seconds()
+        async with db.session() as session:
+            rows = list(
+                await session.execute(
+                    select(ReleaseEntry.status, ReleaseEntry.person_index, ReleaseEntry.appointment_id).where(
+                        ReleaseEntry.schedule_id == schedule_id
+                    )
+                )
+            )
+            record = await release_service.draw_record(session, schedule_id)
+    finally:
+        await db.dispose()
+    won = [r for r in rows if r.status == "won"]
+    return WindowMeasured(
+        entries=list(entries),
+        wall=wall,
+        draw_seconds=draw_seconds,
+        drawn_by_bench=already is None,
+        decided_after_close=decided_after_close,
+        stored=dict(Counter(r.status for r in rows)),
+        winners_booked=sum(1 for r in won if r.appointment_id is not None),
+        distinct_winner_ids=len({r.person_index for r in won}),
+        reproduced=set(draw.pick(record.seed, record.entries, record.capacity)) == set(record.winners),
+    )
+
+
+def report_window(args: argparse.Namespace, url: str, w: WindowMeasured) -> int:
+    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+    statuses = Counter(s for s, _, _ in w.entries)
+    latencies = [t for _, _, t in w.entries]
+    five_xx = sum(n for s, n in statuses.items() if s >= 500)
+    p50, p99 = pct(latencies, 50), pct(latencies, 99)
+    print(f"\nrelease window (抽签放号) on {backend}: {args.slots} slots, {args.patients} entrants at once, one server")
+    print(f"  entry answers           {dict(statuses)}  {dict(Counter(c for _, c, _ in w.entries))}")
+    print(f"  entry answer p50/p99    {p50:.0f} / {p99:.0f} ms")
+    print(f"  entries wall time       {w.wall:.2f}s ({len(w.entries) / w.wall:.0f} answers/s)")
+    who = "by the bench at the close" if w.drawn_by_bench else "by the server's job first; the bench's call found it"
+    entrants = sum(w.stored.values())
+    print(f"  draw duration           {w.draw_seconds * 1000:.0f} ms for {entrants} entrants ({who})")
+    print(f"  all decided after close {w.decided_after_close:.2f}s")
+    print(f"  results                 {w.stored}  winners booked {w.winners_booked}")
+    print(f"  re-run from the record  {'same winners' if w.reproduced else 'DIFFERENT winners'}")
+    broken = (
+        five_xx
+        or statuses.get(201, 0) != args.patients
+        or w.stored.get("queued", 0)
+        or w.stored.get("won", 0) != min(args.slots, args.patients)
+        or w.winners_booked != w.stored.get("won", 0)
+        or w.distinct_winner_ids != w.winners_booked
+        or not w.reproduced
+    )
+    print("  invariants              " + ("BROKEN" if broken else "hold (one result each, winners = slots, 0 5xx)"))
+    return 1 if broken else 0
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--slots", type=int, default=30)
@@ -295,6 +455,12 @@ def main() -> None:
     parser.add_argument("--rate-requests", type=int, default=3000, help="requests for the /healthz and sold-out rates")
     parser.add_argument("--sold-out-requests", type=int, default=100, help="extra patients who ask after the sell-out")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument(
+        "--mode", choices=("fcfs", "window"), default="fcfs", help="window: 抽签放号 (entries, then the draw)"
+    )
+    parser.add_argument(
+        "--window-seconds", type=int, default=60, help="--mode window: the release window's length (all must enter)"
+    )
     sys.exit(run(parser.parse_args()))
 
 
