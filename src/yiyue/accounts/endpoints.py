@@ -143,17 +143,16 @@ async def logout(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_logout_bearer)],
     body: LogoutIn | None = None,
 ) -> Response:
-    now = clock.now()
-    principal = tokens.logout_principal(
-        request.app.state.tokens,
+    await tokens.logout(
+        session,
+        tokens_in=request.app.state.tokens,
         refresh_token=body.refresh_token if body else None,
         credentials=credentials,
-        now=now,
+        roles={"patient"},
+        wrong_role=Forbidden,
+        now=clock.now(),
+        revocations=revocations,
     )
-    if principal is not None and principal.role != "patient":
-        raise Forbidden()
-    if principal is not None and principal.family_id is not None:
-        await tokens.revoke(session, family_id=principal.family_id, reason="logout", now=now, revocations=revocations)
     return Response(status_code=204)
 
 

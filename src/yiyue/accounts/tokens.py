@@ -10,6 +10,7 @@ refuses those of a revoked family. Patients and staff (API) work alike; the subj
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from fastapi.security import HTTPAuthorizationCredentials
@@ -18,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts.models import RefreshToken, TokenFamily
 from yiyue.core.db import Database, after_commit, begin_write
-from yiyue.core.errors import InvalidToken, SessionRevoked, TokenExpired, Unauthenticated
+from yiyue.core.errors import DomainError, InvalidToken, SessionRevoked, TokenExpired, Unauthenticated
 from yiyue.core.security import (
     FamilyLookup,
     Principal,
@@ -200,6 +201,28 @@ def logout_principal(
     except TokenExpired:
         return None
     raise Unauthenticated()
+
+
+async def logout(
+    session: AsyncSession,
+    *,
+    tokens_in: TokenVerifier,
+    refresh_token: str | None,
+    credentials: HTTPAuthorizationCredentials | None,
+    roles: Collection[str],
+    wrong_role: type[DomainError],
+    now: datetime,
+    revocations: RevokedFamilies,
+) -> None:
+    """Logout (patients' and staff's): ends the family of the token given (``logout_principal``), which
+    must be of one of ``roles`` (else ``wrong_role``). An expired token or a family revoked already: done."""
+    principal = logout_principal(tokens_in, refresh_token=refresh_token, credentials=credentials, now=now)
+    if principal is None:
+        return
+    if principal.role not in roles:
+        raise wrong_role()
+    if principal.family_id is not None:
+        await revoke(session, family_id=principal.family_id, reason="logout", now=now, revocations=revocations)
 
 
 def family_lookup(db: Database) -> FamilyLookup:

@@ -108,17 +108,16 @@ async def logout(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_logout_bearer)],
     body: StaffLogoutIn | None = None,
 ) -> Response:
-    now = clock.now()
-    principal = tokens.logout_principal(
-        request.app.state.tokens,
+    await tokens.logout(
+        session,
+        tokens_in=request.app.state.tokens,
         refresh_token=body.refresh_token if body else None,
         credentials=credentials,
-        now=now,
+        roles=STAFF_ROLES,
+        wrong_role=StaffOnly,
+        now=clock.now(),
+        revocations=revocations,
     )
-    if principal is not None and principal.role not in STAFF_ROLES:
-        raise StaffOnly()
-    if principal is not None:
-        await service.logout(session, principal=principal, now=now, revocations=revocations)
     return Response(status_code=204)
 
 

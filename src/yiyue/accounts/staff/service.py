@@ -38,7 +38,7 @@ from yiyue.core.config import Settings
 from yiyue.core.db import begin_write
 from yiyue.core.errors import InvalidToken
 from yiyue.core.ratelimit import LoginGuard
-from yiyue.core.security import Principal, RevokedFamilies, TokenPair, verify
+from yiyue.core.security import RevokedFamilies, TokenPair, verify
 
 WorkplaceCheck = Callable[[AsyncSession, int | None, int | None], Awaitable[None]]
 """Raises when the hospital (or the doctor of that hospital) of a new staff account does not exist."""
@@ -215,12 +215,6 @@ async def refresh(
         **_ttls(settings),
     )
     return StaffLogin(staff=staff, tokens=pair)
-
-
-async def logout(session: AsyncSession, *, principal: Principal, now: datetime, revocations: RevokedFamilies) -> None:
-    """Ends the token family of a staff token (its refresh and access tokens)."""
-    if principal.family_id is not None:
-        await tokens.revoke(session, family_id=principal.family_id, reason="logout", now=now, revocations=revocations)
 
 
 async def get(session: AsyncSession, staff_id: int) -> StaffUser:
