@@ -384,3 +384,20 @@ class TestHospitalSettings:
 
         assert answer.status_code == 422, answer.text
         assert field in str(answer.json()["detail"])
+
+
+class TestWaitlistConfirmation:
+    async def test_confirming_an_offer_is_a_hold_like_any_other(self, client, db, paid):
+        morning = await make_schedule(db, paid, capacity=3)
+        full = await make_schedule(db, paid, capacity=1, doctor=paid.other_doctor)
+        holder, [theirs] = await account(client)
+        first = await held(client, holder, full, theirs)
+        auth, [me, child] = await account(client, persons=2)
+        joined = await client.post("/api/v1/waitlist", json={"schedule_id": full.id, "patient_id": me}, headers=auth)
+        assert joined.status_code == 201, joined.text
+        await held(client, auth, morning, child)  # this account's one unpaid hold
+        await cancel(client, holder, first["id"])  # the slot is offered to the head of the line: me
+
+        answer = await client.post(f"/api/v1/waitlist/{joined.json()['id']}/confirm", headers=auth)
+
+        assert answer.status_code == 409 and answer.json()["code"] == "TOO_MANY_UNPAID_HOLDS"
