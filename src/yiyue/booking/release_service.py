@@ -68,11 +68,13 @@ async def enter(
     session: AsyncSession, *, account_id: int, schedule_id: int, visit_person_id: int, now: datetime
 ) -> tuple[ReleaseEntry, bool]:
     """Enters one of the caller's visit persons in the session's draw; (entry, made now). The person's
-    entry there already (made from any account) is answered as it is, even after the close."""
-    await begin_write(session)
+    entry there already (made from any account) is answered as it is, even after the close.
+
+    The checks read before the unit of work writes (on SQLite writers take turns: a turn is only the
+    insert); the schedule row is then taken shared, as a booking takes it, and the person's entry
+    looked for again."""
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
-    # Shared: the draw takes the row exclusively, so an entry is either in the draw or refused as late.
-    schedule = await scheduling.get_for_update(session, schedule_id)
+    schedule = await scheduling.get(session, schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
     if not release_window.is_window(schedule, hospital):
         raise NotReleaseWindow()
@@ -96,6 +98,14 @@ async def enter(
         session, person_index=person.id_number_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
     )
     perks = await members.privileges(session, account_id)
+    await begin_write(session)
+    # Shared: the draw takes the row exclusively, so an entry is either in the draw or refused as late.
+    schedule = await scheduling.get_for_update(session, schedule_id)
+    if await session.scalar(select(ReleaseDraw.id).where(ReleaseDraw.schedule_id == schedule.id)) is not None:
+        raise ReleaseWindowClosed(detail={"window_closes_at": ends.isoformat()})
+    existing = await _entry_of(session, schedule_id=schedule.id, person_index=person.id_number_index)
+    if existing is not None:
+        return existing, False
     entry = ReleaseEntry(
         schedule_id=schedule.id,
         account_id=account_id,
