@@ -238,17 +238,17 @@ class RedisLockouts:
     _FAIL = """
 local n = redis.call('HINCRBY', KEYS[1], 'failures', 1)
 local threshold, base, cap, now = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
-local until = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
+local lock_until = tonumber(redis.call('HGET', KEYS[1], 'until') or '0')
 if n >= threshold then
   local e = n - threshold
   if e > 30 then e = 30 end
   local s = base * (2 ^ e)
   if s > cap then s = cap end
-  until = now + s
-  redis.call('HSET', KEYS[1], 'until', tostring(until))
+  lock_until = now + s
+  redis.call('HSET', KEYS[1], 'until', tostring(lock_until))
 end
 redis.call('EXPIRE', KEYS[1], math.floor(cap * 2 + 86400))
-return tostring(until)
+return tostring(lock_until)
 """
 
     def __init__(self, url: str, *, key_prefix: str = "yiyue:lockout") -> None:
@@ -299,7 +299,11 @@ class LoginGuard:
         moment = now.timestamp()
         wait = 0.0
         for key, _ in self._keys(username, ip):
-            until = await self.store.locked_until(key)
+            try:
+                until = await self.store.locked_until(key)
+            except Exception:  # the shared store is down: logins go on (argon2 is still bounded)
+                log.warning("login lockout store unavailable", exc_info=True)
+                return
             if until is not None and until > moment:
                 wait = max(wait, until - moment)
         if wait > 0:
@@ -314,17 +318,25 @@ class LoginGuard:
     async def failed(self, username: str, ip: str, *, now: datetime) -> None:
         s = self._settings
         for key, threshold in self._keys(username, ip):
-            await self.store.fail(
-                key,
-                now=now.timestamp(),
-                threshold=threshold,
-                base=float(s.staff_login_lock_seconds),
-                cap=float(s.staff_login_lock_max_seconds),
-            )
+            try:
+                await self.store.fail(
+                    key,
+                    now=now.timestamp(),
+                    threshold=threshold,
+                    base=float(s.staff_login_lock_seconds),
+                    cap=float(s.staff_login_lock_max_seconds),
+                )
+            except Exception:
+                log.warning("login lockout store unavailable", exc_info=True)
+                return
 
     async def succeeded(self, username: str, ip: str) -> None:
         for key, _ in self._keys(username, ip):
-            await self.store.clear(key)
+            try:
+                await self.store.clear(key)
+            except Exception:
+                log.warning("login lockout store unavailable", exc_info=True)
+                return
 
     async def attempt(
         self, username: str, ip: str, *, now: datetime, work: Callable[[], Awaitable[T]], failure: type[Exception]

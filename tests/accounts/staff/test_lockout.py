@@ -7,9 +7,11 @@ the patient API from p50 20 ms to 700 ms.
 from __future__ import annotations
 
 import asyncio
+import os
 import statistics
 import threading
 import time
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
@@ -26,7 +28,7 @@ from yiyue.accounts.staff import passwords
 from yiyue.app import create_app
 from yiyue.core.clock import FrozenClock
 from yiyue.core.config import Settings
-from yiyue.core.ratelimit import LoginGuard, MemoryLockouts, locked_message
+from yiyue.core.ratelimit import LoginGuard, LoginLocked, MemoryLockouts, RedisLockouts, locked_message
 
 LOGIN = "/api/v1/staff/auth/login"
 STRICT = {
@@ -245,3 +247,31 @@ def test_a_flood_of_bad_staff_logins_leaves_the_patient_api_fast(settings: Setti
     quiet_p50, busy_p50 = statistics.median(quiet), statistics.median(busy)
     print(f"patient GET p50: quiet {quiet_p50 * 1000:.1f} ms, during the flood {busy_p50 * 1000:.1f} ms")
     assert busy_p50 < max(10 * quiet_p50, quiet_p50 + 0.25), (quiet_p50, busy_p50)
+
+
+REDIS_URL = os.environ.get("YIYUE_TEST_REDIS_URL", "")
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="set YIYUE_TEST_REDIS_URL to share the lockouts in Redis")
+async def test_two_processes_share_a_lockout_in_redis(settings: Settings) -> None:
+    prefix = f"yiyue-test-lockout:{uuid.uuid4().hex[:8]}"
+    strict_settings = settings.model_copy(update=STRICT)
+    one = LoginGuard(strict_settings, store=RedisLockouts(REDIS_URL, key_prefix=prefix))
+    two = LoginGuard(strict_settings, store=RedisLockouts(REDIS_URL, key_prefix=prefix))
+
+    for _ in range(5):
+        await one.failed("admin.qian", "10.1.1.1", now=NOW)
+
+    with pytest.raises(LoginLocked) as locked:
+        await two.check("admin.qian", "10.2.2.2", now=NOW)
+    assert locked.value.headers == {"Retry-After": "60"}
+    await two.check("admin.qian", "10.2.2.2", now=NOW + timedelta(seconds=60))  # over: no refusal
+    await two.succeeded("admin.qian", "10.1.1.1")
+    await one.check("admin.qian", "10.1.1.1", now=NOW)
+
+
+async def test_a_lockout_store_outage_lets_logins_through(settings: Settings) -> None:
+    guard = LoginGuard(settings.model_copy(update=STRICT), store=RedisLockouts("redis://127.0.0.1:1/0"))
+
+    await guard.failed("admin.qian", "10.1.1.1", now=NOW)
+    await guard.check("admin.qian", "10.1.1.1", now=NOW)
