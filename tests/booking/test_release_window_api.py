@@ -293,8 +293,8 @@ class TestDraw:
         assert record["reproduced"] is True and sorted(record["booked"]) == sorted(record["winners"])
         entries = [(e["entry_id"], e["weight"]) for e in record["entries"]]
         assert set(draw.pick(record["seed"], entries, 3)) == set(record["winners"])
-        other = "0" * 63 + ("1" if record["seed"][-1] != "1" else "2")
-        assert set(draw.pick(other, entries, 3)) != set(record["winners"]) or len(entries) <= 3
+        others = [f"{i:064x}" for i in range(1, 6)]  # 3 of 10: one seed in 120 draws the same three
+        assert any(set(draw.pick(seed, entries, 3)) != set(record["winners"]) for seed in others)
 
     async def test_pay_first_winners_hold_their_slot_until_paid(self, client, db, catalog, clock, jobs):
         await set_hospital(db, catalog, payment_required=True)
