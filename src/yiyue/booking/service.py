@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
-from yiyue.booking import appointments, release_window, rules, waitlist
+from yiyue.booking import appointments, holds, release_window, rules, waitlist
 from yiyue.booking.errors import (
     AppointmentNotFound,
     BookingBanned,
@@ -41,7 +41,6 @@ from yiyue.booking.models import (
 from yiyue.booking.rules import MemberShareOnly, NotReleased
 from yiyue.booking.schemas import BookingRequest
 from yiyue.core import outbox
-from yiyue.core.clock import HOSPITAL_TZ
 from yiyue.core.db import after_commit, begin_write, on_close
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.core.events import AppointmentCancelled
@@ -112,18 +111,26 @@ async def book(
     await check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
 
     pay_first = rules.pays_first(schedule, hospital, perks)
+    if pay_first:  # 占号限制: at most max_unpaid_holds unpaid holds at once (under the account lock)
+        await holds.check_room_for_hold(session, account_id=account_id, hospital=hospital, now=now)
     share = perks.member_share or rules.member_share_open(schedule, hospital, now=now)
     slot = await scheduling.claim_slot(
-        session, schedule_id=schedule.id, slot_id=request.slot_id, hold=pay_first, members_share=share
+        session, schedule_id=schedule.id, slot_id=request.slot_id, hold=pay_first, members_share=share, now=now
     )
     if slot is None and request.slot_id is None:
         # Every free slot was locked by a booking still in flight: wait for them, one of them may roll back.
         slot = await scheduling.claim_slot(
-            session, schedule_id=schedule.id, slot_id=None, hold=pay_first, wait=True, members_share=share
+            session, schedule_id=schedule.id, slot_id=None, hold=pay_first, wait=True, members_share=share, now=now
         )
     if slot is None:
         raise await _why_no_slot(
-            session, schedule=schedule, hospital=hospital, slot_id=request.slot_id, gate=gate, members_share=share
+            session,
+            schedule=schedule,
+            hospital=hospital,
+            slot_id=request.slot_id,
+            gate=gate,
+            members_share=share,
+            now=now,
         )
 
     try:
@@ -149,17 +156,25 @@ async def book(
             created_at=now,
         )
     )
-    if await scheduling.remaining(session, schedule.id) == 0:
+    if await scheduling.remaining(session, schedule.id, now=now) == 0:
         holders = await _holders(session, schedule.id)
         after_commit(session, lambda: gate.marks.mark_sold_out(schedule.id, holders))
     return appointment
 
 
 async def cancel(
-    session: AsyncSession, *, account_id: int, appointment_id: int, reason: str, now: datetime
+    session: AsyncSession,
+    *,
+    account_id: int,
+    appointment_id: int,
+    reason: str,
+    now: datetime,
+    reopen_delay: tuple[int, int] = rules.FREED_SLOT_DELAY_SECONDS,
 ) -> Appointment:
     """Cancels before the hospital's deadline (退号截止), or until the session starts for a member whose
-    level allows late cancellation (延时退号); the slot is bookable again once this commits."""
+    level allows late cancellation (延时退号); the slot is bookable again once this commits. An unpaid
+    hold let go counts towards the hold-abuse ban (``holds.ban_if_abusing``), and its slot, unless the
+    waitlist takes it, re-opens only after a random delay within ``reopen_delay`` seconds."""
     await begin_write(session)
     appointment = await _own_for_update(session, account_id=account_id, appointment_id=appointment_id)
     schedule = await scheduling.get(session, appointment.schedule_id)
@@ -171,41 +186,48 @@ async def cancel(
     if terms.refusal is not None:
         raise terms.refusal
     was_paid = terms.refund_on_cancel
+    was_hold = appointment.status == AppointmentStatus.PENDING_PAYMENT
     if was_paid:
         refund_owed(appointment)
     transition(session, appointment, AppointmentStatus.CANCELLED, now=now, reason=reason or "患者取消")
     appointment.cancelled_at = now
     await scheduling.release_slot(session, appointment.slot_id, onsite=appointment.channel == "onsite")
     await waitlist.slots_freed(session, [schedule.id], now=now)
+    if was_hold:
+        await holds.reopen_later(
+            session, slots=[(schedule.id, appointment.slot_id)], now=now, delay_bounds=reopen_delay
+        )
     # Payments refunds a paid booking in full (cancelled before the deadline); notifications tells the patient.
     outbox.add(session, AppointmentCancelled(appointment_id=appointment.id, refund=was_paid), now=now)
     await session.flush()
+    if was_hold:
+        await holds.ban_if_abusing(session, account_id=account_id, hospital=hospital, now=now)
     return appointment
 
 
-async def active_ban(session: AsyncSession, *, account_id: int, now: datetime) -> BookingBan | None:
-    """The ban (爽约限制) in force for this account now, the one that lasts longest; a ban the hospital
-    lifted early no longer counts."""
-    ban: BookingBan | None = await session.scalar(
-        select(BookingBan)
-        .where(
-            BookingBan.account_id == account_id,
-            BookingBan.starts_at <= now,
-            BookingBan.ends_at > now,
-            BookingBan.lifted_at.is_(None),
-        )
-        .order_by(BookingBan.ends_at.desc())
-        .limit(1)
+async def active_ban(
+    session: AsyncSession, *, account_id: int, now: datetime, kind: str | None = None
+) -> BookingBan | None:
+    """The ban (爽约限制, or 占号限制 of kind ``hold_abuse``) in force for this account now, the one that
+    lasts longest (of ``kind`` only, if given); a ban the hospital lifted early no longer counts."""
+    query = select(BookingBan).where(
+        BookingBan.account_id == account_id,
+        BookingBan.starts_at <= now,
+        BookingBan.ends_at > now,
+        BookingBan.lifted_at.is_(None),
     )
+    if kind is not None:
+        query = query.where(BookingBan.kind == kind)
+    ban: BookingBan | None = await session.scalar(query.order_by(BookingBan.ends_at.desc()).limit(1))
     return ban
 
 
 async def check_not_banned(session: AsyncSession, *, account_id: int, now: datetime) -> None:
     ban = await active_ban(session, account_id=account_id, now=now)
     if ban is not None:
-        until = ban.ends_at.astimezone(HOSPITAL_TZ)
         raise BookingBanned(
-            f"因多次爽约（{ban.reason}），{until:%Y年%m月%d日}前暂停预约", detail={"until": ban.ends_at.isoformat()}
+            rules.ban_refusal(ban.kind, ban.reason, ban.ends_at),
+            detail={"until": ban.ends_at.isoformat(), "kind": ban.kind},
         )
 
 
@@ -303,8 +325,9 @@ async def _why_no_slot(
     slot_id: int | None,
     gate: BookingGate,
     members_share: bool,
+    now: datetime,
 ) -> Conflict | NotFound:
-    remaining = await scheduling.remaining(session, schedule.id)
+    remaining = await scheduling.remaining(session, schedule.id, now=now)
     if remaining == 0:
         # Marked now: this unit of work rolls back with the refusal, so nothing after commit would run.
         await gate.marks.mark_sold_out(schedule.id, await _holders(session, schedule.id))
@@ -313,10 +336,12 @@ async def _why_no_slot(
         slot = await session.get(Slot, slot_id)
         if slot is None or slot.schedule_id != schedule.id:
             return SlotNotFound()
+        if slot.status == SlotStatus.AVAILABLE and slot.reopens_at is not None and slot.reopens_at > now:
+            return SlotTaken()
         if slot.member_only and slot.status == SlotStatus.AVAILABLE and not members_share:
             refusal = rules.member_share_refusal(schedule, hospital)
             return MemberShareOnly(refusal.text.replace("剩余号源", "该号源", 1), detail=refusal.detail)
-    elif not members_share and await scheduling.remaining(session, schedule.id, members_share=False) == 0:
+    elif not members_share and await scheduling.remaining(session, schedule.id, members_share=False, now=now) == 0:
         return rules.member_share_refusal(schedule, hospital)
     return SlotTaken()
 

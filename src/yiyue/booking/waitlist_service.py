@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
 from yiyue.accounts.models import VisitPerson
-from yiyue.booking import appointments, rules, waitlist
+from yiyue.booking import appointments, holds, rules, waitlist
 from yiyue.booking import service as booking
 from yiyue.booking.errors import DoctorUnavailable
 from yiyue.booking.models import OPEN_WAITLIST, Appointment, WaitlistEntry, WaitlistStatus
@@ -68,10 +68,10 @@ async def join(
         session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, perks=perks, now=now,
         joining=True,
     )  # fmt: skip
-    if await scheduling.remaining(session, schedule.id) > 0:
+    if await scheduling.remaining(session, schedule.id, now=now) > 0:
         # Only the members' share left, and not for this account yet: it opens to everyone later.
         share = perks.member_share or rules.member_share_open(schedule, hospital, now=now)
-        if not share and await scheduling.remaining(session, schedule.id, members_share=False) == 0:
+        if not share and await scheduling.remaining(session, schedule.id, members_share=False, now=now) == 0:
             raise rules.member_share_refusal(schedule, hospital)
         raise WaitlistNotNeeded()
     if await _open_entry_of(session, schedule_id=schedule.id, person_index=person.id_number_index):
@@ -130,6 +130,8 @@ async def confirm(
         session, account_id=account_id, person=person, schedule=schedule, hospital=hospital, perks=perks, now=now
     )
     await booking.check_active_limit(session, person_index=person.id_number_index, hospital=hospital)
+    if rules.pays_first(schedule, hospital, perks):  # 占号限制, as booking
+        await holds.check_room_for_hold(session, account_id=account_id, hospital=hospital, now=now)
     slot = await session.get_one(Slot, entry.slot_id)
     appointment = await appointments.book_held_slot(
         session,
@@ -215,7 +217,8 @@ async def schedule_line(session: AsyncSession, *, schedule_id: int, now: datetim
     )
     return ScheduleLine(
         waiting=int(waiting or 0),
-        can_join=_takes_bookings(schedule, hospital, now=now) and await scheduling.remaining(session, schedule_id) == 0,
+        can_join=_takes_bookings(schedule, hospital, now=now)
+        and await scheduling.remaining(session, schedule_id, now=now) == 0,
         hold_minutes=hospital.waitlist_hold_minutes,
     )
 
