@@ -171,4 +171,3 @@ def _response(errors: list[type[DomainError]]) -> dict[str, Any]:
         },
         ERROR_CODES_KEY: [e.code for e in errors],
     }
-
