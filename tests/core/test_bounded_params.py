@@ -21,6 +21,8 @@ from yiyue.core.params import EARLIEST_DATE, LATEST_DATE, IsoDate, check_day, da
 TODAY = NOW.date()
 RELEASE_DAYS = 7  # the factories' hospitals release a week ahead
 LAST_SHOWN = TODAY + timedelta(days=RELEASE_DAYS)
+PATIENT_LAST = LAST_SHOWN + timedelta(days=31)
+"""Patients see sessions up to 31 days past the release window, not yet released, with their release time."""
 
 
 class Form(BaseModel):
@@ -152,14 +154,14 @@ async def test_a_number_is_not_a_date(client: httpx.AsyncClient, catalog: Catalo
 
 
 @pytest.mark.parametrize("which", ["availability", "schedules"])
-async def test_a_start_past_the_release_window_is_refused_with_its_bounds(
+async def test_a_start_past_what_is_shown_is_refused_with_its_bounds(
     client: httpx.AsyncClient, catalog: Catalog, which: str
 ) -> None:
-    day = (LAST_SHOWN + timedelta(days=1)).isoformat()
+    day = (PATIENT_LAST + timedelta(days=1)).isoformat()
     body = assert_422(await client.get(patient_urls(catalog)[which], params={"start": day}), "INVALID_DATE_RANGE")
 
-    assert body["message"] == "开始日期须在2026-01-31至2026-03-09之间（放号周期为7天）"
-    assert body["detail"] == {"earliest": "2026-01-31", "latest": "2026-03-09"}
+    assert body["message"] == "开始日期须在2026-01-31至2026-04-09之间（放号周期为7天，可查询至其后31天）"
+    assert body["detail"] == {"earliest": "2026-01-31", "latest": "2026-04-09"}
 
 
 @pytest.mark.parametrize("which", ["availability", "schedules"])
@@ -194,7 +196,7 @@ async def test_a_clinics_doctors_on_a_day_past_the_window_is_refused(
 
     assert assert_422(await client.get(url, params={"date": "9999-12-31"}), "VALIDATION_ERROR")
     assert assert_422(await client.get(url, params={"date": "0"}), "VALIDATION_ERROR")
-    assert assert_422(await client.get(url, params={"date": "2026-04-01"}), "INVALID_DATE_RANGE")
+    assert assert_422(await client.get(url, params={"date": "2026-04-10"}), "INVALID_DATE_RANGE")
     assert (await client.get(url, params={"date": (TODAY + timedelta(days=1)).isoformat()})).status_code == 200
 
 

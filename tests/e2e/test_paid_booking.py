@@ -15,6 +15,7 @@ from tests.factories import Catalog, make_catalog, make_schedule
 from tests.jobs_support import Jobs
 from yiyue.app import FAKE_WECHAT_MOUNT
 from yiyue.booking import lifecycle
+from yiyue.booking.rules import FREED_SLOT_DELAY_SECONDS
 from yiyue.core.clock import FrozenClock
 from yiyue.core.db import Database
 from yiyue.frontdesk.service import suspend_schedule
@@ -106,6 +107,9 @@ async def test_an_unpaid_hold_expires_and_its_order_is_closed(
     await jobs.drain()  # the delayed "hold ends" event is due now
 
     assert (await appointment(client, auth, held["id"]))["status"] == "expired"
+    assert await remaining(client, schedule.id) == 0  # the freed number comes back at a random moment
+    clock.set(clock.now() + timedelta(seconds=FREED_SLOT_DELAY_SECONDS[1]))
+    await jobs.drain()
     assert await remaining(client, schedule.id) == 1
     assert await money(db) == (["closed"], [])
     assert "payment_expired" in await notifications(client, auth)

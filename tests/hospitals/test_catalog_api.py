@@ -156,6 +156,9 @@ async def test_hospital_detail_shows_its_booking_rules(client: httpx.AsyncClient
         "stop_minutes_before": 0,
         "cancel_minutes_before": 120,
         "max_active_appointments": 5,
+        "max_unpaid_holds": 1,
+        "release_mode": "fcfs",
+        "release_window_seconds": 30,
         "payment_required": False,
         "booking_open": True,
     }

@@ -82,6 +82,9 @@ class TestCreating:
             "stop_minutes_before": 30,
             "cancel_minutes_before": 240,
             "max_active_appointments": 3,
+            "max_unpaid_holds": 1,
+            "release_mode": "fcfs",
+            "release_window_seconds": 30,
             "payment_required": True,
             "booking_open": True,
         }

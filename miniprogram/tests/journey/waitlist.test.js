@@ -27,8 +27,9 @@ describeLive('journey against the real server: 候补 (waitlist)', () => {
     const free = session.slots.filter((s) => s.status === 'available')
     expect(free.length).toBeGreaterThan(0)
 
-    // Other people take every free slot: one 就诊人 per booking, as many per account as the hospital allows.
-    const perAccount = Math.min(5, hospital.booking_rules.max_active_appointments)
+    // Other people take every free slot: one 就诊人 per booking, as many unpaid holds per account as the
+    // hospital allows.
+    const perAccount = Math.min(5, hospital.booking_rules.max_active_appointments, hospital.booking_rules.max_unpaid_holds)
     const held = []
     let other = null
     for (let i = 0; i < free.length; i++) {

@@ -25,6 +25,7 @@ from yiyue.booking.errors import (
 )
 from yiyue.booking.gate import BookingGate
 from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, MemberShareOnly, NotReleased, ScheduleSuspended
+from yiyue.booking.release_window import ReleaseDrawPending, ReleaseWindowOpen
 from yiyue.booking.schemas import (
     AppointmentOut,
     BookingRequest,
@@ -94,6 +95,8 @@ IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
         BookingLimit,
         TooManyUnpaidHolds,
         NotReleased,
+        ReleaseWindowOpen,
+        ReleaseDrawPending,
         BookingClosed,
         ScheduleSuspended,
         MemberShareOnly,

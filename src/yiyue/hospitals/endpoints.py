@@ -45,6 +45,9 @@ def booking_rules(hospital: Hospital) -> BookingRules:
         stop_minutes_before=hospital.stop_minutes_before,
         cancel_minutes_before=hospital.cancel_minutes_before,
         max_active_appointments=hospital.max_active_appointments,
+        max_unpaid_holds=hospital.max_unpaid_holds,
+        release_mode=hospital.release_mode,
+        release_window_seconds=hospital.release_window_seconds,
         payment_required=hospital.payment_required,
         booking_open=hospital.booking_open is not False,
     )

@@ -38,6 +38,9 @@ class BookingRules(BaseModel):
     stop_minutes_before: int
     cancel_minutes_before: int
     max_active_appointments: int
+    max_unpaid_holds: int = Field(description="每个账号在本院同时可持有的待支付预约数（防黄牛占号）")
+    release_mode: str = Field(description="放号方式：fcfs 先到先得；window 放号窗口内排队，截止后公平抽签")
+    release_window_seconds: int = Field(description="抽签放号时窗口的秒数")
     payment_required: bool
     booking_open: bool = Field(description="false：医院暂停网上预约（可浏览，不可预约）")
 

@@ -106,15 +106,25 @@ def schedule_out(
 
 
 StartDate = Annotated[IsoDate | None, Query(description="开始日期，默认今天；最早30天前")]
-EndDate = Annotated[IsoDate | None, Query(description="结束日期，默认放号周期末；不晚于放号周期末，跨度不超过31天")]
+EndDate = Annotated[
+    IsoDate | None,
+    Query(
+        description="结束日期，默认放号周期末；不晚于放号周期末后31天（可看到即将放号的出诊及放号时间），跨度不超过31天"
+    ),
+]
 
 
 def _shown(now: datetime, hospital: Hospital) -> tuple[date, date, str]:
-    """The days a patient may ask about: from 30 days ago to the last day of the hospital's release
-    window (今天+放号天数), and how to say so."""
+    """The days a patient may ask about: from 30 days ago to 31 days past the last day of the hospital's
+    release window (今天+放号天数): sessions not released yet are shown with their release time, so that
+    patients know when to come back. And how to say so."""
     today = local_today(now)
-    latest = today + timedelta(days=max(hospital.release_days, 0))
-    return today - timedelta(days=PAST_DAYS), latest, f"（放号周期为{hospital.release_days}天）"
+    latest = today + timedelta(days=max(hospital.release_days, 0) + MAX_RANGE_DAYS)
+    return (
+        today - timedelta(days=PAST_DAYS),
+        latest,
+        f"（放号周期为{hospital.release_days}天，可查询至其后{MAX_RANGE_DAYS}天）",
+    )
 
 
 def _date_range(start: date | None, end: date | None, now: datetime, hospital: Hospital) -> tuple[date, date]:
