@@ -262,3 +262,18 @@ async def test_console_pages_refuse_overflowing_dates_without_a_500(
     answer = await console.get(url)
 
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:300])
+
+
+@pytest.mark.parametrize("params", ["start=9999-12-31", "end=9999-12-31", "start=0001-01-01"])
+async def test_the_console_schedule_list_says_the_date_is_out_of_bounds(  # not a 500 (OverflowError)
+    client: httpx.AsyncClient, db: Database, catalog: Catalog, params: str
+) -> None:
+    from tests.admin.conftest import console_login
+
+    staff = await make_staff(db, role="hospital_admin", catalog=catalog)
+    console = await console_login(client, staff.username)
+
+    answer = await console.get(f"/admin/schedules?{params}")
+
+    assert 400 <= answer.status_code < 500 or "2000-01-01至2099-12-31" in answer.text, answer.status_code
+    assert "2000-01-01" in answer.text and "2099-12-31" in answer.text

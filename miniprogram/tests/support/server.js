@@ -14,6 +14,14 @@ const path = require('path')
 const DEFAULT_BIN = path.resolve(__dirname, '../../../.venv/bin/yiyue')
 const TEST_SECRET_KEY = 'miniprogram-journey-secret-key-0123456789abcdef'
 const START_TIMEOUT_MS = 60000
+// Every journey's many accounts come from 127.0.0.1: the server's per-IP and per-account limits (issue 9)
+// would refuse them as the abuse they resemble. The limits have their own tests in the Python suite.
+const JOURNEY_RATE_LIMITS = Object.fromEntries(
+  [
+    'BOOKING_ACCOUNT', 'BOOKING_IP', 'WECHAT_LOGIN_IP', 'REFRESH_IP', 'PATIENTS_ACCOUNT', 'PATIENTS_IP',
+    'REALNAME_ACCOUNT', 'REALNAME_IP', 'RELEASE_ACCOUNT', 'RELEASE_IP', 'SEARCH_IP',
+  ].map((name) => [`YIYUE_RATE_LIMIT_${name}`, '1000000/minute'])
+)
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -54,7 +62,7 @@ async function startServer() {
     YIYUE_VAR_DIR: path.join(workDir, 'var'),
     YIYUE_SECRET_KEY: TEST_SECRET_KEY,
     PYTHONUNBUFFERED: '1',
-  })
+  }, JOURNEY_RATE_LIMITS)
   delete env.YIYUE_DATABASE_URL // always the temporary SQLite file
 
   const child = spawn(bin, ['demo', '--port', String(port)], { cwd: workDir, env, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -24,8 +24,8 @@ from yiyue.booking.errors import (
     VisitPersonHasAppointments,
 )
 from yiyue.booking.gate import BookingGate
-from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, MemberShareOnly, NotReleased, ScheduleSuspended
 from yiyue.booking.release_window import ReleaseDrawPending, ReleaseWindowOpen
+from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, MemberShareOnly, NotReleased, ScheduleSuspended
 from yiyue.booking.schemas import (
     AppointmentOut,
     BookingRequest,

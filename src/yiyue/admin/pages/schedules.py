@@ -19,7 +19,7 @@ from yiyue.admin.templating import render
 from yiyue.core.clock import local_today
 from yiyue.core.deps import ClockDep, SessionDep
 from yiyue.core.errors import DomainError
-from yiyue.core.params import MAX_ID, IdPath
+from yiyue.core.params import EARLIEST_DATE, LATEST_DATE, MAX_ID, IdPath
 from yiyue.frontdesk import service as frontdesk
 from yiyue.frontdesk import substitute as substitution
 from yiyue.hospitals.models import Hospital
@@ -343,10 +343,14 @@ def _date_or_none(raw: str, name: str, errors: dict[str, str]) -> date | None:
     if not raw.strip():
         return None
     try:
-        return date.fromisoformat(raw.strip())
+        day = date.fromisoformat(raw.strip())
     except ValueError:
         errors[name] = "日期格式应为 2026-03-02"
         return None
+    if not EARLIEST_DATE <= day <= LATEST_DATE:  # a day either side must stay a date (9999-12-31)
+        errors[name] = f"日期须在{EARLIEST_DATE.isoformat()}至{LATEST_DATE.isoformat()}之间"
+        return None
+    return day
 
 
 @router.post("/schedules/release")
