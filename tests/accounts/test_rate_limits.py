@@ -115,6 +115,21 @@ async def test_a_forwarded_address_counts_only_behind_a_trusted_proxy(settings: 
         assert (await searches(client, 30))[429] == 0  # 30 clients behind our proxy, one request each
 
 
+async def test_a_forged_first_forwarded_line_does_not_dodge_the_limit(settings: Settings, clock: FrozenClock) -> None:
+    """The client writes its own X-Forwarded-For line; our proxy adds a second one with the address it saw."""
+    async with limited(settings, clock, rate_limit_search_ip="10/minute", trusted_proxies=["127.0.0.1"]) as client:
+        answers = await gather(
+            30,
+            lambda i: client.get(
+                "/api/v1/search",
+                params={"q": "人民"},
+                headers=[("X-Forwarded-For", f"198.51.100.{i}"), ("X-Forwarded-For", "203.0.113.9")],
+            ),
+        )
+
+    assert Counter(a.status_code for a in answers)[429] == 20
+
+
 def test_the_client_address_behind_proxies() -> None:
     proxies = ["10.0.0.0/8"]
     assert peer_address(("198.51.100.7", 1), None, proxies) == "198.51.100.7"

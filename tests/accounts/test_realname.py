@@ -154,6 +154,8 @@ class TestSettings:
             Settings(**production)
         with pytest.raises(ValueError, match="YIYUE_REALNAME_APP_SECRET"):
             Settings(**production, realname_api_base="https://verify.example")
+        with pytest.raises(ValueError, match="https://"):  # names and ID numbers never in clear text
+            Settings(**production, realname_api_base="http://verify.example", realname_app_secret="x" * 32)
 
         settings = Settings(**production, realname_api_base="https://verify.example", realname_app_secret="x" * 32)
 

@@ -233,3 +233,39 @@ async def test_a_patient_refresh_token_is_no_staff_token(client: httpx.AsyncClie
     refused(answer, "INVALID_TOKEN")
     staff = await staff_login(client, staff_user)
     refused(await refresh(client, staff["refresh_token"]), "ACCOUNT_NOT_FOUND")
+
+
+async def test_a_staff_login_ends_after_the_working_day_however_often_it_is_refreshed(
+    client: httpx.AsyncClient, clock: FrozenClock, staff_user: str, settings: Settings
+) -> None:
+    start = clock.now()
+    login = await staff_login(client, staff_user)
+    clock.set(start + timedelta(hours=settings.staff_session_max_hours - 1))
+    renewed = await client.post("/api/v1/staff/auth/refresh", json={"refresh_token": login["refresh_token"]})
+    assert renewed.status_code == 200, renewed.text
+    assert renewed.json()["refresh_expires_in"] == 3600  # what is left of the day, not another day
+
+    clock.set(start + timedelta(hours=settings.staff_session_max_hours, minutes=1))
+    late = await client.post("/api/v1/staff/auth/refresh", json={"refresh_token": renewed.json()["refresh_token"]})
+
+    refused(late, "TOKEN_EXPIRED")
+
+
+async def test_a_password_reset_ends_the_staff_users_api_logins(
+    client: httpx.AsyncClient, db: Database, clock: FrozenClock, staff_user: str
+) -> None:
+    await make_staff(db, role="platform_admin", username="platform.li")
+    clerk = await staff_login(client, staff_user)
+    platform = await staff_login(client, "platform.li")
+
+    reset = await client.post(
+        f"/api/v1/staff/accounts/{clerk['staff']['id']}/password",
+        json={"password": "a-new-password-2026"},
+        headers=bearer(platform["access_token"]),
+    )
+    assert reset.status_code in (200, 204), reset.text
+    clock.set(clock.now() + timedelta(seconds=10))  # past every process's recheck of revoked logins
+
+    refused(await client.get("/api/v1/staff/me", headers=bearer(clerk["access_token"])), "SESSION_REVOKED")
+    stolen = await client.post("/api/v1/staff/auth/refresh", json={"refresh_token": clerk["refresh_token"]})
+    refused(stolen, "SESSION_REVOKED")

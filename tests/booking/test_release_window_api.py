@@ -11,7 +11,7 @@ import httpx
 import pytest
 from sqlalchemy import select, update
 
-from tests.booking.test_booking_api import book
+from tests.booking.test_booking_api import add_patient, book
 from tests.booking.test_waitlist_api import Patient, make_member, member_level, new_patient, set_hospital
 from tests.conftest import NOW
 from tests.factories import Catalog, id_number, make_catalog, make_schedule
@@ -308,6 +308,25 @@ class TestDraw:
         appointment = await client.get(f"/api/v1/appointments/{result['appointment_id']}", headers=winner.auth)
         assert result["status"] == "won"
         assert appointment.json()["status"] == "pending_payment"
+
+    async def test_one_account_wins_no_more_unpaid_holds_than_the_hospital_allows(
+        self, client, db, catalog, clock, jobs
+    ):
+        await set_hospital(db, catalog, payment_required=True)  # max_unpaid_holds: 1
+        schedule = await window_schedule(db, catalog, clock, capacity=2)
+        scalper = await new_patient(client, name="黄牛甲")
+        second = await add_patient(client, scalper.auth, name="黄牛乙", relationship="child")
+        first_id = (await entered(client, scalper, schedule.id))["id"]
+        second_id = (await entered(client, Patient(scalper.auth, second, scalper.openid), schedule.id))["id"]
+
+        await close_and_draw(clock, schedule, jobs)
+
+        results = [await entry(client, scalper, i) for i in (first_id, second_id)]
+        assert sorted(r["status"] for r in results) == ["lost", "won"]  # both drawn: capacity 2
+        [lost] = [r for r in results if r["status"] == "lost"]
+        assert "尚未支付的预约" in lost["result_reason"]
+        booked = (await client.get("/api/v1/me/appointments", headers=scalper.auth)).json()["items"]
+        assert [a["status"] for a in booked] == ["pending_payment"]
 
     async def test_a_winner_banned_since_entering_loses_with_the_reason(self, client, db, catalog, clock, jobs):
         schedule = await window_schedule(db, catalog, clock, capacity=2)

@@ -260,7 +260,8 @@ async def verify_visit_person(
         raise realname.RealNameUnavailable()
     await begin_write(session)
     await realname.remember(session, checked)
-    await session.refresh(person)
+    # Locked: a rename committing between this read and the write below would be marked verified.
+    await session.refresh(person, with_for_update=True)
     if person.deleted_at is not None:
         raise VisitPersonNotFound()
     if person.name != name:  # renamed meanwhile: the new name is still to be checked
@@ -284,6 +285,7 @@ async def update_visit_person(
     phone = _checked_phone(patch.phone) if patch.phone is not None else None
     await begin_write(session)
     person = await get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
+    await session.refresh(person, with_for_update=True)  # in turn with a real-name check writing its answer
     if patch.relationship == Relationship.SELF and person.relationship != Relationship.SELF:
         others = await list_visit_persons(session, account_id=account_id)
         if any(p.relationship == Relationship.SELF for p in others):

@@ -97,6 +97,7 @@ async def rotate(
     refresh_ttl: timedelta,
     revocations: RevokedFamilies,
     reuse_grace: timedelta,
+    max_age: timedelta | None = None,
 ) -> TokenPair:
     """Exchanges the verified refresh token ``principal`` for a new pair of its family.
 
@@ -115,6 +116,11 @@ async def rotate(
     if family.revoked_at is not None:
         revocations.revoked(family_id)
         raise SessionRevoked()
+    if max_age is not None:  # the login's whole life, however often it is refreshed (staff: one working day)
+        left = family.created_at + max_age - now
+        if left <= timedelta(0):
+            raise TokenExpired()
+        refresh_ttl = min(refresh_ttl, left)
     result = await session.execute(
         update(RefreshToken)
         .where(RefreshToken.jti == jti, RefreshToken.family_id == family_id, RefreshToken.used_at.is_(None))
@@ -138,7 +144,8 @@ async def rotate(
     if used_at is None:  # no such row: not a token we issued
         raise InvalidToken()
     if now - used_at < reuse_grace:
-        raise RefreshTokenReused(detail={"family_revoked": False})
+        # Two refreshes of the owner racing (two tabs, a retry): refused, but the login lives on.
+        raise RefreshTokenReused("登录凭证已更新，请使用最新的登录凭证", detail={"family_revoked": False})
     await _revoke(session, family_id, reason="reuse", now=now)
     await session.commit()  # the revocation stands although the request is refused
     revocations.revoked(family_id)

@@ -24,7 +24,7 @@ from yiyue.booking.errors import (
     VisitPersonHasAppointments,
 )
 from yiyue.booking.gate import BookingGate
-from yiyue.booking.release_window import ReleaseDrawPending, ReleaseWindowOpen
+from yiyue.booking.release_window import ReleaseDrawPending, ReleaseNotOpen, ReleaseWindowOpen
 from yiyue.booking.rules import BookingClosed, CancelDeadlinePassed, MemberShareOnly, NotReleased, ScheduleSuspended
 from yiyue.booking.schemas import (
     AppointmentOut,
@@ -95,6 +95,7 @@ IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
         BookingLimit,
         TooManyUnpaidHolds,
         NotReleased,
+        ReleaseNotOpen,
         ReleaseWindowOpen,
         ReleaseDrawPending,
         BookingClosed,

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.accounts import service as accounts
 from yiyue.booking import rules
 from yiyue.booking.errors import TooManyUnpaidHolds
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus, BookingBan
@@ -68,6 +69,9 @@ async def ban_if_abusing(
     """Bans the account (kind ``hold_abuse``) when its unpaid holds in the hospital let go within the
     window have reached the hospital's threshold, unless a hold-abuse ban is in force already. Call after
     the transition of this unit of work has been flushed."""
+    # Two let-gos of one account at once (parallel cancels, a cancel beside the expiry sweep) would each
+    # count the other's as uncommitted and both stay one short: the account lock makes them take turns.
+    await accounts.lock_account(session, account_id)
     since = now - timedelta(days=hospital.hold_abuse_window_days)
     last_ban = await session.scalar(
         select(func.max(BookingBan.starts_at)).where(

@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
 from yiyue.accounts.models import VisitPerson
-from yiyue.booking import appointments, draw, release_window, rules
+from yiyue.booking import appointments, draw, holds, release_window, rules
 from yiyue.booking import service as booking
 from yiyue.booking.errors import DoctorUnavailable
 from yiyue.booking.models import ReleaseDraw, ReleaseEntry, ReleaseEntryStatus
@@ -143,6 +143,13 @@ async def run_draw(
     """Draws the session's entries if its window has closed: the record, made now or earlier; None
     while the window is open or when nobody entered (nothing to record)."""
     await begin_write(session)
+    # Winners' holds are counted against their accounts' limits: the accounts are locked first, in order,
+    # as booking locks them (account, then schedule), so a booking racing the draw cannot deadlock it.
+    entrants = await session.scalars(
+        select(ReleaseEntry.account_id).where(ReleaseEntry.schedule_id == schedule_id).distinct()
+    )
+    for account_id in sorted(set(entrants)):
+        await accounts.lock_account(session, account_id)
     schedule = await scheduling.lock_for_suspension(session, schedule_id)
     done = await session.scalar(select(ReleaseDraw).where(ReleaseDraw.schedule_id == schedule.id))
     if done is not None:
@@ -160,7 +167,10 @@ async def run_draw(
     )
     if not entries:
         return None
-    capacity = await scheduling.remaining(session, schedule.id)
+    # Members' privilege in a draw is their weight; the members' share (会员预留) stays theirs until it opens,
+    # and a freed number still waiting to re-open is not drawn.
+    share = rules.member_share_open(schedule, hospital, now=now)
+    capacity = await scheduling.remaining(session, schedule.id, members_share=share, now=now)
     seed = secrets.token_hex(32)
     winners = draw.pick(seed, [(e.id, e.weight) for e in entries], capacity)
     record = ReleaseDraw(
@@ -176,7 +186,9 @@ async def run_draw(
     await session.flush()
     by_id = {e.id: e for e in entries}
     for entry_id in winners:
-        await _book_winner(session, by_id[entry_id], schedule, hospital, now=now, payment_hold=payment_hold)
+        await _book_winner(
+            session, by_id[entry_id], schedule, hospital, now=now, payment_hold=payment_hold, members_share=share
+        )
     won = set(winners)
     for entry in entries:
         if entry.id not in won:
@@ -195,8 +207,10 @@ async def _book_winner(
     *,
     now: datetime,
     payment_hold: timedelta,
+    members_share: bool,
 ) -> None:
-    """The winner's appointment, as a booking would make it; or lost with the reason it cannot be had."""
+    """The winner's appointment, as a booking would make it (the unpaid-hold limit included); or lost with
+    the reason it cannot be had."""
     try:
         async with session.begin_nested():
             person = await session.get(VisitPerson, entry.visit_person_id)
@@ -213,7 +227,18 @@ async def _book_winner(
                 session, person_index=entry.person_index, doctor_id=schedule.doctor_id, day=schedule.visit_date
             )
             await booking.check_active_limit(session, person_index=entry.person_index, hospital=hospital)
-            slot = await scheduling.claim_slot(session, schedule_id=schedule.id, slot_id=None, hold=True, wait=True)
+            perks = await members.privileges(session, entry.account_id)
+            if rules.pays_first(schedule, hospital, perks):
+                await holds.check_room_for_hold(session, account_id=entry.account_id, hospital=hospital, now=now)
+            slot = await scheduling.claim_slot(
+                session,
+                schedule_id=schedule.id,
+                slot_id=None,
+                hold=True,
+                wait=True,
+                members_share=members_share,
+                now=now,
+            )
             if slot is None:
                 raise _Ineligible(NO_SLOT)
             appointment = await appointments.book_held_slot(
@@ -223,7 +248,7 @@ async def _book_winner(
                 schedule=schedule,
                 hospital=hospital,
                 slot=slot,
-                perks=await members.privileges(session, entry.account_id),
+                perks=perks,
                 payment_hold=payment_hold,
                 reason="抽签中签",
                 now=now,

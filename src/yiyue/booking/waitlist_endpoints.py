@@ -38,7 +38,15 @@ router = APIRouter(prefix="/api/v1", tags=["候补"])
 
 EntryId = Annotated[int, Path(ge=1, le=MAX_ID, title="候补记录", description="候补记录 id")]
 
-BOOKING_RULES = (HospitalClosed, DoctorUnavailable, BookingBanned, DuplicateBooking, NotReleased, BookingClosed)
+BOOKING_RULES = (
+    PersonNotVerified,
+    HospitalClosed,
+    DoctorUnavailable,
+    BookingBanned,
+    DuplicateBooking,
+    NotReleased,
+    BookingClosed,
+)
 
 
 @router.post(
@@ -50,7 +58,6 @@ BOOKING_RULES = (HospitalClosed, DoctorUnavailable, BookingBanned, DuplicateBook
         *BODY_ERRORS,
         AccountNotFound,
         VisitPersonNotFound,
-        PersonNotVerified,
         ScheduleNotFound,
         ScheduleSuspended,
         *BOOKING_RULES,

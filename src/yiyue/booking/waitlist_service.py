@@ -59,7 +59,6 @@ async def join(
     await begin_write(session)
     await accounts.lock_account(session, account_id)  # this account's joins race its limit one at a time
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=visit_person_id)
-    accounts.require_verified(person)  # 实名认证: an unverified person waits for nothing
     # Exclusive: a slot freed meanwhile is either seen here (no need to wait) or handed to this entry.
     schedule = await scheduling.lock_for_suspension(session, schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
@@ -236,7 +235,8 @@ async def _check_can_book(
 ) -> None:
     """What booking checks of the session, the account and the person: the session takes bookings (a
     member's early window included) and its doctor sees patients, the account is not banned, the person
-    has no appointment with the doctor that day."""
+    has no appointment with the doctor that day, and is 实名认证 verified (a rename since joining undoes it)."""
+    accounts.require_verified(person)
     rules.check_bookable(schedule, hospital, now=now, early_minutes=perks.early_booking_minutes)
     if not await catalog.sees_patients(session, doctor_id=schedule.doctor_id, department_id=schedule.department_id):
         raise DoctorUnavailable()

@@ -233,6 +233,8 @@ class Settings(BaseSettings):
                 raise ValueError("production needs YIYUE_REALNAME_API_BASE (the verification service), not the fake")
             if not self.realname_app_secret:
                 raise ValueError("production needs explicit settings: YIYUE_REALNAME_APP_SECRET")
+            if not self.realname_api_base.startswith("https://"):  # names and ID numbers travel in it
+                raise ValueError("YIYUE_REALNAME_API_BASE must be an https:// URL in production")
         elif not self.realname_app_secret:
             digest = hmac.new(self.secret_key.encode(), b"yiyue realname app secret", hashlib.sha256)
             self.realname_app_secret = digest.hexdigest()

@@ -77,7 +77,8 @@ def peer_address(scope_client: tuple[str, int] | None, forwarded_for: str | None
 def client_ip(request: Request, settings: Settings) -> str:
     return peer_address(
         (request.client.host, request.client.port) if request.client else None,
-        request.headers.get("x-forwarded-for"),
+        # Every header line: a proxy may add its own line after the client's (which the client wrote).
+        ", ".join(request.headers.getlist("x-forwarded-for")) or None,
         settings.trusted_proxies,
     )
 
@@ -331,7 +332,9 @@ class LoginGuard:
                 return
 
     async def succeeded(self, username: str, ip: str) -> None:
-        for key, _ in self._keys(username, ip):
+        # Only the user's failures: one good login of one account must not reset the address's count, or a
+        # sprayer with one valid password guesses others' forever.
+        for key, _ in self._keys(username, ip)[:1]:
             try:
                 await self.store.clear(key)
             except Exception:

@@ -65,7 +65,8 @@ class Hospital(Base):
     max_unpaid_holds: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     """How many unpaid holds (待支付) one account may have at once in this hospital."""
     hold_abuse_threshold: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
-    """Unpaid holds cancelled or left to expire within ``hold_abuse_window_days`` that block new holds."""
+    """Unpaid holds cancelled or left to expire within ``hold_abuse_window_days`` that ban the account from
+    booking for ``hold_abuse_ban_days`` (反复占号)."""
     hold_abuse_window_days: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
     hold_abuse_ban_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     released_through: Mapped[date | None] = mapped_column(Date)

@@ -54,9 +54,9 @@ class Schedule(Base):
     """When its slots open for booking (放号时间)."""
     status: Mapped[str] = mapped_column(String(12), default=ScheduleStatus.OPEN)
     onsite_quota: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    """Of ``capacity``, the last-numbered slots kept back for walk-in registration (现场号)."""
     release_mode: Mapped[str | None] = mapped_column(String(10))
     """``fcfs`` or ``window`` for this session alone; None follows the hospital's setting."""
-    """Of ``capacity``, the last-numbered slots kept back for walk-in registration (现场号)."""
 
 
 class Slot(Base):
@@ -74,10 +74,10 @@ class Slot(Base):
     ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
     status: Mapped[str] = mapped_column(String(10), default=SlotStatus.AVAILABLE)
     member_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    """Kept for members with the privilege until the share opens to everyone (会员预留, ``Hospital``)."""
     reopens_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """A slot given back by a cancelled or expired hold is bookable again only from this moment (回流号源
     随机放出), so a scalper cannot hand it to a buyer waiting at that millisecond."""
-    """Kept for members with the privilege until the share opens to everyone (会员预留, ``Hospital``)."""
 
 
 class ScheduleTemplate(Base):

@@ -292,7 +292,7 @@ async def release_held(session: AsyncSession, slot_id: int) -> None:
     await session.execute(
         update(Slot)
         .where(Slot.id == slot_id, Slot.status == SlotStatus.HELD)
-        .values(status=SlotStatus.AVAILABLE, reopens_at=None)
+        .values(status=SlotStatus.AVAILABLE)  # a freed number still waiting to re-open keeps its moment
     )
 
 

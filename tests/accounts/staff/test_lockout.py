@@ -141,6 +141,19 @@ async def test_many_user_names_from_one_address_lock_the_address(
             assert ok.status_code == 200, ok.text
 
 
+async def test_a_good_login_between_guesses_does_not_reset_the_address(
+    settings: Settings, clock: FrozenClock, db: Any, catalog: Catalog, verifications: list[int]
+) -> None:
+    await make_staff(db, catalog=catalog, username="clerk.sun")
+    async with strict(settings, clock) as client:
+        guesses = [await login(client, f"guess{i}", "password123-wrong") for i in range(19)]
+        own = await login(client, "clerk.sun", STAFF_PASSWORD)  # the sprayer's one real account
+        more = [await login(client, f"other{i}", "password123-wrong") for i in range(2)]
+
+    assert {g.status_code for g in guesses} == {401} and own.status_code == 200
+    assert [m.status_code for m in more] == [401, 429]  # the 20th failure from the address locks it
+
+
 async def test_the_console_form_says_when_to_try_again(
     settings: Settings, clock: FrozenClock, db: Any, catalog: Catalog, verifications: list[int]
 ) -> None:

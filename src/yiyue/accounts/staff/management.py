@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.accounts import tokens
 from yiyue.accounts.staff import passwords, service, sessions
 from yiyue.accounts.staff.errors import (
     DoctorHasAccount,
@@ -193,6 +194,8 @@ async def update_account(
     target.doctor_id = new_doctor
     await session.flush()
     ended = await sessions.end_all(session, staff_id=target.id, now=now) if role_changes else 0
+    if role_changes:
+        await _end_api_logins(session, target, reason="role_changed", now=now)
     if before != _summary(target):
         audit.record(
             session,
@@ -217,6 +220,7 @@ async def reset_password(
     await begin_write(session)
     target.password_hash = password_hash
     ended = await sessions.end_all(session, staff_id=target.id, now=now)
+    await _end_api_logins(session, target, reason="password_reset", now=now)
     audit.record(
         session,
         actor=actor(staff),
@@ -246,6 +250,7 @@ async def set_active(
         if target.role == StaffRole.HOSPITAL_ADMIN:
             await _keep_an_admin(session, target)
         ended = await sessions.end_all(session, staff_id=target.id, now=now)
+        await _end_api_logins(session, target, reason="disabled", now=now)
     target.active = active
     audit.record(
         session,
@@ -322,3 +327,10 @@ def _summary(target: StaffUser) -> dict[str, Any]:
         "doctor_id": target.doctor_id,
         "active": target.active,
     }
+
+
+async def _end_api_logins(session: AsyncSession, target: StaffUser, *, reason: str, now: datetime) -> None:
+    """Ends the staff user's API logins (token families) with their console sessions: a stolen refresh
+    token must not outlive a password reset, a disabling or a change of role. Every process refuses
+    their access tokens within ``revoked_family_recheck_seconds`` (docs/decisions/0014)."""
+    await tokens.revoke_all(session, subject_kind=tokens.STAFF, subject_id=target.id, reason=reason, now=now)

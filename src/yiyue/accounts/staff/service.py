@@ -212,6 +212,7 @@ async def refresh(
         now=now,
         revocations=revocations,
         reuse_grace=timedelta(seconds=settings.refresh_reuse_grace_seconds),
+        max_age=timedelta(hours=settings.staff_session_max_hours),
         **_ttls(settings),
     )
     return StaffLogin(staff=staff, tokens=pair)
