@@ -364,7 +364,8 @@ class TestDisable:
 
         assert disabled.status_code == 200 and disabled.json()["active"] is False
         assert await live_sessions(db, desk.id) == 0
-        assert_error(await client.get("/api/v1/staff/me", headers=token), 403, "STAFF_DISABLED")
+        # Its API logins are ended with it (a stolen refresh token must not outlive the account's disabling).
+        assert_error(await client.get("/api/v1/staff/me", headers=token), 401, "SESSION_REVOKED")
         [row] = await audit_rows(db, "staff.disable")
         assert row.detail == {"username": "desk.one", "sessions_ended": 1}
 
