@@ -21,6 +21,7 @@ from yiyue.wechat.fake import (
     TEMPLATE_WAITLIST_OFFERED,
     create_fake_wechat_app,
 )
+from yiyue.wechat.fake.messages import TEMPLATE_RELEASE_RESULT
 
 APPID = "wx1234567890abcdef"
 SECRET = "test-app-secret-0123456789abcdef"
@@ -538,12 +539,13 @@ class TestCustomTemplates:
 
 
 class TestTemplateConfiguration:
-    def test_the_default_templates_are_booking_reminder_cancellation_and_waitlist_offer(self) -> None:
+    def test_the_default_templates_are_booking_reminder_cancellation_waitlist_offer_and_draw_result(self) -> None:
         expected = {
             TEMPLATE_BOOKING_CONFIRMED,
             TEMPLATE_VISIT_REMINDER,
             TEMPLATE_BOOKING_CANCELLED,
             TEMPLATE_WAITLIST_OFFERED,
+            TEMPLATE_RELEASE_RESULT,
         }
         assert set(DEFAULT_TEMPLATES) == expected
 
