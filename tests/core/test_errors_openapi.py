@@ -316,6 +316,7 @@ def test_every_route_with_a_json_body_declares_malformed_json(declared: dict[str
                 "BOOKING_LIMIT",
                 "TOO_MANY_UNPAID_HOLDS",
                 "NOT_RELEASED",
+                "RELEASE_NOT_OPEN",
                 "RELEASE_WINDOW_OPEN",
                 "RELEASE_DRAW_PENDING",
                 "BOOKING_CLOSED",
