@@ -190,6 +190,14 @@ class Settings(BaseSettings):
     """Larger (or smaller) limits by path prefix, the longest matching prefix winning. The console's forms
     (urlencoded, no file uploads) get 1 MB: a long schedule form or notice is still far below it."""
 
+    # --- issue 10 / gate: the counting gate (booking/gate) -----------------------------------------
+
+    # --- issue 10 / processes: pool, workers, shutdown --------------------------------------------
+
+    # --- issue 10 / reads: catalog and availability cache, ETag -----------------------------------
+
+    # --- issue 10 / jobs: outbox fan-out ----------------------------------------------------------
+
     @model_validator(mode="after")
     def _fill_development_defaults(self) -> Settings:
         if not self.database_url:
