@@ -6,6 +6,11 @@ person each before the clock starts, then releases them all at once and reports 
     python bench/flash_release.py                       # embedded default (SQLite)
     python bench/flash_release.py --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test
     python bench/flash_release.py --mode window          # 抽签放号: entries in a release window, then the draw
+    python bench/flash_release.py --servers 2 --patients 2000 --database-url postgresql+asyncpg://... \
+        [--redis-url redis://127.0.0.1:6379/5 --worker]   # N server processes sharing the crowd
+
+The rush's answer rate (every patient answered, booked or sold out) is printed as a ratio of ``/healthz``
+on the same servers, and so is the rate of sold-out answers after the sell-out.
 
 The PostgreSQL database given is emptied first. Figures are printed, not asserted: the invariants
 (0 oversold, 0 duplicates, 0 5xx) are checked and the exit status is 1 if any of them is broken.
@@ -20,26 +25,32 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
-import os
-import secrets
-import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 
-import aiohttp
 from sqlalchemy import func, select, update
 
-from support import id_number, reset_postgres
+from support import (
+    NO_ANSWER,
+    Http,
+    Patient,
+    backend,
+    book,
+    healthz_rate,
+    pct,
+    prepare,
+    rate,
+    reset_postgres,
+    server_rss_mb,
+    servers,
+    until_healthy,
+)
 from yiyue.booking import draw, release_service
 from yiyue.booking.models import OCCUPYING, Appointment, ReleaseDraw, ReleaseEntry
 from yiyue.core.clock import Clock, local_today
@@ -51,32 +62,6 @@ from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Period, Schedule
 
 load_all()
-
-
-RATE_LIMITS = (
-    "WECHAT_LOGIN_IP",
-    "PATIENTS_ACCOUNT",
-    "PATIENTS_IP",
-    "BOOKING_ACCOUNT",
-    "BOOKING_IP",
-    "RELEASE_ACCOUNT",
-    "RELEASE_IP",
-    "REALNAME_ACCOUNT",
-    "REALNAME_IP",
-)
-"""The rate-limit settings the bench turns off (an empty limit is none)."""
-
-
-@dataclass
-class Patient:
-    auth: dict[str, str]
-    patient_id: int
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def make_schedule(url: str, capacity: int, *, window: bool = False, window_seconds: int = 30) -> int:
@@ -152,80 +137,6 @@ async def count_occupying(url: str, schedule_id: int) -> tuple[int, int, int]:
         await db.dispose()
 
 
-class Http:
-    """A thin JSON client over aiohttp: httpx's pool costs more CPU than the server under test."""
-
-    def __init__(self, base: str, connections: int) -> None:
-        self.base = base
-        self.session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=connections), timeout=aiohttp.ClientTimeout(total=120)
-        )
-
-    async def request(self, method: str, path: str, *, json: object = None, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
-        async with self.session.request(method, self.base + path, json=json, headers=headers) as r:
-            return r.status, await r.json()
-
-    async def post(self, path: str, **kw: object):  # type: ignore[no-untyped-def]
-        return await self.request("POST", path, **kw)  # type: ignore[arg-type]
-
-    async def get(self, path: str):  # type: ignore[no-untyped-def]
-        return await self.request("GET", path)
-
-
-async def until_healthy(http: Http, tries: int = 1200) -> None:
-    """Waits for the server to answer /healthz (it may take a while to start on a busy machine)."""
-    for _ in range(tries):
-        try:
-            if (await http.get("/healthz"))[0] == 200:
-                return
-        except aiohttp.ClientError:
-            await asyncio.sleep(0.1)
-
-
-async def prepare(http: Http, n: int) -> list[Patient]:
-    sem = asyncio.Semaphore(32)
-
-    async def one(i: int) -> Patient:
-        async with sem:
-            openid = f"bench-{uuid.uuid4().hex[:12]}"
-            code = (await http.post("/__wechat__/__fake__/login-code", json={"openid": openid}))[1]["code"]
-            token = (await http.post("/api/v1/auth/wechat-login", json={"code": code}))[1]["access_token"]
-            auth = {"Authorization": f"Bearer {token}"}
-            body = {"name": "压测患者", "id_number": id_number(i), "phone": "13800000000", "relationship": "self"}
-            status, person = await http.post("/api/v1/me/patients", json=body, headers=auth)
-            assert status == 201, person
-            return Patient(auth, int(person["id"]))
-
-    return list(await asyncio.gather(*(one(i) for i in range(n))))
-
-
-async def book(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, float]:
-    started = time.perf_counter()
-    status, body = await http.post(
-        "/api/v1/appointments",
-        json={"schedule_id": schedule_id, "patient_id": p.patient_id},
-        headers={**p.auth, "Idempotency-Key": uuid.uuid4().hex},
-    )
-    elapsed = time.perf_counter() - started
-    return status, (body.get("code", "") if status != 201 else "BOOKED"), elapsed
-
-
-async def rate(http: Http, requests: int, concurrency: int, call) -> float:  # type: ignore[no-untyped-def]
-    queue = iter(range(requests))
-
-    async def worker() -> None:
-        for i in queue:
-            await call(i)
-
-    started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
-    return requests / (time.perf_counter() - started)
-
-
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1] * 1000
-
-
 @dataclass
 class Measured:
     results: list[tuple[int, str, float]]
@@ -233,6 +144,7 @@ class Measured:
     health_rate: float
     sold_rate: float
     sold_out_codes: Counter[str]
+    rss_mb: float
 
 
 async def setup(url: str, slots: int, *, window: bool = False, window_seconds: int = 30) -> int:
@@ -242,8 +154,8 @@ async def setup(url: str, slots: int, *, window: bool = False, window_seconds: i
     return await make_schedule(url, slots, window=window, window_seconds=window_seconds)
 
 
-async def measure(base: str, schedule_id: int, args: argparse.Namespace) -> Measured:
-    http = Http(base, connections=args.patients + 50)
+async def measure(bases: list[str], schedule_id: int, args: argparse.Namespace) -> Measured:
+    http = Http(bases, connections=args.patients + 50)
     async with http.session:
         await until_healthy(http)
         started = time.perf_counter()
@@ -254,43 +166,29 @@ async def measure(base: str, schedule_id: int, args: argparse.Namespace) -> Meas
         started = time.perf_counter()
         results = await asyncio.gather(*(book(http, p, schedule_id) for p in rush))
         wall = time.perf_counter() - started
+        rss = server_rss_mb(args.workdir)
 
-        health_rate = await rate(http, args.rate_requests, args.concurrency, lambda i: http.get("/healthz"))
+        health_rate = await healthz_rate(http, args.rate_requests, args.concurrency)
         sold_out_codes: Counter[str] = Counter()
 
         async def sold_out_call(i: int) -> None:
             status, code, _ = await book(http, later[i % len(later)], schedule_id)
             sold_out_codes[f"{status} {code}"] += 1
 
-        sold_rate = await rate(http, args.rate_requests, args.concurrency, sold_out_call)
-    return Measured(list(results), wall, health_rate, sold_rate, sold_out_codes)
+        sold_rate = await rate(args.rate_requests, args.concurrency, sold_out_call)
+    return Measured(list(results), wall, health_rate, sold_rate, sold_out_codes, rss)
 
 
 def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="yiyue-bench-"))
+    args.workdir = workdir
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     schedule_id = asyncio.run(setup(url, args.slots, window=args.mode == "window", window_seconds=args.window_seconds))
-    port = free_port()
-    env = {
-        **os.environ,
-        "YIYUE_DATABASE_URL": url,
-        "YIYUE_VAR_DIR": str(workdir),
-        "YIYUE_SECRET_KEY": secrets.token_urlsafe(32),
-        "YIYUE_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "YIYUE_BLIND_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
-        "YIYUE_WECHAT_SECRET": "bench",
-        # One machine plays every patient: the per-address and per-account limits (issue 9) would refuse it.
-        **{f"YIYUE_RATE_LIMIT_{name}": "" for name in RATE_LIMITS},
-    }
-    command = [sys.executable, "-m", "yiyue.cli", "serve", "--port", str(port), "--no-access-log"]
-    with open(workdir / "server.log", "w") as log, subprocess.Popen(command, env=env, stderr=log) as server:
-        try:
-            if args.mode == "window":
-                w = asyncio.run(measure_window(f"http://127.0.0.1:{port}", url, schedule_id, args))
-            else:
-                m = asyncio.run(measure(f"http://127.0.0.1:{port}", schedule_id, args))
-        finally:
-            server.terminate()
+    with servers(url, workdir, args.servers, redis_url=args.redis_url, worker=args.worker) as bases:
+        if args.mode == "window":
+            w = asyncio.run(measure_window(bases, url, schedule_id, args))
+        else:
+            m = asyncio.run(measure(bases, schedule_id, args))
     if args.mode == "window":
         return report_window(args, url, w)
     return report(args, url, asyncio.run(count_occupying(url, schedule_id)), m)
@@ -302,22 +200,29 @@ def report(args: argparse.Namespace, url: str, stored: tuple[int, int, int], m: 
     codes = Counter(c for s, c, _ in m.results if s != 201)
     latencies = [t for _, _, t in m.results]
     five_xx = sum(n for s, n in statuses.items() if s >= 500)
-    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     p50, p95, p99 = (pct(latencies, q) for q in (50, 95, 99))
-    print(f"\nflash release on {backend}: {args.slots} slots, {args.patients} concurrent patients, one server process")
+    where = f"{args.servers} server processes" if args.servers > 1 else "one server process"
+    if args.redis_url:
+        where += ", Redis"
+    print(f"\nflash release on {backend(url)}: {args.slots} slots, {args.patients} concurrent patients, {where}")
     print(f"  booked (201)            {statuses.get(201, 0)}")
     print(f"  rejected by code        {dict(codes)}")
     print(f"  stored appointments     {total}")
     print(f"  oversold                {oversold}")
     print(f"  duplicate bookings      {duplicates}")
-    print(f"  5xx                     {five_xx}")
+    print(f"  5xx / no answer         {five_xx} / {statuses.get(NO_ANSWER, 0)}")
     print(f"  latency p50/p95/p99     {p50:.0f} / {p95:.0f} / {p99:.0f} ms")
-    print(f"  rush wall time          {m.wall:.2f}s ({len(m.results) / m.wall:.0f} answers/s)")
+    answers = len(m.results) / m.wall
+    print(
+        f"  rush wall time          {m.wall:.2f}s ({answers:.0f} answers/s = {answers / m.health_rate:.0%} of /healthz)"
+    )
     print(f"  bookings/s              {statuses.get(201, 0) / m.wall:.0f} (all {args.slots} slots went in the rush)")
     print(f"  /healthz rate           {m.health_rate:.0f} req/s ({args.concurrency} concurrent)")
     share = m.sold_rate / m.health_rate
     print(f"  sold-out answer rate    {m.sold_rate:.0f} req/s = {share:.0%} of /healthz  {dict(m.sold_out_codes)}")
-    broken = oversold or duplicates or five_xx or total != statuses.get(201, 0) or total > args.slots
+    print(f"  server RSS (largest)    {m.rss_mb:.0f} MB")
+    lost = total < statuses.get(201, 0)
+    broken = oversold or duplicates or five_xx or statuses.get(NO_ANSWER, 0) or lost or total > args.slots
     print("  invariants              " + ("BROKEN" if broken else "hold (0 oversold, 0 duplicates, 0 5xx)"))
     return 1 if broken else 0
 
@@ -355,14 +260,17 @@ async def open_window_now(url: str, schedule_id: int) -> datetime:
 async def enter(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, float]:
     started = time.perf_counter()
     status, body = await http.post(
-        "/api/v1/release-entries", json={"schedule_id": schedule_id, "patient_id": p.patient_id}, headers=p.auth
+        "/api/v1/release-entries",
+        json={"schedule_id": schedule_id, "patient_id": p.patient_id},
+        headers=p.auth,
+        base=p.base,
     )
     elapsed = time.perf_counter() - started
     return status, (body.get("status", "") if status in (200, 201) else body.get("code", "")), elapsed
 
 
-async def measure_window(base: str, url: str, schedule_id: int, args: argparse.Namespace) -> WindowMeasured:
-    http = Http(base, connections=args.patients + 50)
+async def measure_window(bases: list[str], url: str, schedule_id: int, args: argparse.Namespace) -> WindowMeasured:
+    http = Http(bases, connections=args.patients + 50)
     async with http.session:
         await until_healthy(http)
         started = time.perf_counter()
@@ -419,12 +327,12 @@ async def measure_window(base: str, url: str, schedule_id: int, args: argparse.N
 
 
 def report_window(args: argparse.Namespace, url: str, w: WindowMeasured) -> int:
-    backend = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
     statuses = Counter(s for s, _, _ in w.entries)
     latencies = [t for _, _, t in w.entries]
     five_xx = sum(n for s, n in statuses.items() if s >= 500)
     p50, p99 = pct(latencies, 50), pct(latencies, 99)
-    print(f"\nrelease window (抽签放号) on {backend}: {args.slots} slots, {args.patients} entrants at once, one server")
+    where = f"{args.servers} servers" if args.servers > 1 else "one server"
+    print(f"\nrelease window (抽签放号) on {backend(url)}: {args.slots} slots, {args.patients} entrants, {where}")
     print(f"  entry answers           {dict(statuses)}  {dict(Counter(c for _, c, _ in w.entries))}")
     print(f"  entry answer p50/p99    {p50:.0f} / {p99:.0f} ms")
     print(f"  entries wall time       {w.wall:.2f}s ({len(w.entries) / w.wall:.0f} answers/s)")
@@ -455,6 +363,9 @@ def main() -> None:
     parser.add_argument("--rate-requests", type=int, default=3000, help="requests for the /healthz and sold-out rates")
     parser.add_argument("--sold-out-requests", type=int, default=100, help="extra patients who ask after the sell-out")
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--servers", type=int, default=1, help="server processes sharing the crowd in turn")
+    parser.add_argument("--redis-url", default="", help="YIYUE_REDIS_URL for the servers (use your own db)")
+    parser.add_argument("--worker", action="store_true", help="jobs in one `yiyue worker`, not in the servers")
     parser.add_argument(
         "--mode", choices=("fcfs", "window"), default="fcfs", help="window: 抽签放号 (entries, then the draw)"
     )
