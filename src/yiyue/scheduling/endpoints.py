@@ -5,15 +5,18 @@ from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from yiyue.core.cache import NOT_MODIFIED, ReadsDep, Region
 from yiyue.core.clock import local_today
-from yiyue.core.deps import ClockDep, SessionDep
+from yiyue.core.deps import ClockDep, ReadSessionDep
 from yiyue.core.errors import DATE_RANGE_ERRORS, INPUT_ERRORS, responses
 from yiyue.core.pagination import PageDep
 from yiyue.core.params import IdPath, IsoDate, check_day, date_range
 from yiyue.hospitals import service as hospitals
+from yiyue.hospitals.endpoints import CATALOG
 from yiyue.hospitals.models import Doctor, Hospital
 from yiyue.hospitals.schemas import DoctorBrief
 from yiyue.members import service as members
@@ -31,6 +34,10 @@ from yiyue.scheduling.schemas import (
 )
 
 router = APIRouter(prefix="/api/v1", tags=["排班与号源"])
+
+AVAILABILITY = Region("availability", tables=CATALOG.tables | {"schedules", "slots", "member_levels"}, shared=False)
+"""Sessions and remaining numbers: kept at most ``read_cache_availability_seconds`` (1 s) in each process,
+dropped at once when this process writes a slot, a schedule or the catalog (``core.cache``)."""
 
 MAX_RANGE_DAYS = 31
 PAST_DAYS = 30
@@ -144,92 +151,107 @@ def _date_range(start: date | None, end: date | None, now: datetime, hospital: H
 @router.get(
     "/departments/{department_id}/doctors",
     summary="科室某日出诊医生及余号",
-    responses=responses(*DATE_RANGE_ERRORS, hospitals.DepartmentNotFound),
+    response_model=DoctorsOnDay,
+    responses={**responses(*DATE_RANGE_ERRORS, hospitals.DepartmentNotFound), **NOT_MODIFIED},
 )
 async def doctors_on_day(
     department_id: IdPath,
-    session: SessionDep,
+    session: ReadSessionDep,
+    reads: ReadsDep,
     clock: ClockDep,
     page: PageDep,
     day: Annotated[IsoDate | None, Query(alias="date", description="就诊日期，默认今天")] = None,
-) -> DoctorsOnDay:
-    department = await hospitals.get_department(session, department_id)
-    hospital = await hospitals.get_hospital(session, department.hospital_id)
-    now = clock.now()
-    earliest, latest, window = _shown(now, hospital)
-    day = check_day(day or local_today(now), earliest=earliest, latest=latest, window=window)
-    by_doctor: dict[int, list[ScheduleOut]] = defaultdict(list)
-    early = await _early_minutes(session)
-    for a in await service.department_schedules_on(session, department_id=department_id, visit_date=day, now=now):
-        by_doctor[a.schedule.doctor_id].append(
-            schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
-        )
-    doctor_ids = sorted(by_doctor)
-    doctors = await _doctors(session, doctor_ids[page.offset : page.offset + page.page_size])
-    items = [
-        DoctorOnDay(
-            **DoctorBrief.model_validate(d).model_dump(),
-            remaining=sum(s.remaining for s in by_doctor[d.id]),
-            schedules=by_doctor[d.id],
-        )
-        for d in doctors
-    ]
-    return DoctorsOnDay(items=items, total=len(doctor_ids), page=page.page, page_size=page.page_size, date=day)
+) -> Response:
+    async def build() -> DoctorsOnDay:
+        department = await hospitals.get_department(session, department_id)
+        hospital = await hospitals.get_hospital(session, department.hospital_id)
+        now = clock.now()
+        earliest, latest, window = _shown(now, hospital)
+        on = check_day(day or local_today(now), earliest=earliest, latest=latest, window=window)
+        by_doctor: dict[int, list[ScheduleOut]] = defaultdict(list)
+        early = await _early_minutes(session)
+        for a in await service.department_schedules_on(session, department_id=department_id, visit_date=on, now=now):
+            by_doctor[a.schedule.doctor_id].append(
+                schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
+            )
+        doctor_ids = sorted(by_doctor)
+        doctors = await _doctors(session, doctor_ids[page.offset : page.offset + page.page_size])
+        items = [
+            DoctorOnDay(
+                **DoctorBrief.model_validate(d).model_dump(),
+                remaining=sum(s.remaining for s in by_doctor[d.id]),
+                schedules=by_doctor[d.id],
+            )
+            for d in doctors
+        ]
+        return DoctorsOnDay(items=items, total=len(doctor_ids), page=page.page, page_size=page.page_size, date=on)
+
+    return await reads.answer(AVAILABILITY, build)
 
 
 @router.get(
     "/departments/{department_id}/availability",
     summary="科室逐日余号（日期条）",
-    responses=responses(*DATE_RANGE_ERRORS, hospitals.DepartmentNotFound),
+    response_model=DayAvailabilityList,
+    responses={**responses(*DATE_RANGE_ERRORS, hospitals.DepartmentNotFound), **NOT_MODIFIED},
 )
 async def department_availability(
     department_id: IdPath,
-    session: SessionDep,
+    session: ReadSessionDep,
+    reads: ReadsDep,
     clock: ClockDep,
     start: StartDate = None,
     end: EndDate = None,
-) -> DayAvailabilityList:
-    department = await hospitals.get_department(session, department_id)
-    hospital = await hospitals.get_hospital(session, department.hospital_id)
-    now = clock.now()
-    start, end = _date_range(start, end, now, hospital)
-    days = await service.department_days(session, department_id=department_id, start=start, end=end, now=now)
-    return DayAvailabilityList(
-        items=[
-            DayAvailability(
-                date=d.visit_date,
-                capacity=d.capacity,
-                remaining=d.remaining,
-                released=d.release_at <= now,
-                release_at=d.release_at,
-            )
-            for d in days
-        ]
-    )
+) -> Response:
+    async def build() -> DayAvailabilityList:
+        department = await hospitals.get_department(session, department_id)
+        hospital = await hospitals.get_hospital(session, department.hospital_id)
+        now = clock.now()
+        first, last = _date_range(start, end, now, hospital)
+        days = await service.department_days(session, department_id=department_id, start=first, end=last, now=now)
+        return DayAvailabilityList(
+            items=[
+                DayAvailability(
+                    date=d.visit_date,
+                    capacity=d.capacity,
+                    remaining=d.remaining,
+                    released=d.release_at <= now,
+                    release_at=d.release_at,
+                )
+                for d in days
+            ]
+        )
+
+    return await reads.answer(AVAILABILITY, build)
 
 
 @router.get(
     "/doctors/{doctor_id}/schedules",
     summary="医生排班",
-    responses=responses(*DATE_RANGE_ERRORS, hospitals.DoctorNotFound),
+    response_model=ScheduleList,
+    responses={**responses(*DATE_RANGE_ERRORS, hospitals.DoctorNotFound), **NOT_MODIFIED},
 )
 async def doctor_schedules(
     doctor_id: IdPath,
-    session: SessionDep,
+    session: ReadSessionDep,
+    reads: ReadsDep,
     clock: ClockDep,
     start: StartDate = None,
     end: EndDate = None,
-) -> ScheduleList:
-    doctor, hospital, _ = await hospitals.get_doctor(session, doctor_id)
-    now = clock.now()
-    start, end = _date_range(start, end, now, hospital)
-    found = await service.doctor_schedules(session, doctor_id=doctor.id, start=start, end=end, now=now)
-    early = await _early_minutes(session)
-    items = [
-        schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
-        for a in found
-    ]
-    return ScheduleList(items=items, total=len(items))
+) -> Response:
+    async def build() -> ScheduleList:
+        doctor, hospital, _ = await hospitals.get_doctor(session, doctor_id)
+        now = clock.now()
+        first, last = _date_range(start, end, now, hospital)
+        found = await service.doctor_schedules(session, doctor_id=doctor.id, start=first, end=last, now=now)
+        early = await _early_minutes(session)
+        items = [
+            schedule_out(a.schedule, hospital, a.remaining, now, member_only=a.member_only, early_minutes=early)
+            for a in found
+        ]
+        return ScheduleList(items=items, total=len(items))
+
+    return await reads.answer(AVAILABILITY, build)
 
 
 REOPENING_NOTE = "号源将随机回流"
@@ -237,39 +259,45 @@ REOPENING_NOTE = "号源将随机回流"
 
 
 @router.get(
-    "/schedules/{schedule_id}/slots", summary="排班的号源", responses=responses(*INPUT_ERRORS, service.ScheduleNotFound)
+    "/schedules/{schedule_id}/slots",
+    summary="排班的号源",
+    response_model=SlotList,
+    responses={**responses(*INPUT_ERRORS, service.ScheduleNotFound), **NOT_MODIFIED},
 )
-async def schedule_slots(schedule_id: IdPath, session: SessionDep, clock: ClockDep) -> SlotList:
-    schedule = await service.get(session, schedule_id)
-    hospital = await hospitals.get_hospital(session, schedule.hospital_id)
-    slots = await service.list_slots(session, schedule_id)
-    now = clock.now()
-    reopening = {s.id for s in slots if s.status == SlotStatus.AVAILABLE and s.reopens_at and s.reopens_at > now}
-    free = [s for s in slots if s.status == SlotStatus.AVAILABLE and s.id not in reopening]
-    return SlotList(
-        items=[
-            SlotOut(
-                id=s.id,
-                number=s.number,
-                starts_at=s.starts_at,
-                ends_at=s.ends_at,
-                status=SlotStatus.HELD if s.id in reopening else s.status,
-                member_only=s.member_only,
-                reopening=s.id in reopening,
-                reopening_note=REOPENING_NOTE if s.id in reopening else None,
-            )
-            for s in slots
-        ],
-        total=len(slots),
-        schedule=schedule_out(
-            schedule,
-            hospital,
-            len(free),
-            now,
-            member_only=sum(1 for s in free if s.member_only),
-            early_minutes=await _early_minutes(session),
-        ),
-    )
+async def schedule_slots(schedule_id: IdPath, session: ReadSessionDep, reads: ReadsDep, clock: ClockDep) -> Response:
+    async def build() -> SlotList:
+        schedule = await service.get(session, schedule_id)
+        hospital = await hospitals.get_hospital(session, schedule.hospital_id)
+        slots = await service.list_slots(session, schedule_id)
+        now = clock.now()
+        reopening = {s.id for s in slots if s.status == SlotStatus.AVAILABLE and s.reopens_at and s.reopens_at > now}
+        free = [s for s in slots if s.status == SlotStatus.AVAILABLE and s.id not in reopening]
+        return SlotList(
+            items=[
+                SlotOut(
+                    id=s.id,
+                    number=s.number,
+                    starts_at=s.starts_at,
+                    ends_at=s.ends_at,
+                    status=SlotStatus.HELD if s.id in reopening else s.status,
+                    member_only=s.member_only,
+                    reopening=s.id in reopening,
+                    reopening_note=REOPENING_NOTE if s.id in reopening else None,
+                )
+                for s in slots
+            ],
+            total=len(slots),
+            schedule=schedule_out(
+                schedule,
+                hospital,
+                len(free),
+                now,
+                member_only=sum(1 for s in free if s.member_only),
+                early_minutes=await _early_minutes(session),
+            ),
+        )
+
+    return await reads.answer(AVAILABILITY, build)
 
 
 async def _early_minutes(session: AsyncSession) -> int:
