@@ -12,6 +12,9 @@
  *
  * Every path the mini-program calls is listed in ROUTES with the query parameters and body fields it
  * may send (call() refuses others); tests/contract checks all of it against the server's /openapi.json.
+ *
+ * Catalog and availability reads (`etag: true`) are revalidated: the last body of each URL is kept with
+ * its ETag and sent back as If-None-Match; a 304 answers the kept body without sending it again.
  */
 const config = require('../config')
 const store = require('./store')
@@ -22,17 +25,17 @@ const ROUTES = {
   refresh: { method: 'POST', path: '/api/v1/auth/refresh', body: ['refresh_token'] },
   logout: { method: 'POST', path: '/api/v1/auth/logout', body: ['refresh_token'] },
   config: { method: 'GET', path: '/api/v1/config' },
-  hospitals: { method: 'GET', path: '/api/v1/hospitals', query: ['q', 'city', 'level', 'page', 'page_size'] },
-  search: { method: 'GET', path: '/api/v1/search', query: ['q', 'city', 'limit'] },
-  cities: { method: 'GET', path: '/api/v1/cities' },
-  hospital: { method: 'GET', path: '/api/v1/hospitals/{id}' },
-  hospitalDepartments: { method: 'GET', path: '/api/v1/hospitals/{id}/departments', query: ['q'] },
-  department: { method: 'GET', path: '/api/v1/departments/{id}' },
-  departmentAvailability: { method: 'GET', path: '/api/v1/departments/{id}/availability', query: ['start', 'end'] },
-  departmentDoctors: { method: 'GET', path: '/api/v1/departments/{id}/doctors', query: ['date', 'page', 'page_size'] },
-  doctor: { method: 'GET', path: '/api/v1/doctors/{id}' },
-  doctorSchedules: { method: 'GET', path: '/api/v1/doctors/{id}/schedules', query: ['start', 'end'] },
-  scheduleSlots: { method: 'GET', path: '/api/v1/schedules/{id}/slots' },
+  hospitals: { method: 'GET', path: '/api/v1/hospitals', query: ['q', 'city', 'level', 'page', 'page_size'], etag: true },
+  search: { method: 'GET', path: '/api/v1/search', query: ['q', 'city', 'limit'], etag: true },
+  cities: { method: 'GET', path: '/api/v1/cities', etag: true },
+  hospital: { method: 'GET', path: '/api/v1/hospitals/{id}', etag: true },
+  hospitalDepartments: { method: 'GET', path: '/api/v1/hospitals/{id}/departments', query: ['q'], etag: true },
+  department: { method: 'GET', path: '/api/v1/departments/{id}', etag: true },
+  departmentAvailability: { method: 'GET', path: '/api/v1/departments/{id}/availability', query: ['start', 'end'], etag: true },
+  departmentDoctors: { method: 'GET', path: '/api/v1/departments/{id}/doctors', query: ['date', 'page', 'page_size'], etag: true },
+  doctor: { method: 'GET', path: '/api/v1/doctors/{id}', etag: true },
+  doctorSchedules: { method: 'GET', path: '/api/v1/doctors/{id}/schedules', query: ['start', 'end'], etag: true },
+  scheduleSlots: { method: 'GET', path: '/api/v1/schedules/{id}/slots', etag: true },
   patients: { method: 'GET', path: '/api/v1/me/patients' },
   createPatient: { method: 'POST', path: '/api/v1/me/patients', body: ['name', 'id_number', 'phone', 'relationship'] },
   updatePatient: { method: 'PATCH', path: '/api/v1/me/patients/{id}', body: ['name', 'phone', 'relationship'] },
@@ -149,6 +152,24 @@ function isOk(res) {
   return res.statusCode >= 200 && res.statusCode < 300
 }
 
+const KEPT_BODIES = 100
+/** By URL, for `etag` routes: the last body (as JSON text, so no page's changes leak in) and its ETag. */
+let validated = new Map()
+
+function etagOf(res) {
+  const header = res.header || {}
+  const name = Object.keys(header).find((key) => key.toLowerCase() === 'etag')
+  return name ? header[name] : null
+}
+
+function keep(url, res) {
+  const etag = etagOf(res)
+  validated.delete(url)
+  if (!etag) return
+  validated.set(url, { etag, text: JSON.stringify(res.data) })
+  if (validated.size > KEPT_BODIES) validated.delete(validated.keys().next().value)
+}
+
 let loginInFlight = null
 let refreshInFlight = null
 
@@ -243,6 +264,8 @@ async function call(name, { params, query, body, header, auth = true } = {}) {
 
   const attempt = async () => {
     const headers = Object.assign({}, header)
+    const kept = route.etag && validated.get(url)
+    if (kept) headers['If-None-Match'] = kept.etag
     let token = null
     if (auth) {
       token = (await ensureLogin()).accessToken
@@ -256,7 +279,9 @@ async function call(name, { params, query, body, header, auth = true } = {}) {
     await renewAuth(token)
     res = (await attempt()).res
   }
+  if (route.etag && res.statusCode === 304 && validated.has(url)) return JSON.parse(validated.get(url).text)
   if (!isOk(res)) throw responseError(res)
+  if (route.etag) keep(url, res)
   return res.statusCode === 204 ? null : res.data
 }
 
@@ -317,6 +342,7 @@ const api = {
     loginInFlight = null
     refreshInFlight = null
     configCache = null
+    validated = new Map()
   },
 
   // Hospitals, departments, doctors, schedules. Sent logged in like everything else: wx.login is silent.

@@ -98,7 +98,7 @@ function createFakeWx() {
           if (options.complete) options.complete(res)
           return
         }
-        const res = { statusCode: out.status || 200, data: out.body === undefined ? '' : out.body, header: {} }
+        const res = { statusCode: out.status || 200, data: out.body === undefined ? '' : out.body, header: out.header || {} }
         if (options.success) options.success(res)
         if (options.complete) options.complete(res)
       }, 0)
