@@ -43,8 +43,8 @@ from support import (
     backend,
     book,
     healthz_rate,
+    patients_for,
     pct,
-    prepare,
     reset_postgres,
     server_rss_mb,
     servers,
@@ -192,12 +192,14 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
-async def measure(bases: list[str], url: str, schedule_ids: list[int], args: argparse.Namespace) -> Run:
+async def measure(
+    bases: list[str], env: dict[str, str], url: str, schedule_ids: list[int], args: argparse.Namespace
+) -> Run:
     http = Http(bases, connections=args.in_flight + 50)
     async with http.session:
         await until_healthy(http)
         started = time.perf_counter()
-        patients = await prepare(http, args.patients)
+        patients = await patients_for(http, env, args.patients, args.prepare)
         print(f"  prepared {len(patients)} patients in {time.perf_counter() - started:.1f}s (not timed)")
         for _ in range(600):  # the preparation's own jobs (if any) out of the way first
             if await jobs_pending(url) == 0:
@@ -261,8 +263,8 @@ def run_one(url: str, processes: int, args: argparse.Namespace) -> Run:
     if args.worker:
         label += ", separate worker"
     print(f"\n{label}: {args.patients} patients over {len(schedule_ids)} schedules, {args.in_flight} in flight")
-    with servers(url, workdir, processes, redis_url=redis, worker=args.worker) as bases:
-        run = asyncio.run(measure(bases, url, schedule_ids, args))
+    with servers(url, workdir, processes, redis_url=redis, worker=args.worker) as (bases, env):
+        run = asyncio.run(measure(bases, env, url, schedule_ids, args))
     run.label = label
     return run
 
@@ -379,6 +381,7 @@ def main() -> None:
     parser.add_argument("--jobs-timeout", type=float, default=120, help="seconds to wait for the jobs to be done")
     parser.add_argument("--rate-requests", type=int, default=3000, help="requests for the /healthz rate")
     parser.add_argument("--ceiling-clients", type=int, default=20)
+    parser.add_argument("--prepare", choices=("direct", "http"), default="direct", help="how patients are made")
     args = parser.parse_args()
     runs: list[tuple[str, int]] = []
     if not args.no_sqlite:

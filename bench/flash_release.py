@@ -43,8 +43,8 @@ from support import (
     backend,
     book,
     healthz_rate,
+    patients_for,
     pct,
-    prepare,
     rate,
     reset_postgres,
     server_rss_mb,
@@ -154,12 +154,12 @@ async def setup(url: str, slots: int, *, window: bool = False, window_seconds: i
     return await make_schedule(url, slots, window=window, window_seconds=window_seconds)
 
 
-async def measure(bases: list[str], schedule_id: int, args: argparse.Namespace) -> Measured:
+async def measure(bases: list[str], env: dict[str, str], schedule_id: int, args: argparse.Namespace) -> Measured:
     http = Http(bases, connections=args.patients + 50)
     async with http.session:
         await until_healthy(http)
         started = time.perf_counter()
-        patients = await prepare(http, args.patients + args.sold_out_requests)
+        patients = await patients_for(http, env, args.patients + args.sold_out_requests, args.prepare)
         rush, later = patients[: args.patients], patients[args.patients :]
         print(f"prepared {len(patients)} patients in {time.perf_counter() - started:.1f}s (not timed below)")
 
@@ -184,11 +184,11 @@ def run(args: argparse.Namespace) -> int:
     args.workdir = workdir
     url = args.database_url or f"sqlite+aiosqlite:///{workdir / 'bench.db'}"
     schedule_id = asyncio.run(setup(url, args.slots, window=args.mode == "window", window_seconds=args.window_seconds))
-    with servers(url, workdir, args.servers, redis_url=args.redis_url, worker=args.worker) as bases:
+    with servers(url, workdir, args.servers, redis_url=args.redis_url, worker=args.worker) as (bases, env):
         if args.mode == "window":
-            w = asyncio.run(measure_window(bases, url, schedule_id, args))
+            w = asyncio.run(measure_window(bases, env, url, schedule_id, args))
         else:
-            m = asyncio.run(measure(bases, schedule_id, args))
+            m = asyncio.run(measure(bases, env, schedule_id, args))
     if args.mode == "window":
         return report_window(args, url, w)
     return report(args, url, asyncio.run(count_occupying(url, schedule_id)), m)
@@ -269,12 +269,14 @@ async def enter(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, flo
     return status, (body.get("status", "") if status in (200, 201) else body.get("code", "")), elapsed
 
 
-async def measure_window(bases: list[str], url: str, schedule_id: int, args: argparse.Namespace) -> WindowMeasured:
+async def measure_window(
+    bases: list[str], env: dict[str, str], url: str, schedule_id: int, args: argparse.Namespace
+) -> WindowMeasured:
     http = Http(bases, connections=args.patients + 50)
     async with http.session:
         await until_healthy(http)
         started = time.perf_counter()
-        patients = await prepare(http, args.patients)
+        patients = await patients_for(http, env, args.patients, args.prepare)
         print(f"prepared {len(patients)} patients in {time.perf_counter() - started:.1f}s (not timed below)")
         opens = await open_window_now(url, schedule_id)
         await asyncio.sleep(max(0.0, (opens - Clock().now()).total_seconds()) + 0.05)
@@ -366,6 +368,7 @@ def main() -> None:
     parser.add_argument("--servers", type=int, default=1, help="server processes sharing the crowd in turn")
     parser.add_argument("--redis-url", default="", help="YIYUE_REDIS_URL for the servers (use your own db)")
     parser.add_argument("--worker", action="store_true", help="jobs in one `yiyue worker`, not in the servers")
+    parser.add_argument("--prepare", choices=("direct", "http"), default="direct", help="how patients are made")
     parser.add_argument(
         "--mode", choices=("fcfs", "window"), default="fcfs", help="window: 抽签放号 (entries, then the draw)"
     )

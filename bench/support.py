@@ -17,14 +17,25 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
+import httpx
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from yiyue.accounts import realname, tokens
+from yiyue.accounts import service as accounts
 from yiyue.accounts.idcard import check_digit
+from yiyue.accounts.models import Account, Relationship
+from yiyue.accounts.schemas import VisitPersonIn
+from yiyue.core.clock import Clock
+from yiyue.core.config import Settings
+from yiyue.core.crypto import FieldCipher
+from yiyue.core.db import Database, begin_write
+from yiyue.wechat.fake import create_fake_wechat_app
 
 RATE_LIMITS = (
     "WECHAT_LOGIN_IP",
@@ -129,10 +140,13 @@ def worker_process(
 
 
 @contextmanager
-def servers(url: str, workdir: Path, count: int, *, redis_url: str = "", worker: bool = False) -> Iterator[list[str]]:
+def servers(
+    url: str, workdir: Path, count: int, *, redis_url: str = "", worker: bool = False
+) -> Iterator[tuple[list[str], dict[str, str]]]:
     """``count`` server processes on one database with shared secrets. With ``redis_url`` they share
     rate limits, the gate ... in Redis; with ``worker`` the jobs run in one ``yiyue worker`` (queue on
-    Redis if given, else the SQLite queue file in ``workdir``) instead of each server's embedded workers."""
+    Redis if given, else the SQLite queue file in ``workdir``) instead of each server's embedded workers.
+    Yields the servers' base URLs and their environment (``prepare_direct`` needs its secrets)."""
     extra: dict[str, str] = {}
     if redis_url:
         extra["YIYUE_REDIS_URL"] = redis_url
@@ -146,7 +160,7 @@ def servers(url: str, workdir: Path, count: int, *, redis_url: str = "", worker:
         if worker:
             wait_healthy(bases[0])
             stack.enter_context(worker_process(env, workdir, bases[0]))
-        yield bases
+        yield bases, env
 
 
 def wait_healthy(base: str, seconds: float = 120) -> None:
@@ -274,6 +288,80 @@ async def prepare(http: Http, n: int, *, first_serial: int = 0, concurrency: int
 
 NO_ANSWER = 0
 """The status a bench records for a request that got no answer (connection reset or refused)."""
+
+
+def settings_of(env: dict[str, str]) -> Settings:
+    """The settings the bench's processes read from ``env`` (their secrets), for writing what they read."""
+    return Settings(
+        database_url=env["YIYUE_DATABASE_URL"],
+        secret_key=env["YIYUE_SECRET_KEY"],
+        data_key=env["YIYUE_DATA_KEY"],
+        blind_index_key=env["YIYUE_BLIND_INDEX_KEY"],
+        wechat_secret=env["YIYUE_WECHAT_SECRET"],
+    )
+
+
+async def prepare_direct(env: dict[str, str], bases: list[str], n: int, *, first_serial: int = 0) -> list[Patient]:
+    """What ``prepare`` makes, written in this process the way the login and ``POST /me/patients`` write
+    it (the fake real-name service called in-process) — seconds instead of minutes on a busy machine."""
+    settings = settings_of(env)
+    fake = create_fake_wechat_app(
+        appid=settings.wechat_appid,
+        secret=settings.wechat_secret,
+        realname_apps={settings.realname_app_id: settings.realname_app_secret},
+    )
+    provider = realname.provider_from_settings(settings, transport=httpx.ASGITransport(app=fake))
+    cipher = FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret)
+    now = Clock().now()
+    patients: list[Patient] = []
+    db = Database(settings.database_url)
+    try:
+        for start in range(0, n, 250):
+            async with db.session() as session:
+                await begin_write(session)
+                for i in range(start, min(n, start + 250)):
+                    account = Account(openid=f"bench-{uuid.uuid4().hex[:12]}", created_at=now, last_login_at=now)
+                    session.add(account)
+                    await session.flush()
+                    data = VisitPersonIn(
+                        name="压测患者",
+                        id_number=id_number(first_serial + i),
+                        phone="13800000000",
+                        relationship=Relationship.SELF,
+                    )
+                    added = await accounts.add_visit_person(
+                        session,
+                        account_id=account.id,
+                        data=data,
+                        cipher=cipher,
+                        settings=settings,
+                        realname_provider=provider,
+                        now=now,
+                    )
+                    pair = await tokens.start(
+                        session,
+                        subject_kind=tokens.PATIENT,
+                        subject_id=account.id,
+                        role="patient",
+                        secret=settings.secret_key,
+                        now=now,
+                        access_ttl=timedelta(hours=2),
+                        refresh_ttl=timedelta(days=1),
+                    )
+                    await session.flush()
+                    auth = {"Authorization": f"Bearer {pair.access_token}"}
+                    patients.append(Patient(auth, added.person.id, bases[i % len(bases)]))
+                await session.commit()
+    finally:
+        await db.dispose()
+    return patients
+
+
+async def patients_for(http: Http, env: dict[str, str], n: int, how: str) -> list[Patient]:
+    """``n`` patients spread over the servers: ``how`` is "direct" (``prepare_direct``) or "http"."""
+    if how == "http":
+        return await prepare(http, n)
+    return await prepare_direct(env, http.bases, n)
 
 
 async def book(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, float]:
