@@ -31,6 +31,11 @@ Host = Annotated[str, typer.Option(help="Address to listen on.")]
 Port = Annotated[int, typer.Option(help="Port to listen on.")]
 
 
+WORKER_HEALTHCHECK_SECONDS = 30
+"""How long ``serve --workers N``'s supervisor waits for a process to answer its ping before it kills and
+replaces it as hung. uvicorn's 5 s kill processes still starting on a busy machine, again and again."""
+
+
 def _logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
@@ -63,12 +68,55 @@ def serve(
     host: Host = "127.0.0.1",
     port: Port = 8000,
     access_log: Annotated[bool, typer.Option(help="Log every request.")] = True,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Server processes (default YIYUE_SERVER_WORKERS, 1).")
+    ] = None,
+    graceful_timeout: Annotated[
+        int | None,
+        typer.Option(
+            min=1, help="Seconds requests in flight may take to finish after SIGTERM (YIYUE_SHUTDOWN_GRACE_SECONDS)."
+        ),
+    ] = None,
 ) -> None:
-    """Serve the API (the database must be migrated)."""
+    """Serve the API (the database must be migrated). With --workers N, N processes share the port; each
+    has its own connection pool (mind the connection budget) and its own embedded job workers."""
     _logging()
-    from yiyue.server import create_server
+    from yiyue.server import create_server, multiprocess_problems
 
-    uvicorn.run(create_server(get_settings()), host=host, port=port, log_level="info", access_log=access_log)
+    settings = get_settings()  # in the supervisor too: development secrets are generated once, before any fork
+    processes = workers or settings.server_workers
+    grace = graceful_timeout or settings.shutdown_grace_seconds
+    if processes == 1:
+        uvicorn.run(
+            create_server(settings),
+            host=host,
+            port=port,
+            log_level="info",
+            access_log=access_log,
+            timeout_graceful_shutdown=grace,
+        )
+        return
+    problems = multiprocess_problems(settings)
+    if problems:
+        for problem in problems:
+            typer.echo(f"错误：--workers {processes} 需要独立的微信服务。{problem}", err=True)
+        raise typer.Exit(2)
+    typer.echo(
+        f"yiyue serve: {processes} processes on {host}:{port}, each with a pool of "
+        f"{settings.database_pool_size} + {settings.database_max_overflow} connections and "
+        f"{settings.embedded_workers} job worker threads"
+    )
+    uvicorn.run(
+        "yiyue.server:server_from_environment",
+        factory=True,
+        workers=processes,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        host=host,
+        port=port,
+        log_level="info",
+        access_log=access_log,
+        timeout_graceful_shutdown=grace,
+    )
 
 
 @app.command()

@@ -8,6 +8,10 @@ SQLite (the embedded default) allows one writer at a time. A transaction that re
 later can fail to upgrade its lock under contention, so a service that is going to write says so up
 front with ``begin_write``: on SQLite that queues the request on an in-process lock and opens the
 transaction with ``BEGIN IMMEDIATE``; on PostgreSQL it does nothing, row locks do the work there.
+
+Each process keeps a bounded pool of connections (``PoolConfig``, from the settings: decision 0017 and
+the README's connection budget). A request that waits too long for one, or that PostgreSQL refuses
+because its connections are used up, ends in ``ServiceBusy`` (503 with ``Retry-After``), never a 500.
 """
 
 from __future__ import annotations
@@ -16,11 +20,14 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from uuid import uuid4
 
 from sqlalchemy import BigInteger, DateTime, Integer, MetaData, event
 from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,6 +37,11 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.types import TypeDecorator
+
+from yiyue.core.errors import DomainError
+
+if TYPE_CHECKING:
+    from yiyue.core.config import Settings
 
 log = logging.getLogger("yiyue.db")
 
@@ -72,19 +84,81 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+@dataclass(frozen=True)
+class PoolConfig:
+    """One process's share of the database's connections (``Settings.database_pool_*``)."""
+
+    size: int = 10
+    """Connections kept open."""
+    overflow: int = 5
+    """Opened beyond ``size`` at a peak, closed again when given back."""
+    timeout: float = 10.0
+    """Seconds a unit of work waits for a free connection before it gives up (``ServiceBusy``)."""
+    statement_cache_size: int = 100
+    """asyncpg's prepared statements cached per connection; 0 behind PgBouncer in transaction mode,
+    where a connection's next transaction may run on another server connection."""
+    retry_after_seconds: int = 2
+    """What a busy answer's ``Retry-After`` says."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, worker: bool = False) -> PoolConfig:
+        """The server's pool, or (``worker``) the smaller one of each ``yiyue worker`` thread."""
+        return cls(
+            size=settings.worker_database_pool_size if worker else settings.database_pool_size,
+            overflow=settings.worker_database_max_overflow if worker else settings.database_max_overflow,
+            timeout=settings.database_pool_timeout_seconds,
+            statement_cache_size=settings.database_statement_cache_size,
+            retry_after_seconds=settings.busy_retry_after_seconds,
+        )
+
+
+class ServiceBusy(DomainError):
+    """No database connection to be had in time: the pool stayed exhausted for ``PoolConfig.timeout``,
+    or PostgreSQL refused a new connection (its ``max_connections``, or the role's limit, reached)."""
+
+    status = 503
+    code = "SERVICE_BUSY"
+    message = "服务繁忙，请稍后再试"
+
+
+# PostgreSQL's too_many_connections and cannot_connect_now (starting up or shutting down).
+BUSY_SQLSTATES = frozenset({"53300", "57P03"})
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database had no connection for us: a pool checkout
+    that timed out, or PostgreSQL refusing to open one."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, PoolTimeout) or getattr(current, "sqlstate", None) in BUSY_SQLSTATES:
+            return True
+        orig = getattr(current, "orig", None)
+        stack.extend([orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__])
+    return False
+
+
 class Database:
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, pool: PoolConfig | None = None) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
-        kwargs: dict[str, Any] = {"echo": echo}
+        self.pool = pool or PoolConfig()
+        kwargs: dict[str, Any] = {
+            "echo": echo,
+            "pool_size": self.pool.size,
+            "max_overflow": self.pool.overflow,
+            "pool_timeout": self.pool.timeout,
+        }
         if self.is_sqlite:
             kwargs["connect_args"] = {"timeout": 30}
-            kwargs["pool_size"] = 8
-            kwargs["max_overflow"] = 8
         else:
-            kwargs["pool_size"] = 20
-            kwargs["max_overflow"] = 30
             kwargs["pool_pre_ping"] = True
+            if self.url.get_driver_name() == "asyncpg":
+                kwargs["connect_args"] = _asyncpg_statement_cache(self.pool.statement_cache_size)
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.is_sqlite:
             _configure_sqlite(self.engine)
@@ -95,6 +169,14 @@ class Database:
         self.listeners: dict[str, Listener] = {}
         """By channel: told what units of work published there (``publish_after_commit``) once they commit.
         The job system listens for outbox events, the booking gate for freed slots."""
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, worker: bool = False) -> Database:
+        """The database of the settings with the pool they give a server process (or a worker thread)."""
+        return cls(settings.database_url, pool=PoolConfig.from_settings(settings, worker=worker))
+
+    def busy(self) -> ServiceBusy:
+        return ServiceBusy(headers={"Retry-After": str(self.pool.retry_after_seconds)})
 
     @property
     def write_lock(self) -> asyncio.Lock:
@@ -114,8 +196,11 @@ class Database:
             yield session
             await session.commit()
             committed = True
-        except BaseException:
+        except BaseException as exc:
             await session.rollback()
+            if isinstance(exc, Exception) and not isinstance(exc, DomainError) and is_busy(exc):
+                log.warning("database busy: %s", exc)
+                raise self.busy() from exc
             raise
         finally:
             await session.close()
@@ -206,6 +291,18 @@ class UnitOfWorkSession(Session):
 def _note_flush(session: Session, _context: object) -> None:
     # begin_write() must not commit writes a use case already flushed; this lets it notice them.
     session.info["flushed"] = True
+
+
+def _asyncpg_statement_cache(size: int) -> dict[str, Any]:
+    """asyncpg's statement caches, both its own and SQLAlchemy's adapter's. At 0 (PgBouncer in transaction
+    mode) statements still get prepared for one use, so each gets a name no other connection's can clash with."""
+    if size > 0:
+        return {"statement_cache_size": size, "prepared_statement_cache_size": size}
+    return {
+        "statement_cache_size": 0,
+        "prepared_statement_cache_size": 0,
+        "prepared_statement_name_func": lambda: f"__yiyue_{uuid4().hex}__",
+    }
 
 
 def _configure_sqlite(engine: AsyncEngine) -> None:
