@@ -85,7 +85,7 @@ def worker_context(settings: Settings, clock: Clock) -> JobContext:
             "yiyue worker runs apart from the server, so it cannot use the in-process fake WeChat: set "
             "YIYUE_WECHAT_API_BASE and YIYUE_WECHAT_PAY_API_BASE (e.g. http://127.0.0.1:8000/__wechat__)"
         )
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings, worker=True)
     gate = build_gate(settings)
     inventory.listen(db, gate.marks)
     return JobContext(
