@@ -15,7 +15,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -382,12 +382,14 @@ async def book(http: Http, p: Patient, schedule_id: int) -> tuple[int, str, floa
 
 
 async def rate(requests: int, concurrency: int, call: Callable[[int], Awaitable[object]]) -> float:
-    """Requests per second of ``requests`` calls, ``concurrency`` at a time."""
+    """Requests per second of ``requests`` calls, ``concurrency`` at a time; a call that got no answer
+    (a connection reset) counts as a request all the same."""
     queue = iter(range(requests))
 
     async def worker() -> None:
         for i in queue:
-            await call(i)
+            with suppress(aiohttp.ClientError, TimeoutError):
+                await call(i)
 
     started = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
