@@ -131,6 +131,17 @@ class TestCatalog:
             assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
             assert statements.since(mark) == 0, path
 
+    async def test_query_parameters_the_route_does_not_take_make_no_new_entry(
+        self, http: httpx.AsyncClient, live: tuple[str, Statements], catalog: Catalog
+    ) -> None:
+        _, statements = live
+        await http.get("/api/v1/hospitals", params={"page": 1})
+        mark = statements.count
+        again = await http.get("/api/v1/hospitals", params={"page": 1, "utm": "x", "nonce": "123"})
+        assert again.status_code == 200 and statements.since(mark) == 0
+        await http.get("/api/v1/hospitals", params={"page": 2})  # one the route takes: its own answer
+        assert statements.since(mark) > 0
+
     async def test_the_answer_is_kept_not_read_again(
         self, http: httpx.AsyncClient, store: Database, catalog: Catalog
     ) -> None:

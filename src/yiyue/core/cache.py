@@ -230,9 +230,33 @@ def _decode(value: bytes) -> tuple[float, str, bytes] | None:
 
 
 def request_key(request: Request) -> str:
-    """The path and the query, its parameters in a fixed order."""
-    query = sorted(request.query_params.multi_items())
+    """The path and the query parameters the route declares, in a fixed order (parameters it ignores do
+    not change the answer, so they make no new entry: nobody fills the cache with ``?x=1``, ``?x=2``...)."""
+    declared = _declared_query(request.scope.get("route"))
+    query = sorted((k, v) for k, v in request.query_params.multi_items() if declared is None or k in declared)
     return request.url.path + ("?" + urlencode(query) if query else "")
+
+
+_DECLARED: dict[int, frozenset[str] | None] = {}
+
+
+def _declared_query(route: object) -> frozenset[str] | None:
+    """The query parameter names of ``route`` and of its dependencies (None: not known, keep them all)."""
+    if route is None:
+        return None
+    found = _DECLARED.get(id(route), ...)
+    if found is ...:
+        dependant = getattr(route, "dependant", None)
+        found = None if dependant is None else frozenset(_query_names(dependant))
+        _DECLARED[id(route)] = found
+    return found
+
+
+def _query_names(dependant: Any) -> set[str]:
+    names = {field.alias for field in dependant.query_params}
+    for sub in dependant.dependencies:
+        names |= _query_names(sub)
+    return names
 
 
 Build = Callable[[], Awaitable[BaseModel]]
