@@ -291,7 +291,9 @@ NO_ANSWER = 0
 
 
 def settings_of(env: dict[str, str]) -> Settings:
-    """The settings the bench's processes read from ``env`` (their secrets), for writing what they read."""
+    """The settings the bench's processes read from ``env`` (their secrets), for writing what they read.
+    Development secrets not given (WeChat Pay's) go to the bench's work folder, not ./var."""
+    os.environ["YIYUE_VAR_DIR"] = env["YIYUE_VAR_DIR"]
     return Settings(
         database_url=env["YIYUE_DATABASE_URL"],
         secret_key=env["YIYUE_SECRET_KEY"],
