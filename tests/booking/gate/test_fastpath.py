@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from starlette.responses import JSONResponse
 
-from yiyue.booking.gate import MemorySoldOutMarks
+from yiyue.booking.gate import MemorySlotCounts
 from yiyue.booking.gate.fastpath import BOOKING_PATH, MAX_BODY, SoldOutFastPath
 from yiyue.core.clock import HOSPITAL_TZ, FrozenClock
 from yiyue.core.security import TokenVerifier, issue_pair
@@ -89,10 +89,12 @@ def clock() -> FrozenClock:
 
 
 @pytest.fixture
-async def marks() -> MemorySoldOutMarks:
-    marks = MemorySoldOutMarks(recheck_seconds=60.0, monotonic=lambda: 0.0)
-    await marks.mark_sold_out(SCHEDULE, frozenset({HOLDER}))
-    return marks
+async def counts() -> MemorySlotCounts:
+    counts = MemorySlotCounts(lapse_seconds=60.0, monotonic=lambda: 0.0)
+    ticket = await counts.admit(SCHEDULE, OTHER)
+    assert ticket is not None
+    await counts.settle(ticket, claimed=False, remaining=0, holders=frozenset({HOLDER}))  # the database: none left
+    return counts
 
 
 @pytest.fixture
@@ -101,8 +103,8 @@ def endpoint() -> Endpoint:
 
 
 @pytest.fixture
-def fastpath(endpoint: Endpoint, marks: MemorySoldOutMarks, clock: FrozenClock) -> Harness:
-    app = SoldOutFastPath(endpoint, marks=marks, tokens=TokenVerifier(SECRET), clock=clock)  # type: ignore[arg-type]
+def fastpath(endpoint: Endpoint, counts: MemorySlotCounts, clock: FrozenClock) -> Harness:
+    app = SoldOutFastPath(endpoint, counts=counts, tokens=TokenVerifier(SECRET), clock=clock)  # type: ignore[arg-type]
     return Harness(app, endpoint)
 
 
@@ -297,10 +299,10 @@ async def test_a_booking_for_another_schedule_reaches_the_endpoint(fastpath: Har
     assert (answer.status, endpoint.body) == (299, body)
 
 
-async def test_a_booking_reaches_the_endpoint_once_the_mark_is_lifted(
-    fastpath: Harness, endpoint: Endpoint, marks: MemorySoldOutMarks
+async def test_a_booking_reaches_the_endpoint_once_the_count_is_forgotten(
+    fastpath: Harness, endpoint: Endpoint, counts: MemorySlotCounts
 ) -> None:
-    await marks.reopen([SCHEDULE])
+    await counts.reopen([SCHEDULE])
 
     answer = await fastpath.send(scope(headers(access_token(OTHER))), BOOKING)
 

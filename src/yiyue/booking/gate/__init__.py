@@ -1,9 +1,12 @@
 """The inventory gate in front of the database (step 1 of ARCHITECTURE's booking path).
 
-``BookingGate`` is what a process has: shareable sold-out marks (``SoldOutMarks``, in memory by default)
-and this process's admission turns. The booking endpoint reaches it through one dependency; every other
-use case only states which schedules it freed (``slots_freed``), and the process's gate hears of it once
-the unit of work has committed (``listen``), in the server and in workers alike.
+``BookingGate`` is what a process has: slot counts (``SlotCounts``: in memory embedded, in Redis shared by
+every process when ``YIYUE_REDIS_URL`` is set) and this process's admission turns. The booking endpoint
+reaches it through one dependency; ``book`` is admitted (``admit``), waits for a turn, and reports what
+the database told it (``claimed``, ``sold_out``); a booking that ends any other way gives its token back
+when its unit of work closes. Every other use case only states which schedules it freed
+(``slots_freed``), and the process's gate hears of it once the unit of work has committed (``listen``),
+in the server and in workers alike.
 """
 
 from __future__ import annotations
@@ -13,59 +16,113 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.booking.gate.memory import MemorySoldOutMarks
-from yiyue.booking.gate.protocol import SoldOutMarks
+from yiyue.booking.errors import SoldOut
+from yiyue.booking.gate.memory import MemorySlotCounts
+from yiyue.booking.gate.protocol import SlotCounts, Ticket
 from yiyue.booking.gate.turns import AdmissionTurns
 from yiyue.core.config import Settings
-from yiyue.core.db import Database, publish_after_commit
+from yiyue.core.db import Database, after_commit, on_close, publish_after_commit
 from yiyue.scheduling.service import SLOTS_ADDED
 
 __all__ = [
     "AdmissionTurns",
     "BookingGate",
-    "MemorySoldOutMarks",
-    "SoldOutMarks",
+    "MemorySlotCounts",
+    "SlotCounts",
+    "Ticket",
     "build_gate",
     "listen",
     "slots_freed",
 ]
 
 _FREED = "booking.gate.freed"
+_TICKETS = "booking.gate.tickets"
 
 
 @dataclass
 class BookingGate:
-    marks: SoldOutMarks
+    counts: SlotCounts
     turns: AdmissionTurns
 
     @classmethod
-    def in_memory(cls, *, recheck_seconds: float = 2.0, claimers_per_schedule: int = 8) -> BookingGate:
+    def in_memory(cls, *, lapse_seconds: float = 2.0, claimers_per_schedule: int = 8) -> BookingGate:
         return cls(
-            marks=MemorySoldOutMarks(recheck_seconds=recheck_seconds),
+            counts=MemorySlotCounts(lapse_seconds=lapse_seconds),
             turns=AdmissionTurns(per_schedule=claimers_per_schedule),
         )
 
+    async def admit(self, session: AsyncSession, schedule_id: int, account_id: int) -> Ticket:
+        """Admits this unit of work's booking at the schedule, or refuses it (``SoldOut``) when the claims
+        in flight already cover the free slots; its token comes back when the unit of work ends, unless
+        it committed a claim (``claimed``)."""
+        ticket = await self.counts.admit(schedule_id, account_id)
+        if ticket is None:
+            raise SoldOut()
+        session.info.setdefault(_TICKETS, {})[schedule_id] = ticket
+        on_close(session, lambda: self.counts.abandon(ticket))
+        return ticket
+
+    async def readmit(self, ticket: Ticket) -> None:
+        """After a wait: refuses (``SoldOut``) a booking whose schedule sold out meanwhile."""
+        if not await self.counts.readmit(ticket):
+            raise SoldOut()
+
+    def claimed(
+        self, session: AsyncSession, schedule_id: int, *, remaining: int, holders: frozenset[int] | None = None
+    ) -> None:
+        """This unit of work claimed a slot and the database says ``remaining`` are left (``holders``: the
+        accounts holding one, when read): the count, once it commits."""
+        ticket = _ticket(session, schedule_id)
+        if ticket is not None:
+            after_commit(
+                session, lambda: self.counts.settle(ticket, claimed=True, remaining=remaining, holders=holders)
+            )
+
+    async def sold_out(self, session: AsyncSession, schedule_id: int, holders: frozenset[int]) -> None:
+        """The database found no slot left: counted now, since this unit of work rolls back with its refusal."""
+        ticket = _ticket(session, schedule_id)
+        if ticket is not None:
+            await self.counts.settle(ticket, claimed=False, remaining=0, holders=holders)
+
+
+def _ticket(session: AsyncSession, schedule_id: int) -> Ticket | None:
+    tickets: dict[int, Ticket] = session.info.get(_TICKETS, {})
+    return tickets.get(schedule_id)
+
 
 def build_gate(settings: Settings) -> BookingGate:
-    """The gate a process runs with, from its settings (in memory: the embedded default)."""
-    return BookingGate.in_memory(
-        recheck_seconds=settings.gate_recheck_seconds, claimers_per_schedule=settings.booking_claimers_per_schedule
+    """The gate a process runs with, from its settings: counts in Redis when ``redis_url`` is set (shared by
+    every process), else in this process's memory (the embedded default)."""
+    turns = AdmissionTurns(per_schedule=settings.booking_claimers_per_schedule)
+    if not settings.redis_url:
+        return BookingGate(counts=MemorySlotCounts(lapse_seconds=settings.gate_recheck_seconds), turns=turns)
+    from yiyue.booking.gate.redis_counts import RedisSlotCounts
+
+    counts = RedisSlotCounts(
+        settings.redis_url,
+        lapse_seconds=settings.gate_recheck_seconds,
+        local_seconds=settings.gate_redis_local_seconds,
+        timeout_seconds=settings.gate_redis_timeout_seconds,
+        max_connections=settings.gate_redis_connections,
+        prefix=settings.gate_redis_prefix,
+        retry_seconds=settings.gate_redis_retry_seconds,
     )
+    return BookingGate(counts=counts, turns=turns)
 
 
 def slots_freed(session: AsyncSession, schedule_ids: Iterable[int]) -> None:
     """States that this unit of work gives slots of these schedules back; once it commits, the gate of
-    whichever process runs it reopens them."""
+    whichever process runs it forgets their counts (with Redis: every process's)."""
     for schedule_id in schedule_ids:
         publish_after_commit(session, _FREED, schedule_id)
 
 
-def listen(db: Database, marks: SoldOutMarks) -> None:
-    """Makes ``marks`` hear of every slot freed by a unit of work of ``db``, and of every session given more
+def listen(db: Database, counts: SlotCounts) -> None:
+    """Makes ``counts`` hear of every slot freed by a unit of work of ``db``, and of every session given more
     numbers by the hospital (``scheduling``), once it commits (call once per process)."""
 
     async def reopen(schedule_ids: list[int]) -> None:
-        await marks.reopen(set(schedule_ids))
+        await counts.reopen(set(schedule_ids))
 
     db.listeners[_FREED] = reopen
     db.listeners[SLOTS_ADDED] = reopen

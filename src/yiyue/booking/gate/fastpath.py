@@ -2,7 +2,8 @@
 
 After a popular schedule sells out, nearly every request of the rush is a booking that can only be
 refused. Routing, dependency solving and validation in the framework cost several times the answer
-itself, so this middleware gives it straight away when the inventory gate already knows it: same
+itself, so this middleware gives it straight away when the inventory gate already knows it (no slot
+left, or the claims in flight cover the rest): same
 token check, same request model, same gate, same JSON as the endpoint would send. Everything else,
 including every request it is unsure about, goes on to the endpoint unchanged.
 """
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yiyue.booking.errors import SoldOut
-from yiyue.booking.gate.protocol import SoldOutMarks
+from yiyue.booking.gate.protocol import SlotCounts
 from yiyue.booking.schemas import BookingRequest
 from yiyue.core.clock import Clock
 from yiyue.core.errors import DomainError
@@ -31,9 +32,9 @@ _SOLD_OUT_BODY = json.dumps(
 
 
 class SoldOutFastPath:
-    def __init__(self, app: ASGIApp, *, marks: SoldOutMarks, tokens: TokenVerifier, clock: Clock) -> None:
+    def __init__(self, app: ASGIApp, *, counts: SlotCounts, tokens: TokenVerifier, clock: Clock) -> None:
         self.app = app
-        self.marks = marks
+        self.counts = counts
         self.tokens = tokens
         self.clock = clock
 
@@ -57,7 +58,7 @@ class SoldOutFastPath:
             request = BookingRequest.model_validate_json(body)
         except (DomainError, ValidationError):
             return False
-        return principal.role == "patient" and await self.marks.is_sold_out_for(
+        return principal.role == "patient" and await self.counts.is_sold_out_for(
             request.schedule_id, principal.subject_id
         )
 

@@ -1,34 +1,121 @@
-"""Sold-out marks kept in this process's memory: the embedded default (one server process).
+"""Slot counts kept in this process's memory: the embedded default (one server process).
 
-With several processes each keeps its own marks: a slot freed elsewhere reopens the schedule here only
-when the mark lapses (``recheck_seconds``).
+With several processes each keeps its own counts: a slot freed elsewhere reopens the schedule here only
+when the count lapses (``lapse_seconds``). Redis (``redis_counts``) shares them instead.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from yiyue.booking.gate.protocol import Ticket
+
+_SWEEP_EVERY = 1024
+"""Lapsed counts are swept out once this many more schedules are tracked than at the last sweep."""
 
 
-class MemorySoldOutMarks:
-    def __init__(self, *, recheck_seconds: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
-        self._recheck = recheck_seconds
+@dataclass
+class _Count:
+    epoch: str
+    until: float
+    free: int | None = None
+    """Free slots the database last reported; None until a booking reports them."""
+    in_flight: int = 0
+    holders: set[int] = field(default_factory=set)
+
+    def covered(self) -> bool:
+        return self.free is not None and self.free - self.in_flight <= 0
+
+
+class MemorySlotCounts:
+    def __init__(self, *, lapse_seconds: float = 2.0, monotonic: Callable[[], float] = time.monotonic) -> None:
+        self._lapse = lapse_seconds
         self._monotonic = monotonic
-        self._sold_out: dict[int, tuple[float, frozenset[int]]] = {}
+        self._counts: dict[int, _Count] = {}
+        self._epochs = itertools.count(1)
+        self._swept_at = 0
 
     async def is_sold_out_for(self, schedule_id: int, account_id: int) -> bool:
-        entry = self._sold_out.get(schedule_id)
-        if entry is None:
-            return False
-        until, holders = entry
-        if until <= self._monotonic():
-            self._sold_out.pop(schedule_id, None)
-            return False
-        return account_id not in holders
+        count = self._live(schedule_id)
+        return count is not None and count.covered() and account_id not in count.holders
 
-    async def mark_sold_out(self, schedule_id: int, holders: frozenset[int]) -> None:
-        self._sold_out[schedule_id] = (self._monotonic() + self._recheck, holders)
+    async def admit(self, schedule_id: int, account_id: int) -> Ticket | None:
+        count = self._live(schedule_id) or self._start(schedule_id)
+        ticket = Ticket(schedule_id, account_id, count.epoch, counted=False)
+        return ticket if self._take(count, ticket) else None
+
+    async def readmit(self, ticket: Ticket) -> bool:
+        count = self._live(ticket.schedule_id)
+        if count is None or count.epoch != ticket.epoch:  # a new life of the count: the old token is void
+            count = count or self._start(ticket.schedule_id)
+            ticket.epoch, ticket.counted = count.epoch, False
+        if ticket.counted:
+            return count.free != 0 or ticket.account_id in count.holders
+        return self._take(count, ticket, entering=True)
+
+    async def settle(
+        self, ticket: Ticket, *, claimed: bool, remaining: int | None = None, holders: frozenset[int] | None = None
+    ) -> None:
+        self._settle(ticket, claimed=claimed, remaining=remaining, holders=holders)
+
+    def abandon(self, ticket: Ticket) -> None:
+        if not ticket.settled:
+            self._settle(ticket, claimed=False, remaining=None, holders=None)
 
     async def reopen(self, schedule_ids: Iterable[int]) -> None:
         for schedule_id in schedule_ids:
-            self._sold_out.pop(schedule_id, None)
+            self._counts.pop(schedule_id, None)
+
+    def _settle(self, ticket: Ticket, *, claimed: bool, remaining: int | None, holders: frozenset[int] | None) -> None:
+        ticket.settled = True
+        count = self._live(ticket.schedule_id)
+        if count is None or count.epoch != ticket.epoch:
+            return  # forgotten or lapsed since: what this booking saw may be older than the freed slot
+        if ticket.counted:
+            count.in_flight = max(0, count.in_flight - 1)
+            ticket.counted = False
+        if remaining is not None:
+            # The lapse runs from the moment the count is first known, so that a count drifted by lost
+            # tokens is read again; a sell-out the database just confirmed starts it again (no token
+            # matters then, and every freed slot forgets the count anyway).
+            if count.free is None or remaining <= 0:
+                count.until = self._monotonic() + self._lapse
+            count.free = max(0, remaining)
+            if holders is not None:
+                count.holders = set(holders)
+        if claimed:
+            count.holders.add(ticket.account_id)
+
+    def _take(self, count: _Count, ticket: Ticket, *, entering: bool = False) -> bool:
+        """Admits ``ticket`` at ``count``: with a token while one is free, without one while the count is
+        unknown (``entering`` the database: with one, so the count to come knows of the claim) or for a
+        holder; False when it is to be refused."""
+        if count.free is None:
+            if entering:
+                count.in_flight += 1
+                ticket.counted = True
+            return True
+        if count.free - count.in_flight > 0:
+            count.in_flight += 1
+            ticket.counted = True
+            return True
+        return ticket.account_id in count.holders
+
+    def _live(self, schedule_id: int) -> _Count | None:
+        count = self._counts.get(schedule_id)
+        if count is not None and count.until <= self._monotonic():
+            del self._counts[schedule_id]
+            return None
+        return count
+
+    def _start(self, schedule_id: int) -> _Count:
+        now = self._monotonic()
+        if len(self._counts) >= self._swept_at + _SWEEP_EVERY:
+            self._counts = {key: c for key, c in self._counts.items() if c.until > now}
+            self._swept_at = len(self._counts)
+        count = _Count(epoch=str(next(self._epochs)), until=now + self._lapse)
+        self._counts[schedule_id] = count
+        return count

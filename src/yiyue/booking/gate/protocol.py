@@ -1,30 +1,70 @@
-"""What the booking path asks of the inventory gate, whatever keeps the marks (this process, or Redis
+"""What the booking path asks of the inventory gate, whatever keeps the counts (this process, or Redis
 shared by every process).
 
-The gate remembers which schedules were found sold out and which accounts hold their slots, so that
-the rush after a popular schedule sells out is answered without touching the database; the database
-stays the only judge of who gets a slot. Holders still go to the database, because their request may
-be a retry that must be answered with the booking it made (Idempotency-Key). Every process that frees a
-slot (a cancellation in a server, an expired hold in a worker) reopens the schedule; a mark that was
-not reopened lapses after a few seconds anyway, so the worst a stale one can do is answer "sold out"
-that long.
+The gate counts, per schedule, the free slots the database last reported and the booking claims in
+flight. A claim is admitted with a token while the free slots outnumber the claims in flight; once the
+claims cover them, everyone else is answered "sold out" without the database, until a claim gives its
+token back (it failed, or its transaction rolled back), a slot is freed (the count is forgotten), or the
+count lapses and is read from the database again. The database stays the only judge of who gets a slot:
+the gate only ever refuses early, it never admits on its own. A count it does not know (a new schedule,
+a lapsed or forgotten one, Redis down or flushed) refuses nobody.
+
+Accounts holding a slot of the schedule still go through, because their request may be a retry that
+must be answered with the booking it made (Idempotency-Key).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Protocol
 
 
-class SoldOutMarks(Protocol):
+@dataclass(eq=False)
+class Ticket:
+    """One booking's admission at one schedule's count, until its unit of work settles or abandons it."""
+
+    schedule_id: int
+    account_id: int
+    epoch: str
+    """Which life of the count admitted it: a count forgotten or lapsed since is a new life, and a ticket
+    of an older one changes nothing in it."""
+    counted: bool
+    """It holds a token (a claim in flight); False when the count was unknown, or for a holder."""
+    settled: bool = False
+
+
+class SlotCounts(Protocol):
     async def is_sold_out_for(self, schedule_id: int, account_id: int) -> bool:
-        """True when the schedule is known sold out and this account holds none of its slots."""
+        """True when the claims in flight cover the free slots (or none are left) and this account holds
+        none of them: what the sold-out fast path asks, taking nothing."""
         ...
 
-    async def mark_sold_out(self, schedule_id: int, holders: frozenset[int]) -> None:
-        """The database just said the schedule has no slot left; ``holders`` are the accounts holding one."""
+    async def admit(self, schedule_id: int, account_id: int) -> Ticket | None:
+        """A booking wants a slot: its ticket (holding a token when the count is known), or None when it
+        is to be refused as sold out."""
+        ...
+
+    async def readmit(self, ticket: Ticket) -> bool:
+        """After waiting (for a turn, for the writer's lock), just before the database: may the booking
+        still go on? A ticket that holds a token is refused only once no slot is left; one that does not
+        takes one now, even while the count is unknown (the count to come must know of this claim)."""
+        ...
+
+    async def settle(
+        self, ticket: Ticket, *, claimed: bool, remaining: int | None = None, holders: frozenset[int] | None = None
+    ) -> None:
+        """The booking's unit of work ends: ``claimed`` when it committed a claim (its token is spent),
+        otherwise the token comes back. ``remaining``: the free slots the database reported to it (its own
+        claim taken), which become the count; ``holders``: every account holding a slot, when read."""
+        ...
+
+    def abandon(self, ticket: Ticket) -> None:
+        """The unit of work ended without settling (it failed, rolled back, or claimed nothing): the token
+        comes back. Synchronous, for the unit of work's close; a shared store may finish it a moment later."""
         ...
 
     async def reopen(self, schedule_ids: Iterable[int]) -> None:
-        """Slots of these schedules were freed (cancelled, expired, suspended): forget their marks."""
+        """Slots of these schedules were freed (cancelled, expired, suspended, added): forget their counts,
+        so that the next booking goes to the database and reports the count again."""
         ...
