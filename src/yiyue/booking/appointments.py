@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -120,15 +120,22 @@ async def check_not_duplicate(
     existing = await session.scalar(
         select(func.count())
         .select_from(Appointment)
-        .where(
-            Appointment.person_index == person_index,
-            Appointment.doctor_id == doctor_id,
-            Appointment.visit_date == day,
-            Appointment.status.in_(OCCUPYING),
-        )
+        .where(*duplicate_of(person_index=person_index, doctor_id=doctor_id, day=day))
     )
     if existing:
         raise DuplicateBooking(message)
+
+
+def duplicate_of(
+    *, person_index: str | ColumnElement[str], doctor_id: int | ColumnElement[int], day: date | ColumnElement[date]
+) -> list[ColumnElement[bool]]:
+    """SQL: an appointment that holds a place of this person with this doctor on this day."""
+    return [
+        Appointment.person_index == person_index,
+        Appointment.doctor_id == doctor_id,
+        Appointment.visit_date == day,
+        Appointment.status.in_(OCCUPYING),
+    ]
 
 
 def check_in_code() -> str:

@@ -34,7 +34,7 @@ from yiyue.booking.schemas import (
     RebookRequest,
     parse_statuses,
 )
-from yiyue.booking.views import appointment_views
+from yiyue.booking.views import appointment_views, booked_view
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
 from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, InvalidInput, RateLimited, responses
 from yiyue.core.pagination import Page, PageDep
@@ -113,7 +113,7 @@ async def book(
     settings: SettingsDep,
 ) -> AppointmentOut:
     now = clock.now()
-    appointment = await service.book(
+    booked = await service.book(
         session,
         account_id=account.subject_id,
         request=body,
@@ -122,7 +122,7 @@ async def book(
         now=now,
         payment_hold=timedelta(minutes=settings.payment_hold_minutes),
     )
-    return (await appointment_views(session, [appointment], now=now))[0]
+    return await booked_view(session, booked, now=now)
 
 
 @router.get(

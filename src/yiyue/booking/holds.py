@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
@@ -47,12 +47,7 @@ async def check_room_for_hold(session: AsyncSession, *, account_id: int, hospita
     pending = list(
         await session.scalars(
             select(Appointment.id)
-            .where(
-                Appointment.account_id == account_id,
-                Appointment.hospital_id == hospital.id,
-                Appointment.status == AppointmentStatus.PENDING_PAYMENT,
-                Appointment.pay_deadline > now,
-            )
+            .where(*pending_holds_of(account_id=account_id, hospital_id=hospital.id, now=now))
             .order_by(Appointment.id)
         )
     )
@@ -61,6 +56,21 @@ async def check_room_for_hold(session: AsyncSession, *, account_id: int, hospita
             rules.unpaid_holds_refusal(hospital.max_unpaid_holds),
             detail={"pending_appointment_ids": pending, "limit": hospital.max_unpaid_holds},
         )
+
+
+def pending_holds_of(
+    *,
+    account_id: int | ColumnElement[int],
+    hospital_id: int | ColumnElement[int],
+    now: datetime | ColumnElement[datetime],
+) -> list[ColumnElement[bool]]:
+    """SQL: the account's unpaid holds in the hospital that count against ``max_unpaid_holds`` now."""
+    return [
+        Appointment.account_id == account_id,
+        Appointment.hospital_id == hospital_id,
+        Appointment.status == AppointmentStatus.PENDING_PAYMENT,
+        Appointment.pay_deadline > now,
+    ]
 
 
 async def ban_if_abusing(

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.booking import read_model, rebook, rules
+from yiyue.booking.hotpath import Booked
 from yiyue.booking.models import Appointment, AppointmentStatus
 from yiyue.booking.schemas import (
     AppointmentOut,
@@ -49,6 +50,14 @@ async def appointment_views(
         appointment_view(a, now=now, rebook=rebook_view(offers.get(a.id)), can_cancel_late=late[a.account_id])
         for a in loaded
     ]
+
+
+async def booked_view(session: AsyncSession, booked: Booked, *, now: datetime) -> AppointmentOut:
+    """The answer to a booking, from the rows the booking read (its details are loaded): no query, but
+    for a replayed booking since suspended (停诊), whose rebooking offer is read."""
+    if booked.appointment.status == AppointmentStatus.SUSPENDED:
+        return (await appointment_views(session, [booked.appointment], now=now))[0]
+    return appointment_view(booked.appointment, now=now, can_cancel_late=booked.can_cancel_late)
 
 
 def rebook_view(loaded: rebook.LoadedOffer | None) -> RebookOut | None:

@@ -14,9 +14,10 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import SQLCoreOperations
 
 from yiyue.accounts.idcard import normalize
 from yiyue.accounts.models import Account, VisitPerson
@@ -70,15 +71,22 @@ async def levels(session: AsyncSession) -> list[MemberLevel]:
 
 
 async def privileges(session: AsyncSession, account_id: int) -> Privileges:
-    """What the account's level allows now: the lowest level's when it has no standing yet."""
-    level = await session.scalar(
-        select(MemberLevel)
-        .join(MemberAccount, MemberAccount.level_id == MemberLevel.id)
-        .where(MemberAccount.account_id == account_id)
-    )
-    if level is None:
-        level = await _lowest_level(session)
+    """What the account's level allows now: the lowest level's when it has no standing yet (one query)."""
+    level = await session.scalar(select(MemberLevel).where(MemberLevel.id == level_id_of(account_id)))
+    return privileges_at(level)
+
+
+def privileges_at(level: MemberLevel | None) -> Privileges:
+    """What a level (``level_id_of``'s) allows; none at all when no level is configured."""
     return rules.privileges_of(level) if level is not None else rules.REGULAR
+
+
+def level_id_of(account_id: int | SQLCoreOperations[int]) -> ColumnElement[int]:
+    """SQL: the id of the account's level, or of the lowest level when the account has no standing yet;
+    for a query that joins ``MemberLevel`` on it (the booking reads the level with its other facts)."""
+    own = select(MemberAccount.level_id).where(MemberAccount.account_id == account_id).scalar_subquery()
+    lowest = select(MemberLevel.id).order_by(MemberLevel.min_points).limit(1).scalar_subquery()
+    return func.coalesce(own, lowest)
 
 
 async def early_windows(session: AsyncSession) -> list[rules.EarlyWindow]:

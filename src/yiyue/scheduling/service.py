@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, insert, literal, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Update, and_, bindparam, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from sqlalchemy.sql.dml import ReturningUpdate
 from sqlalchemy.sql.elements import Label
 
 from yiyue.core.clock import local, local_today
-from yiyue.core.db import begin_write
+from yiyue.core.db import UtcDateTime, begin_write
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.hospitals.models import Department, Doctor, Hospital
 from yiyue.scheduling import rules
@@ -206,7 +209,7 @@ async def department_schedules_on(
     return [ScheduleAvailability(schedule, remaining, members) for schedule, remaining, members in rows.tuples()]
 
 
-def reopened_by(now: datetime, slot: type[Slot] = Slot) -> ColumnElement[bool]:
+def reopened_by(now: datetime | ColumnElement[datetime], slot: type[Slot] = Slot) -> ColumnElement[bool]:
     """SQL: the slot is not waiting to re-open (``reopens_at``, a let-go unpaid hold's slot) after ``now``."""
     return or_(slot.reopens_at.is_(None), slot.reopens_at <= now)
 
@@ -253,6 +256,122 @@ async def claim_slot(
     unpaid hold is out of reach until its ``reopens_at``; the waitlist hand-over and 停诊 rebooking offers
     (which go first by design) pass None.
     """
+    statement = _claim(
+        schedule_id=schedule_id,
+        slot_id=slot_id,
+        hold=hold,
+        wait=wait,
+        onsite=onsite,
+        members_share=members_share,
+        now=now,
+    )
+    claimed: Slot | None = await session.scalar(statement.returning(Slot))
+    return claimed
+
+
+@dataclass(frozen=True)
+class Claimed:
+    slot: Slot
+    remaining: int
+    """Free online slots of the schedule left after this claim (as ``remaining`` with ``now`` counts them),
+    as the claiming statement saw them."""
+
+
+async def claim_guarded(
+    session: AsyncSession,
+    *,
+    schedule_id: int,
+    slot_id: int | None,
+    hold: bool,
+    members_share: bool,
+    now: datetime,
+    guard_key: Hashable,
+    guard: Callable[[], Sequence[ColumnElement[bool]]],
+    guard_params: Mapping[str, object],
+) -> Claimed | None:
+    """``claim_slot`` for a patient booking from the open pool, in one statement that also checks the
+    caller's guard (SQL conditions that must all hold: the booking rules that read other rows) and counts
+    what is left; None when a guard fails or no slot is free (the caller asks why, step by step). Never
+    waits for a slot locked by a claimer in flight.
+
+    The statement is built once per shape and ``guard_key`` (``guard()`` makes its conditions, with bind
+    parameters whose values are ``guard_params``; names starting ``claim_`` are taken), so
+    a booking does not pay for building and fingerprinting it again."""
+    sqlite = session.get_bind().dialect.name == "sqlite"
+    shape = (slot_id is not None, hold, members_share, sqlite, guard_key)
+    statement = _GUARDED_CLAIMS.get(shape)
+    if statement is None:
+        statement = _GUARDED_CLAIMS[shape] = _guarded_claim(
+            slot_chosen=slot_id is not None, hold=hold, members_share=members_share, counted=not sqlite, guard=guard()
+        )
+    params = {**guard_params, "claim_schedule": schedule_id, "claim_now": now}
+    if slot_id is not None:
+        params["claim_slot"] = slot_id
+    row = (await session.execute(statement, params)).first()
+    if row is None:
+        return None
+    if sqlite:  # its RETURNING cannot hold a subquery: counted after
+        return Claimed(row[0], await remaining(session, schedule_id, now=now))
+    slot, count = row._tuple()
+    return Claimed(slot, int(count))
+
+
+_GUARDED_CLAIMS: dict[tuple[object, ...], ReturningUpdate[Any]] = {}
+
+
+def _guarded_claim(
+    *, slot_chosen: bool, hold: bool, members_share: bool, counted: bool, guard: Sequence[ColumnElement[bool]]
+) -> ReturningUpdate[Any]:
+    schedule_id = bindparam("claim_schedule", type_=BigInteger)
+    now = bindparam("claim_now", type_=UtcDateTime)
+    pool = SlotStatus.AVAILABLE
+    conditions = [Slot.schedule_id == schedule_id, Slot.status == pool, reopened_by(now), *guard]
+    if slot_chosen:
+        conditions.append(Slot.id == bindparam("claim_slot", type_=BigInteger))
+    else:
+        free = aliased(Slot)  # not the UPDATE's own table, or SQLAlchemy would correlate the two
+        choosable = [free.schedule_id == schedule_id, free.status == pool, reopened_by(now, free)]
+        if not members_share:
+            choosable.append(free.member_only.is_(False))
+        target = select(free.id).where(*choosable).order_by(free.number).limit(1).with_for_update(skip_locked=True)
+        conditions.append(Slot.id == target.scalar_subquery())
+    if not members_share:
+        conditions.append(Slot.member_only.is_(False))
+    statement = (
+        update(Slot)
+        .where(and_(*conditions))
+        .values(status=SlotStatus.HELD if hold else SlotStatus.BOOKED)
+        .execution_options(synchronize_session=False)
+    )
+    if not counted:
+        return statement.returning(Slot)
+    # The other free slots as this statement sees them: the claimed one is left out by id, since whether a
+    # statement's subquery sees its own update differs between databases.
+    others = aliased(Slot)
+    left = (
+        select(func.count())
+        .select_from(others)
+        .where(
+            others.schedule_id == schedule_id,
+            others.status == SlotStatus.AVAILABLE,
+            others.id != Slot.id,
+            reopened_by(now, others),
+        )
+        .scalar_subquery()
+    )
+    return statement.returning(Slot, left)
+
+
+def _claim(
+    *,
+    schedule_id: int,
+    slot_id: int | None,
+    hold: bool,
+    wait: bool,
+    onsite: bool,
+    members_share: bool,
+    now: datetime | None,
+) -> Update:
     new_status = SlotStatus.HELD if hold else SlotStatus.BOOKED
     pool = SlotStatus.ONSITE if onsite else SlotStatus.AVAILABLE
     if slot_id is not None:
@@ -270,14 +389,7 @@ async def claim_slot(
         conditions.append(Slot.member_only.is_(False))
     if now is not None:
         conditions.append(reopened_by(now))
-    claimed = await session.scalar(
-        update(Slot)
-        .where(and_(*conditions))
-        .values(status=new_status)
-        .returning(Slot)
-        .execution_options(synchronize_session=False)
-    )
-    return claimed
+    return update(Slot).where(and_(*conditions)).values(status=new_status).execution_options(synchronize_session=False)
 
 
 async def confirm_slot(session: AsyncSession, slot_id: int) -> None:
