@@ -137,3 +137,26 @@ async def test_counts_lapse_in_redis_too(fleet: Make) -> None:
     await asyncio.sleep(0.25)
 
     assert await a.is_sold_out_for(S, 1) is False
+
+
+async def test_a_token_moments_old_is_not_checked_again_one_older_is(fleet: Make) -> None:
+    a = fleet(local_seconds=0.2)
+    other = await admitted(a, 2)  # admitted before the count was known: no token
+    await known(a, 1)
+    ticket = await admitted(a, 1)
+    await known(a, 0, by=other)  # the last slot went elsewhere
+
+    assert await a.readmit(ticket) is True  # within local_seconds: the database will say
+    await asyncio.sleep(0.25)
+    assert await a.readmit(ticket) is False
+
+
+async def test_a_refused_admission_is_remembered_for_the_rush_with_its_holders(fleet: Make) -> None:
+    a, b = fleet(), fleet(local_seconds=10.0)
+    await known(a, 1, holders=frozenset({5}))
+    await admitted(a, 1)  # the last free slot's claim is in flight
+
+    assert await b.admit(S, 2) is None  # b asked Redis once...
+    await a.reopen([S])  # ...and answers from memory now, holders still through
+    assert await b.is_sold_out_for(S, 3) is True
+    assert await b.is_sold_out_for(S, 5) is False

@@ -78,6 +78,12 @@ class BookingGate:
                 session, lambda: self.counts.settle(ticket, claimed=True, remaining=remaining, holders=holders)
             )
 
+    async def aclose(self) -> None:
+        """At shutdown: lets tokens on their way back arrive, and closes the connection to Redis, if any."""
+        close = getattr(self.counts, "aclose", None)
+        if close is not None:
+            await close()
+
     async def sold_out(self, session: AsyncSession, schedule_id: int, holders: frozenset[int]) -> None:
         """The database found no slot left: counted now, since this unit of work rolls back with its refusal."""
         ticket = _ticket(session, schedule_id)

@@ -32,6 +32,8 @@ class Ticket:
     counted: bool
     """It holds a token (a claim in flight); False when the count was unknown, or for a holder."""
     settled: bool = False
+    taken_at: float = 0.0
+    """When it took its token (monotonic seconds), for counts that need not ask again so soon after."""
 
 
 class SlotCounts(Protocol):

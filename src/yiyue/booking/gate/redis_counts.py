@@ -47,7 +47,8 @@ return answer
 
 # KEYS: count, holders. ARGV: account, a fresh epoch, lapse (ms), the ticket's epoch ('' for none), whether
 # it holds a token ('1'), whether it is entering the database now ('1': it takes a token even while the
-# count is unknown). Returns {epoch, 1 counted | 0 admitted without a token | -1 refused}.
+# count is unknown). Returns {epoch, 1 counted | 0 admitted without a token | -1 refused (no slot left) |
+# -2 refused (the claims in flight cover the slots), then with -2 the holders}.
 _ADMIT = """
 local e = redis.call('HGET', KEYS[1], 'e')
 if not e then
@@ -73,7 +74,10 @@ if tonumber(v[1]) - tonumber(v[2] or '0') > 0 then
   return {e, 1}
 end
 if redis.call('SISMEMBER', KEYS[2], ARGV[1]) == 1 then return {e, 0} end
-return {e, -1}
+local answer = redis.call('SMEMBERS', KEYS[2])
+table.insert(answer, 1, -2)
+table.insert(answer, 1, e)
+return answer
 """
 
 # KEYS: count, holders. ARGV: epoch, counted ('1'), claimed ('1'), account, remaining ('' unknown), lapse
@@ -159,6 +163,8 @@ class RedisSlotCounts:
         return ticket if await self._take(ticket) else None
 
     async def readmit(self, ticket: Ticket) -> bool:
+        if ticket.counted and ticket.epoch and self._monotonic() - ticket.taken_at < self._local:
+            return True  # its token is moments old: the database is asked anyway (the everyday case)
         return await self._take(ticket, entering=True)
 
     async def settle(
@@ -230,6 +236,13 @@ class RedisSlotCounts:
             return True
         epoch, status = answer[0], int(answer[1])
         ticket.epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
+        if status == -2 and self._local > 0:  # covered: the rush asks this process next
+            self._refusals[ticket.schedule_id] = (
+                self._monotonic() + self._local,
+                frozenset(int(m) for m in answer[2:]),
+            )
+        if status == 1 and not ticket.counted:
+            ticket.taken_at = self._monotonic()
         ticket.counted = status == 1
         return status >= 0
 
