@@ -24,6 +24,7 @@ from yiyue.core.db import Database
 from yiyue.core.outbox import OutboxEvent
 from yiyue.frontdesk.service import suspend_schedule
 from yiyue.notifications import service
+from yiyue.notifications.channels import RETRY_AFTER, SmsUnavailable
 from yiyue.notifications.models import Delivery, Notification
 from yiyue.scheduling.models import Period
 from yiyue.wechat.fake import FakeWeChatState
@@ -36,8 +37,13 @@ OPENID = "o-withdrawal"
 @dataclass
 class RecordingSms:
     sent: list[str] = field(default_factory=list)
+    unavailable: int = 0
+    """The next sends that find the gateway unavailable (nothing goes out; the delivery is retried later)."""
 
     async def send(self, phone: str, text: str, *, template: str) -> None:
+        if self.unavailable:
+            self.unavailable -= 1
+            raise SmsUnavailable("短信网关暂不可用")
         self.sent.append(text)
 
 
@@ -116,21 +122,24 @@ def unread_kinds(body: dict[str, object]) -> list[str]:
 
 
 class TestPaymentReminder:
-    async def reminded(self, client, db, login: Login, paid_catalog, jobs) -> tuple[dict[str, str], int]:
-        """A hold whose payment reminder is made and whose SMS waits in the queue."""
+    async def reminded(self, client, db, login: Login, paid_catalog, jobs, sms) -> tuple[dict[str, str], int]:
+        """A hold whose payment reminder is made and whose SMS waits for its retry: the job of the fact sent
+        it at once, but the SMS gateway was unavailable, so nothing went out and a retry job is queued."""
         auth = await login(OPENID)
         held = await booked(client, auth, (await make_schedule(db, paid_catalog)).id)
         assert held["status"] == "pending_payment"
+        sms.unavailable = 1
         assert await handle(jobs, "appointment.payment_due") == 1
-        reminder, [sms] = (await messages(db, int(held["id"]))).pop("payment_reminder")  # type: ignore[call-overload]
+        reminder, [delivery] = (await messages(db, int(held["id"]))).pop("payment_reminder")  # type: ignore[call-overload]
         assert reminder.read_at is None and "请在15分钟内完成支付" in reminder.body
-        assert sms.channel == "sms" and sms.status == "pending"
+        assert (delivery.channel, delivery.status, delivery.attempts) == ("sms", "pending", 1)
+        assert "SmsUnavailable" in delivery.last_error and sms.sent == []
         return auth, int(held["id"])  # type: ignore[call-overload]
 
     async def test_is_withdrawn_once_paid_and_its_sms_never_goes_out(
         self, client, db, login: Login, paid_catalog, jobs, sms, clock: FrozenClock
     ):
-        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs)
+        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs, sms)
         clock.set(NOW + timedelta(minutes=3))
 
         await user_pays(client, await pay_for(client, auth, appointment_id))
@@ -139,29 +148,30 @@ class TestPaymentReminder:
         reminder, [delivery] = (await messages(db, appointment_id))["payment_reminder"]
         assert reminder.read_at == NOW + timedelta(minutes=3)
         assert (delivery.status, delivery.last_error, delivery.sent_at) == ("cancelled", "消息已失效：预约已支付", None)
-        await jobs.drain()  # the reminder's queued delivery job runs late: nothing goes out
+        await jobs.drain()  # the reminder's retry job runs late: nothing goes out
         assert not any("尚未支付" in text for text in sms.sent)
         _, [delivery] = (await messages(db, appointment_id))["payment_reminder"]
-        assert (delivery.status, delivery.attempts) == ("cancelled", 0)
+        assert (delivery.status, delivery.attempts) == ("cancelled", 1)  # the one try that found no gateway
         body = await listing(client, auth)
         assert unread_kinds(body) == ["booking_confirmed"] and body["unread"] == 1
         shown = {n["kind"]: n for n in body["items"]}  # type: ignore[attr-defined]
         assert shown["payment_reminder"]["read_at"] is not None  # still listed, read
 
     async def test_its_sms_is_not_sent_when_the_payment_is_seen_first_at_send_time(
-        self, client, db, login: Login, paid_catalog, jobs, sms
+        self, client, db, login: Login, paid_catalog, jobs, sms, clock: FrozenClock
     ):
-        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs)
+        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs, sms)
         await user_pays(client, await pay_for(client, auth, appointment_id))
+        clock.set(NOW + RETRY_AFTER)
 
-        await handle(jobs, "notification.deliver")  # before the booked event is handled
+        assert await handle(jobs, "notification.deliver") == 1  # the retry, before the booked event is handled
 
         _, [delivery] = (await messages(db, appointment_id))["payment_reminder"]
         assert (delivery.status, delivery.last_error) == ("cancelled", "消息已失效：预约已支付")
         assert sms.sent == []
 
     async def test_is_withdrawn_when_the_hold_is_cancelled(self, client, db, login: Login, paid_catalog, jobs, sms):
-        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs)
+        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs, sms)
 
         cancelled = await client.post(f"/api/v1/appointments/{appointment_id}/cancel", headers=auth)
         assert cancelled.status_code == 200, cancelled.text
@@ -177,7 +187,7 @@ class TestPaymentReminder:
     async def test_is_withdrawn_when_the_hold_expires(
         self, client, db, login: Login, paid_catalog, jobs, sms, clock: FrozenClock
     ):
-        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs)
+        auth, appointment_id = await self.reminded(client, db, login, paid_catalog, jobs, sms)
 
         clock.set(NOW + timedelta(minutes=15))
         await jobs.drain()  # the hold ends: expired
@@ -234,7 +244,7 @@ class TestVisitReminder:
         clock.set(EVENING + timedelta(minutes=1))
         auth = await login(OPENID)  # the morning's token has expired
         assert (await client.post(f"/api/v1/appointments/{appointment_id}/cancel", headers=auth)).status_code == 200
-        await handle(jobs, "notification.deliver")  # the queued sends run before the cancellation is handled
+        assert await handle(jobs, "notification.deliver_batch") == 1  # the sends run before the cancellation is handled
 
         _, deliveries = (await messages(db, appointment_id))["visit_reminder"]
         assert [(d.status, d.last_error) for d in deliveries] == [("cancelled", "消息已失效：预约已取消")] * 2

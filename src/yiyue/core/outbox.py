@@ -4,10 +4,16 @@ A booking, cancellation or payment adds its events here; they are committed with
 After the commit the relay (``yiyue.jobs``) hands them to the task queue; a sweep picks up whatever a
 crash left behind, so nothing is lost. An event counts as handled only when its handler's own
 transaction commits (``handled_at``), so a handler that runs twice finds it handled and does nothing.
+
+A handler whose fact leads to work outside the database (a message to send on every channel) asks for
+it with ``then``: the job system commits the handlers' writes, runs that work in the same job, and marks
+the event handled together with what the work recorded. A crash in between leaves the event unhandled,
+so it is handed again and its handlers find what they wrote and resume (decision 0019).
 """
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -20,6 +26,15 @@ from yiyue.core.events import Event
 
 CHANNEL = "outbox"
 """``Database.listeners`` channel: the job system hears there of the events each commit made durable."""
+
+HANDLING = "outbox.handling"
+"""``session.info`` key the job system sets on the unit of work its handlers write through: the event's id."""
+_FOLLOW_UPS = "outbox.follow_ups"
+
+Finish = Callable[[AsyncSession], Awaitable[None]]
+"""What a follow-up records once its work is done, in the transaction that marks its event handled."""
+FollowUp = Callable[[Any, datetime], Awaitable[Finish | None]]
+"""Work after an event's handlers committed, given the job context and the time: it returns what to record."""
 
 
 class OutboxEvent(Base):
@@ -66,3 +81,22 @@ def add(session: AsyncSession, fact: Event, *, now: datetime, delay: timedelta |
     session.add(event)
     publish_after_commit(session, CHANNEL, event)
     return event
+
+
+def handling(session: AsyncSession) -> bool:
+    """Whether ``session`` is the unit of work of an event's handlers (so ``then`` work will run)."""
+    return HANDLING in session.info
+
+
+def then(session: AsyncSession, key: str, follow_up: FollowUp) -> None:
+    """For an event handler: run ``follow_up`` in this job once the handlers' writes have committed, and
+    count the event handled only when it is done (in one transaction with what it returns to record). One
+    follow-up per ``key``: asking again with the same key keeps the first. Only in ``handling`` sessions."""
+    if not handling(session):
+        raise RuntimeError("outbox.then() is for the unit of work of an event's handlers")
+    session.info.setdefault(_FOLLOW_UPS, {}).setdefault(key, follow_up)
+
+
+def follow_ups(session: AsyncSession) -> list[FollowUp]:
+    """The follow-ups the handlers asked for, in the order asked (for the job system)."""
+    return list(session.info.get(_FOLLOW_UPS, {}).values())

@@ -2,7 +2,8 @@
 
 Delivery is at least once (a crash between handing an event to the queue and handling it, or a worker
 killed mid-task, means it is handed again by the sweep), and handling is once: an event is marked
-handled in the same transaction as its handler's writes, and a handler that finds it handled does
+handled in the same transaction as its handler's writes (or, when a handler asked for follow-up work
+with ``outbox.then``, with what that work recorded), and a handler that finds it handled does
 nothing. Handlers that call the outside world make those calls idempotent themselves (refund numbers)
 or record that they are about to call before calling (messages: at most once).
 """
@@ -21,6 +22,7 @@ from huey import Huey, crontab
 from huey.consumer import Consumer
 from huey.exceptions import RetryTask
 from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.core import outbox
 from yiyue.core.clock import Clock
@@ -131,24 +133,39 @@ class JobSystem:
         db: Database = ctx.db
         try:
             async with db.session() as session:
+                session.info[outbox.HANDLING] = event_id
                 event = await session.get(OutboxEvent, event_id)
                 if event is None or event.handled_at is not None or event.failed_at is not None:
                     return
                 fact = event.fact()  # a topic no class declares fails here, and is retried, then dead-lettered
                 for handler in self.handlers.get(event.topic, []):  # none: nobody needs to hear of it yet
                     await handler(ctx, session, fact, now)
-                await begin_write(session)
-                handled = await session.execute(
-                    update(OutboxEvent)
-                    .where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None))
-                    .values(handled_at=now)
-                )
-                if handled.rowcount == 0:  # type: ignore[attr-defined]
-                    raise _AlreadyHandled()
+                follow_ups = outbox.follow_ups(session)
+                if not follow_ups:
+                    await begin_write(session)
+                    if not await _mark_handled(session, event_id, now):
+                        raise _AlreadyHandled()
+            if follow_ups:
+                await self._follow_up(ctx, db, event_id, follow_ups, now)
         except _AlreadyHandled:
             log.info("event %s was handled by another worker meanwhile", event_id)
         except Exception as exc:
             await self._record_failure(db, event_id, exc, now)
+
+    async def _follow_up(
+        self, ctx: Any, db: Database, event_id: int, follow_ups: list[outbox.FollowUp], now: datetime
+    ) -> None:
+        """The handlers' writes have committed: their follow-ups run (sending a message on every channel),
+        then what those record and the event's handled mark commit together. A follow-up that raises
+        leaves the event unhandled: it is retried, and its handlers resume from what they wrote."""
+        finishes = [finish for follow_up in follow_ups if (finish := await follow_up(ctx, now)) is not None]
+        async with db.session() as session:
+            await begin_write(session)
+            for finish in finishes:
+                await finish(session)
+            if not await _mark_handled(session, event_id, now):
+                # another run of the event finished first; what this run did (it sent what it claimed) stands
+                log.info("event %s was handled by another worker meanwhile", event_id)
 
     async def _record_failure(self, db: Database, event_id: int, exc: Exception, now: datetime) -> None:
         async with db.session() as session:
@@ -195,6 +212,13 @@ class JobSystem:
             log.info("redelivering %s stale outbox events", len(rows))
             await asyncio.to_thread(self.enqueue, [(r.id, r.available_at) for r in rows])
         return len(rows)
+
+
+async def _mark_handled(session: AsyncSession, event_id: int, now: datetime) -> bool:
+    handled = await session.execute(
+        update(OutboxEvent).where(OutboxEvent.id == event_id, OutboxEvent.handled_at.is_(None)).values(handled_at=now)
+    )
+    return bool(handled.rowcount)  # type: ignore[attr-defined]
 
 
 async def _awaited(awaitable: Awaitable[T]) -> T:

@@ -2,8 +2,10 @@
 
 A notification is keyed by what it is about (``dedupe_key``, unique), so the handler of an event that
 runs twice creates nothing the second time. Its deliveries (WeChat subscribe message, SMS) are rows
-written in the same transaction, each with an outbox event that sends it after the commit
-(``channels.deliver``); a delivery that fails never touches the appointment.
+written in the same transaction; made by an event's handler, they are sent by the same job once it has
+committed (``outbox.then``, ``channels.send_batch``: one job per fact, not one per channel), otherwise
+each by a ``DeliveryDue`` job of its own (``channels.deliver``). A delivery that fails never touches the
+appointment.
 
 A message that no longer applies (``rules``: a payment reminder once the hold is paid, cancelled or
 expired; a visit reminder once the visit is cancelled) is withdrawn by ``withdraw_stale``: its pending
@@ -12,7 +14,8 @@ deliveries are cancelled and, for a prompt, ``read_at`` is set, so it no longer 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -27,7 +30,10 @@ from yiyue.core import outbox
 from yiyue.core.db import begin_write
 from yiyue.core.errors import NotFound
 from yiyue.core.events import DeliveryDue
+from yiyue.core.outbox import Finish
 from yiyue.core.pagination import PageParams
+from yiyue.notifications.channels import DeliveryContext, send_batch
+from yiyue.notifications.events import DeliveriesDue
 from yiyue.notifications.models import (
     Delivery,
     DeliveryChannel,
@@ -128,7 +134,7 @@ async def notify(
     """
     kind = NotificationKind(kind)
     key = dedupe_key(kind, appointment_id, about)
-    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
+    if await _made_already(session, key):
         return None
     appointment, facts = await appointment_facts(session, appointment_id)
     prompt = kind.value in PROMPTS
@@ -178,6 +184,7 @@ async def _store(
         async with session.begin_nested():
             session.add(notification)
     except IntegrityError:  # made meanwhile by another run of the same event (PostgreSQL; SQLite queues writers)
+        await _made_already(session, key)  # this run sends what that one has not yet, should that one die
         return None
 
     contents: list[tuple[DeliveryChannel, dict[str, Any]]] = []
@@ -188,13 +195,16 @@ async def _store(
         )
     if message.sms is not None:
         contents.append((DeliveryChannel.SMS, {"text": message.sms}))
+    # Made by an event's handler, the deliveries are claimed by this very commit (``sending``, one attempt):
+    # the same job sends them right after it, with no transaction of its own to claim them (decision 0019).
+    claimed = outbox.handling(session)
     deliveries = [
         Delivery(
             notification_id=notification.id,
             channel=channel.value,
-            status=DeliveryStatus.PENDING.value,
+            status=(DeliveryStatus.SENDING if claimed else DeliveryStatus.PENDING).value,
             content=content,
-            attempts=0,
+            attempts=1 if claimed else 0,
             last_error="",
             created_at=now,
             updated_at=now,
@@ -204,9 +214,82 @@ async def _store(
     ]
     session.add_all(deliveries)
     await session.flush()
-    for delivery in deliveries:
-        outbox.add(session, DeliveryDue(delivery_id=delivery.id), now=now)
+    _send_after_commit(session, [delivery.id for delivery in deliveries], now=now)
     return notification
+
+
+_DUE = "notifications.deliveries_due"
+_CLAIMED = "notifications.deliveries_claimed"
+
+
+_BATCH = "notifications.batch"
+
+
+def _send_after_commit(session: AsyncSession, delivery_ids: list[int], *, now: datetime) -> None:
+    """In an event's handler (``outbox.handling``): every channel is sent in the same job once the handler's
+    writes commit, all the unit of work's deliveries in one batch (``channels.send_batch``), and the event
+    counts as handled only then (decision 0019). Inside ``one_job_for_deliveries`` (the evening's visit
+    reminders) they wait for that one job. Anywhere else (a script) each delivery gets a ``DeliveryDue``
+    job of its own. Either way the job is written with the deliveries, so it is as durable as they are."""
+    if outbox.handling(session):
+        send_in_this_job(session, delivery_ids, claimed=True)
+        return
+    batch: list[int] | None = session.info.get(_BATCH)
+    if batch is not None:
+        batch.extend(delivery_ids)
+        return
+    for delivery_id in delivery_ids:
+        outbox.add(session, DeliveryDue(delivery_id=delivery_id), now=now)
+
+
+@contextmanager
+def one_job_for_deliveries(session: AsyncSession, *, now: datetime) -> Iterator[None]:
+    """The deliveries the notifications made inside this block are sent by one ``DeliveriesDue`` job (in
+    one batch: ``channels.send_batch``) instead of a job each."""
+    batch: list[int] = session.info.setdefault(_BATCH, [])
+    try:
+        yield
+    finally:
+        session.info.pop(_BATCH, None)
+    if batch:
+        outbox.add(session, DeliveriesDue(delivery_ids=batch), now=now)
+
+
+def send_in_this_job(session: AsyncSession, delivery_ids: list[int], *, claimed: bool = False) -> None:
+    """For an event's handler: sends ``delivery_ids`` (those not done yet) once the handler's writes have
+    committed, in one batch with the others of this unit of work, before the event counts as handled.
+    ``claimed``: this unit of work made them ``sending`` (its commit claims them for this job)."""
+    if not delivery_ids:
+        return
+    due: list[int] = session.info.setdefault(_DUE, [])
+    due.extend(delivery_ids)
+    ours: set[int] = session.info.setdefault(_CLAIMED, set())
+    if claimed:
+        ours.update(delivery_ids)
+
+    async def send(ctx: DeliveryContext, at: datetime) -> Finish | None:
+        return await send_batch(ctx, due, at, claimed=ours)
+
+    outbox.then(session, _DUE, send)
+
+
+async def _made_already(session: AsyncSession, key: str) -> bool:
+    """Whether the notification ``key`` exists. In an event's handler that runs again (a crash after its
+    writes committed but before its sends were recorded), its deliveries not done are looked at in this
+    job: one still ``pending`` is sent; one left ``sending`` may have gone out, so it is never sent again
+    (a job of its own marks it 结果未知 once no run can still be sending it)."""
+    made = await session.scalar(select(Notification.id).where(Notification.dedupe_key == key))
+    if made is None:
+        return False
+    if outbox.handling(session):
+        waiting = await session.scalars(
+            select(Delivery.id).where(
+                Delivery.notification_id == made,
+                Delivery.status.in_((DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value)),
+            )
+        )
+        send_in_this_job(session, list(waiting))
+    return True
 
 
 async def withdraw_stale(session: AsyncSession, *, appointment_id: int, now: datetime) -> int:
@@ -368,7 +451,7 @@ async def notify_waitlist(
     (confirmed, let go or run out meanwhile) is not made, checked again once this unit of work writes."""
     kind = NotificationKind(kind)
     key = waitlist_key(kind, entry_id)
-    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
+    if await _made_already(session, key):
         return None
     entry, facts = await waitlist_facts(session, entry_id)
     prompt = kind.value in WAITLIST_PROMPTS
@@ -464,7 +547,7 @@ async def notify_release(session: AsyncSession, *, entry_id: int, now: datetime)
         return None
     kind = NotificationKind.RELEASE_WON if entry.status == ReleaseEntryStatus.WON else NotificationKind.RELEASE_LOST
     key = release_key(kind, entry_id)
-    if await session.scalar(select(Notification.id).where(Notification.dedupe_key == key)) is not None:
+    if await _made_already(session, key):
         return None
     appointment = await session.get(Appointment, entry.appointment_id) if entry.appointment_id else None
     schedule = loaded.schedule

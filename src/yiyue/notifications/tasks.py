@@ -3,7 +3,9 @@ made stale), the waitlist's offers and ends, sending deliveries, and the visit r
 before.
 
 Handlers run inside the job's unit of work and are safe to run twice (a notification exists once per
-kind and appointment; a delivery is sent at most once; withdrawing twice changes nothing).
+kind and appointment; a delivery is sent at most once; withdrawing twice changes nothing). A fact's
+message is sent on every channel by the fact's own job once its writes commit (decision 0019); a
+``DeliveryDue`` job sends one delivery: a retry of a channel that failed, or one made outside a job.
 """
 
 from __future__ import annotations
@@ -36,9 +38,18 @@ from yiyue.core.events import (
 )
 from yiyue.core.tasks import EventHandler, Tasks
 from yiyue.notifications.channels import DeliveryContext, deliver
+from yiyue.notifications.events import DeliveriesDue
 from yiyue.notifications.models import Notification, NotificationKind
 from yiyue.notifications.rules import tells_ending
-from yiyue.notifications.service import notify, notify_release, notify_waitlist, withdraw_stale, withdraw_waitlist
+from yiyue.notifications.service import (
+    notify,
+    notify_release,
+    notify_waitlist,
+    one_job_for_deliveries,
+    send_in_this_job,
+    withdraw_stale,
+    withdraw_waitlist,
+)
 
 tasks = Tasks("notifications")
 
@@ -147,8 +158,16 @@ async def notify_release_result(
 async def deliver_notification(
     ctx: NotificationsContext, session: AsyncSession, event: DeliveryDue, now: datetime
 ) -> None:
-    """Sends one delivery (subscribe message, SMS)."""
+    """Sends one delivery (subscribe message, SMS): a retry, or one made outside an event's job."""
     await deliver(session, ctx, event.delivery_id, now)
+
+
+@tasks.on(DeliveriesDue)
+async def deliver_notifications(
+    ctx: NotificationsContext, session: AsyncSession, event: DeliveriesDue, now: datetime
+) -> None:
+    """Sends a batch of deliveries (the evening's visit reminders) in this one job."""
+    send_in_this_job(session, list(event.delivery_ids))
 
 
 @tasks.every(name="visit_reminders")
@@ -186,7 +205,8 @@ async def send_visit_reminders(
         )
     )
     made = 0
-    for appointment_id in due:
-        if await notify(session, kind=NotificationKind.VISIT_REMINDER, appointment_id=appointment_id, now=now):
-            made += 1
+    with one_job_for_deliveries(session, now=now):  # one job sends the run's reminders, not one per channel each
+        for appointment_id in due:
+            if await notify(session, kind=NotificationKind.VISIT_REMINDER, appointment_id=appointment_id, now=now):
+                made += 1
     return made
