@@ -156,7 +156,13 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     for login in logins:
         typer.echo(f"               {login.username:<12} {login.password}  {login.label}")
     typer.echo("")
-    uvicorn.run(create_server(settings), host=host, port=port, log_level="info")
+    uvicorn.run(
+        create_server(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+    )
 
 
 @app.command()
@@ -165,7 +171,7 @@ def worker(
 ) -> None:
     """Run job workers apart from the server (set YIYUE_EMBEDDED_WORKERS=0 on the servers then)."""
     _logging()
-    from yiyue.jobs.runtime import build_jobs, worker_context
+    from yiyue.jobs.runtime import build_jobs, worker_consumer, worker_context
 
     settings = get_settings()
     clock = Clock()
@@ -181,7 +187,7 @@ def worker(
     recovered = asyncio.run(_recover(jobs, startup))
     typer.echo(f"handed {recovered} unfinished events to the queue again")
     typer.echo(f"yiyue worker: {threads} threads, queue {settings.queue_url or 'sqlite (./var/queue.db)'}")
-    jobs.huey.create_consumer(workers=threads, worker_type="thread", periodic=True).run()
+    worker_consumer(jobs, threads=threads).run()  # SIGTERM: the jobs in progress finish first
 
 
 @app.command("fake-wechat")

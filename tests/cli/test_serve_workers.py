@@ -1,5 +1,6 @@
 """``yiyue serve`` as a real process: ``--workers N`` runs N server processes behind one port, and SIGTERM
-lets the bookings in flight finish before the processes exit (decision 0017).
+lets the bookings in flight finish before the processes exit; ``yiyue worker`` finishes its jobs in progress
+on SIGTERM too (decision 0017).
 
 Bookings are kept in flight by holding the database's write lock from the test (SQLite: ``BEGIN IMMEDIATE``;
 PostgreSQL: a lock on the appointments table), so they are really waiting when the signal comes."""
@@ -27,13 +28,16 @@ from sqlalchemy.engine import make_url
 
 from tests.factories import make_catalog, patient_body
 from tests.live import free_port, serving
+from yiyue.app import FAKE_WECHAT_MOUNT
 from yiyue.booking.models import Appointment
 from yiyue.core.clock import Clock, local_today
 from yiyue.core.config import Settings
 from yiyue.core.db import Database
+from yiyue.core.outbox import OutboxEvent
 from yiyue.hospitals.models import Hospital
 from yiyue.scheduling import service as scheduling
 from yiyue.scheduling.models import Period, Schedule
+from yiyue.server import create_server
 from yiyue.wechat.fake import create_fake_wechat_app
 
 
@@ -66,7 +70,7 @@ class Server:
         """The supervisor's server processes (not multiprocessing's resource tracker)."""
         return [pid for pid in self.children() if b"spawn_main" in _cmdline(pid)]
 
-    def wait_for_log(self, line: str, count: int, timeout: float = 60) -> None:
+    def wait_for_log(self, line: str, count: int, timeout: float = 180) -> None:
         deadline = time.monotonic() + timeout
         while self.log_text().count(line) < count:
             exited = self.process.poll() is not None
@@ -159,7 +163,7 @@ async def stored(db: Database, schedule_id: int) -> set[int]:
         return set(await session.scalars(select(Appointment.id).where(Appointment.schedule_id == schedule_id)))
 
 
-async def wait_healthy(url: str, within: float = 60) -> None:
+async def wait_healthy(url: str, within: float = 180) -> None:
     deadline = time.monotonic() + within
     async with httpx.AsyncClient(base_url=url, timeout=2) as http:
         while True:
@@ -174,8 +178,8 @@ async def wait_healthy(url: str, within: float = 60) -> None:
 
 
 @asynccontextmanager
-async def writes_held(database_url: str) -> AsyncIterator[None]:
-    """Holds the database so that a booking waits (in flight) until the block ends."""
+async def writes_held(database_url: str, table: str = "appointments") -> AsyncIterator[None]:
+    """Holds the database so that a booking (or a write to ``table``) waits, in flight, until the block ends."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         conn = sqlite3.connect(url.database or "", isolation_level=None, check_same_thread=False)
@@ -189,7 +193,7 @@ async def writes_held(database_url: str) -> AsyncIterator[None]:
     pg = await asyncpg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
     transaction = pg.transaction()
     await transaction.start()
-    await pg.execute("LOCK TABLE appointments IN SHARE ROW EXCLUSIVE MODE")  # inserts wait; reads do not
+    await pg.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")  # writes wait; reads do not
     try:
         yield
     finally:
@@ -253,3 +257,58 @@ async def test_sigterm_lets_the_bookings_in_flight_finish(
         async with store.session() as session:
             count = await session.scalar(select(func.count()).select_from(Appointment))
         assert count == 4
+
+
+# --- yiyue worker -------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def relaying_server(settings: Settings) -> Iterator[str]:
+    """A server that relays its outbox to the queue and runs no job workers (the settings say 0)."""
+    with serving(create_server(settings, clock=Clock())) as url:
+        yield url
+
+
+def start_worker(settings: Settings, server: str, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **server_env(settings, log.parent, f"{server}{FAKE_WECHAT_MOUNT}"),
+        "YIYUE_QUEUE_URL": settings.queue_url,
+        "YIYUE_QUEUE_NAME": settings.queue_name,
+    }
+    with log.open("wb") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "yiyue.cli", "worker", "--threads", "2"], env=env, stdout=sink, stderr=sink
+        )
+
+
+async def test_sigterm_lets_a_worker_finish_its_jobs_in_progress(
+    settings: Settings, tmp_path: Path, relaying_server: str, store: Database
+) -> None:
+    schedule = await released_schedule(store)
+    async with httpx.AsyncClient(base_url=relaying_server, timeout=60) as http:
+        for _ in range(3):
+            auth, pid = await new_patient(http, f"{relaying_server}{FAKE_WECHAT_MOUNT}")
+            assert (await book(http, auth, schedule.id, pid)).status_code == 201
+    log = tmp_path / "worker.log"
+    started = "Executing yiyue.jobs.system.deliver_event"
+    async with writes_held(settings.database_url, table="outbox_events"):
+        worker = start_worker(settings, relaying_server, log)
+        try:
+            deadline = time.monotonic() + 180  # a busy machine takes its time to start a process
+            while log.read_text(errors="replace").count(started) < 2:  # both threads are in a job, waiting
+                assert time.monotonic() < deadline and worker.poll() is None, log.read_text(errors="replace")
+                await asyncio.sleep(0.1)
+            worker.send_signal(signal.SIGTERM)
+            await asyncio.sleep(3.0)
+            assert worker.poll() is None, "the worker left its jobs half-done"
+        except BaseException:
+            worker.kill()
+            raise
+    assert await asyncio.to_thread(worker.wait, 60) == 0
+    text = log.read_text(errors="replace")
+    assert "All workers have stopped" in text
+    async with store.session() as session:
+        handled = await session.scalar(
+            select(func.count()).select_from(OutboxEvent).where(OutboxEvent.handled_at.is_not(None))
+        )
+    assert int(handled or 0) >= text.count(started) >= 2  # every job that began was carried through
