@@ -106,7 +106,7 @@ def worker_context(settings: Settings, clock: Clock) -> JobContext:
         )
     db = Database.from_settings(settings, worker=True)
     gate = build_gate(settings)
-    inventory.listen(db, gate.marks)
+    inventory.listen(db, gate.counts)
     return JobContext(
         settings=settings,
         clock=clock,
