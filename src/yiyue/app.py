@@ -28,16 +28,19 @@ from yiyue.booking.release_endpoints import router as release_router
 from yiyue.booking.waitlist_endpoints import router as waitlist_router
 from yiyue.core import validation
 from yiyue.core.bodylimit import BodyLimit
+from yiyue.core.cache import ReadCache, read_sessionmaker
+from yiyue.core.cache import install as install_read_cache
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.crypto import FieldCipher
-from yiyue.core.db import Database
+from yiyue.core.db import Database, is_busy
 from yiyue.core.errors import DomainError
 from yiyue.core.openapi import install as install_openapi
 from yiyue.core.ratelimit import LoginGuard, RateLimiter
 from yiyue.core.security import RevokedFamilies, TokenVerifier
 from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
 from yiyue.frontdesk.today_endpoints import router as today_router
+from yiyue.hospitals.endpoints import CATALOG
 from yiyue.hospitals.endpoints import router as hospitals_router
 from yiyue.hospitals.staff_accounts_endpoints import router as staff_accounts_router
 from yiyue.hospitals.staff_endpoints import router as catalog_staff_router
@@ -47,6 +50,7 @@ from yiyue.notifications.endpoints import router as notifications_router
 from yiyue.payments.endpoints import router as payments_router
 from yiyue.reviews.endpoints import router as reviews_router
 from yiyue.reviews.staff_endpoints import router as reviews_staff_router
+from yiyue.scheduling.endpoints import AVAILABILITY
 from yiyue.scheduling.endpoints import router as scheduling_router
 from yiyue.scheduling.staff_endpoints import router as schedules_staff_router
 from yiyue.wechat.client import WeChatClient
@@ -73,7 +77,7 @@ def create_app(
     """The API. ``around`` runs inside the app's lifespan (the server uses it to run job workers)."""
     settings = settings or get_settings()
     clock = clock or Clock()
-    db = Database(settings.database_url)
+    db = Database.from_settings(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,6 +88,8 @@ def create_app(
                 yield
         await app.state.wechat.aclose()
         await app.state.pay.aclose()
+        await app.state.reads.aclose()
+        await app.state.gate.aclose()
         await db.dispose()
 
     app = FastAPI(
@@ -97,7 +103,19 @@ def create_app(
     app.state.db = db
     app.state.cipher = FieldCipher(settings.data_keys, settings.data_key_id, index_secret=settings.blind_index_secret)
     app.state.gate = inventory.build_gate(settings)
-    inventory.listen(db, app.state.gate.marks)
+    inventory.listen(db, app.state.gate.counts)
+    # Cheap reads (issue 10, decision 0018): pure reads without a transaction, catalog and availability
+    # answers kept until a committed write touches their tables.
+    app.state.read_sessions = read_sessionmaker(db)
+    app.state.reads = ReadCache.from_settings(
+        settings,
+        clock=clock,
+        regions={
+            CATALOG: settings.read_cache_catalog_seconds,
+            AVAILABILITY: settings.read_cache_availability_seconds,
+        },
+    )
+    install_read_cache(db, app.state.reads)
     app.state.tokens = TokenVerifier(settings.secret_key)
     app.state.ratelimiter = RateLimiter(settings)
     app.state.login_guard = LoginGuard(settings)
@@ -130,7 +148,7 @@ def create_app(
     install_console(app)
     install_openapi(app)
     _install_error_handlers(app)
-    app.add_middleware(SoldOutFastPath, marks=app.state.gate.marks, tokens=app.state.tokens, clock=clock)
+    app.add_middleware(SoldOutFastPath, counts=app.state.gate.counts, tokens=app.state.tokens, clock=clock)
     # Outermost (added last): a body's size is judged before anything, the sold-out fast path included, reads it.
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits=settings.body_limits)
 
@@ -226,5 +244,8 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> Response:
+        if is_busy(exc):  # no connection to be had outside a unit of work (those raise ServiceBusy): 503
+            busy = request.app.state.db.busy()
+            return _error(request, busy.status, busy.code, busy.text, headers=busy.headers)
         log.exception("unhandled error", exc_info=exc)
         return _error(request, 500, "INTERNAL_ERROR", "服务器内部错误，请稍后再试")

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
-from yiyue.booking import appointments, holds, release_window, rules, waitlist
+from yiyue.booking import appointments, holds, hotpath, read_model, release_window, rules, waitlist
 from yiyue.booking.errors import (
     AppointmentNotFound,
     BookingBanned,
@@ -41,7 +41,7 @@ from yiyue.booking.models import (
 from yiyue.booking.rules import MemberShareOnly, NotReleased
 from yiyue.booking.schemas import BookingRequest
 from yiyue.core import outbox
-from yiyue.core.db import after_commit, begin_write, on_close
+from yiyue.core.db import begin_write, on_close
 from yiyue.core.errors import Conflict, NotFound
 from yiyue.core.events import AppointmentCancelled
 from yiyue.core.pagination import paginate
@@ -64,7 +64,7 @@ async def book(
     gate: BookingGate,
     now: datetime,
     payment_hold: timedelta = timedelta(minutes=15),
-) -> Appointment:
+) -> hotpath.Booked:
     """Books a slot for one of the caller's visit persons.
 
     Rules: the schedule is open, released (a member whose level books early: from the release less its
@@ -78,23 +78,60 @@ async def book(
     ``payment_hold`` (``pending_payment``); otherwise the booking is confirmed at once.
     """
 
-    async def refuse_if_sold_out() -> None:
-        if await gate.marks.is_sold_out_for(request.schedule_id, account_id):
-            raise SoldOut()
-
-    await refuse_if_sold_out()
+    # The gate admits the booking with a token while the claims in flight leave a slot free (SOLD_OUT
+    # otherwise); the token comes back when the unit of work ends, unless it commits a claim.
+    ticket = await gate.admit(session, request.schedule_id, account_id)
     # Bookings queue for a turn at the schedule, then (SQLite) for the writer's lock; by the time a
     # turn comes, the one before may have taken the last slot.
     on_close(session, await gate.turns.take(request.schedule_id))
-    await refuse_if_sold_out()
-    await begin_write(session, recheck=refuse_if_sold_out)
+    await begin_write(session, recheck=lambda: gate.readmit(ticket))
+    fingerprint = _fingerprint(request)
+    booked = await hotpath.book_at_once(
+        session,
+        account_id=account_id,
+        request=request,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
+        now=now,
+        payment_hold=payment_hold,
+    )
+    if booked is None:  # refused, or no slot free at once: the long way says why (or books after all)
+        booked = await _book_step_by_step(
+            session,
+            account_id=account_id,
+            request=request,
+            idempotency_key=idempotency_key,
+            fingerprint=fingerprint,
+            gate=gate,
+            now=now,
+            payment_hold=payment_hold,
+        )
+    if booked.remaining is not None:  # a claim: the database's count becomes the gate's once it commits
+        schedule_id = booked.appointment.schedule_id
+        holders = await _holders(session, schedule_id) if booked.remaining == 0 else None
+        gate.claimed(session, schedule_id, remaining=booked.remaining, holders=holders)
+    return booked
+
+
+async def _book_step_by_step(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    request: BookingRequest,
+    idempotency_key: str,
+    fingerprint: str,
+    gate: BookingGate,
+    now: datetime,
+    payment_hold: timedelta,
+) -> hotpath.Booked:
+    """``book``'s rules one statement at a time, in their order: the long way, which names the refusal."""
     # The account lock orders this account's concurrent requests: twins of one key and bookings racing
     # the active limit are decided one after another, each seeing what the one before committed.
     await accounts.lock_account(session, account_id)
-    fingerprint = _fingerprint(request)
     replay = await _replay(session, account_id=account_id, key=idempotency_key, fingerprint=fingerprint)
     if replay is not None:
-        return replay
+        await read_model.load(session, [replay.id])
+        return hotpath.Booked(replay, (await members.privileges(session, account_id)).can_cancel_late)
     person = await accounts.get_visit_person(session, account_id=account_id, visit_person_id=request.patient_id)
     schedule = await scheduling.get_for_update(session, request.schedule_id)
     hospital = await session.get_one(Hospital, schedule.hospital_id)
@@ -156,10 +193,8 @@ async def book(
             created_at=now,
         )
     )
-    if await scheduling.remaining(session, schedule.id, now=now) == 0:
-        holders = await _holders(session, schedule.id)
-        after_commit(session, lambda: gate.marks.mark_sold_out(schedule.id, holders))
-    return appointment
+    await read_model.load(session, [appointment.id])
+    return hotpath.Booked(appointment, perks.can_cancel_late, await scheduling.remaining(session, schedule.id, now=now))
 
 
 async def cancel(
@@ -329,8 +364,8 @@ async def _why_no_slot(
 ) -> Conflict | NotFound:
     remaining = await scheduling.remaining(session, schedule.id, now=now)
     if remaining == 0:
-        # Marked now: this unit of work rolls back with the refusal, so nothing after commit would run.
-        await gate.marks.mark_sold_out(schedule.id, await _holders(session, schedule.id))
+        # Counted now: this unit of work rolls back with the refusal, so nothing after commit would run.
+        await gate.sold_out(session, schedule.id, await _holders(session, schedule.id))
         return SoldOut()
     if slot_id is not None:
         slot = await session.get(Slot, slot_id)

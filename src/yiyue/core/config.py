@@ -191,10 +191,59 @@ class Settings(BaseSettings):
     (urlencoded, no file uploads) get 1 MB: a long schedule form or notice is still far below it."""
 
     # --- issue 10 / gate: the counting gate (booking/gate) -----------------------------------------
+    # With ``redis_url`` the gate's slot counts live in Redis, shared by every process; a count lapses
+    # after ``gate_recheck_seconds`` and is read from the database again.
+    gate_redis_local_seconds: float = Field(default=0.05, ge=0, le=1)
+    """How long a refusal Redis gave is answered from this process's memory (the rush after a sell-out);
+    a slot freed in another process is seen here at most this much later. 0: always ask Redis."""
+    gate_redis_timeout_seconds: float = Field(default=1.0, gt=0, le=5)
+    """How long the gate waits for Redis (a connection, an answer) before the database decides alone."""
+    gate_redis_prefix: str = "yiyue:gate"
+    """Key prefix of the counts in Redis (several deployments, or test runs, may share one Redis)."""
+    gate_redis_connections: int = Field(default=32, ge=1, le=1024)
+    """Connections to Redis per process for the gate; a rush waits for one rather than opening more."""
+    gate_redis_retry_seconds: float = Field(default=1.0, ge=0, le=60)
+    """After Redis failed, how long bookings go straight to the database before Redis is tried again."""
 
     # --- issue 10 / processes: pool, workers, shutdown --------------------------------------------
+    database_pool_size: int = Field(default=10, ge=1, le=500)
+    """Database connections each server process keeps open. The budget (decision 0017, README "Connection
+    budget"): server processes × (pool size + overflow) + worker processes × threads × (worker pool size +
+    worker overflow) ≤ PostgreSQL's max_connections − reserve. The defaults: 2 servers of 2 processes and a
+    worker of 2 threads take at most 2 × 2 × 15 + 2 × 3 = 66 of PostgreSQL's default 100."""
+    database_max_overflow: int = Field(default=5, ge=0, le=500)
+    """Connections a server process may open beyond its pool at a peak (closed again when given back)."""
+    database_pool_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
+    """How long a request waits for a free connection before it is answered 503 ``SERVICE_BUSY``."""
+    worker_database_pool_size: int = Field(default=2, ge=1, le=100)
+    """The same for each thread of a ``yiyue worker`` (one job at a time per thread)."""
+    worker_database_max_overflow: int = Field(default=1, ge=0, le=100)
+    database_statement_cache_size: int = Field(default=100, ge=0, le=10_000)
+    """asyncpg's prepared statements cached per connection. 0 behind PgBouncer in transaction mode (a
+    session's next transaction may run on another server connection, where the statement does not exist)."""
+    busy_retry_after_seconds: int = Field(default=2, ge=1, le=300)
+    """The ``Retry-After`` of a 503 ``SERVICE_BUSY`` (no database connection to be had in time)."""
+    server_workers: int = Field(default=1, ge=1, le=64)
+    """Processes ``yiyue serve`` runs (``--workers``). Each has its own pool and its own embedded job
+    workers; the in-process fake WeChat cannot be shared by them (run ``yiyue fake-wechat``)."""
+    shutdown_grace_seconds: int = Field(default=30, ge=1, le=600)
+    """On SIGTERM a server stops accepting connections and lets the requests in flight finish for up to
+    this long (uvicorn's ``timeout_graceful_shutdown``) before it cancels them; then its job workers stop
+    after their current job."""
 
     # --- issue 10 / reads: catalog and availability cache, ETag -----------------------------------
+    read_cache: bool = True
+    """Answer catalog and availability reads from a cache (``core.cache``); off: every read asks the database."""
+    read_cache_catalog_seconds: float = Field(default=300.0, ge=0)
+    """How long a catalog answer (hospitals, departments, doctors) is kept. Staff edits drop it at once (in
+    Redis for every process when ``redis_url`` is set); this only bounds writes made around the app."""
+    read_cache_availability_seconds: float = Field(default=1.0, ge=0, le=1.0)
+    """How long an availability answer (remaining numbers) is kept in each process: at most 1 s stale.
+    A booking, cancellation or schedule change in the same process drops it at once."""
+    read_cache_max_entries: int = Field(default=4096, ge=16)
+    """Answers kept in a process's memory per region (least recently used go first)."""
+    read_cache_key_prefix: str = "yiyue:cache:"
+    """Prefix of the cache's Redis keys (tests give each run its own)."""
 
     # --- issue 10 / jobs: outbox fan-out ----------------------------------------------------------
 

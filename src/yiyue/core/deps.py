@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from yiyue.core.clock import Clock
 from yiyue.core.config import Settings
@@ -24,6 +24,14 @@ from yiyue.core.security import Principal, RevokedFamilies, TokenVerifier
 async def _session(request: Request) -> AsyncIterator[AsyncSession]:
     db: Database = request.app.state.db
     async with db.session() as session:
+        yield session
+
+
+async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for pure reads (no unit of work to commit): ``core.cache.read_sessionmaker``. It takes a
+    connection only when it first asks the database, so an answer from the cache takes none."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
+    async with sessions() as session:
         yield session
 
 
@@ -45,6 +53,7 @@ async def _cipher(request: Request) -> FieldCipher:
 # scope="function": the transaction commits before the response is sent, so a 201 is never
 # acknowledged for a booking that could still roll back.
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CipherDep = Annotated[FieldCipher, Depends(_cipher)]
