@@ -30,7 +30,14 @@ from yiyue.core.db import Database
 from yiyue.notifications import rules
 from yiyue.notifications.models import Delivery, Notification, NotificationKind
 from yiyue.notifications.templates import WAITLIST_END_WORDS, WaitlistFacts, render, render_waitlist
-from yiyue.wechat.fake import DEFAULT_TEMPLATES, TEMPLATE_WAITLIST_OFFERED, VALUE_RULES, FakeWeChatState, key_kind
+from yiyue.wechat.fake import (
+    DEFAULT_TEMPLATES,
+    PATH_SUBSCRIBE_SEND,
+    TEMPLATE_WAITLIST_OFFERED,
+    VALUE_RULES,
+    FakeWeChatState,
+    key_kind,
+)
 
 MESSAGES = "/api/v1/me/notifications"
 
@@ -58,10 +65,12 @@ async def messages_of(db: Database, entry_id: int) -> dict[str, tuple[Notificati
     return {n.kind: (n, [d for d in deliveries if d.notification_id == n.id]) for n in found}
 
 
-async def handle_offers_only(jobs: Jobs) -> None:
-    """Makes the offer's message without sending it yet (its delivery job waits, as in a busy queue)."""
+async def handle_offers_only(jobs: Jobs, fake: FakeWeChatState) -> None:
+    """Makes the offer's message, whose subscribe message finds WeChat busy (-1): nothing went out, and
+    the delivery waits for its retry."""
     from tests.notifications.test_withdrawal import handle
 
+    fake.inject_fault(path=PATH_SUBSCRIBE_SEND, errcode=-1, errmsg="system error")
     assert await handle(jobs, "waitlist.offered") >= 1
 
 
@@ -83,9 +92,11 @@ class TestOffered:
         assert sent.data["thing5"] == {"value": "已为您保留1号，请于09:15前确认"}
         assert sent.data["name1"] == {"value": "排头"} and sent.data["thing3"] == {"value": "李明华 主任医师"}
 
-    async def test_confirming_withdraws_the_offer_and_its_unsent_subscribe_message(self, client, db, catalog, jobs):
+    async def test_confirming_withdraws_the_offer_and_its_unsent_subscribe_message(
+        self, client, db, catalog, jobs, fake
+    ):
         _, head, mine, _, _ = await offered_to(client, db, catalog)
-        await handle_offers_only(jobs)
+        await handle_offers_only(jobs, fake)
 
         assert (await confirm(client, head, mine["id"])).status_code == 201
         await jobs.drain()
@@ -96,10 +107,10 @@ class TestOffered:
         assert "waitlist_ended" not in await messages_of(db, mine["id"])
 
     async def test_a_lapsed_offer_is_withdrawn_and_the_patient_told_it_passed_on(
-        self, client, db, catalog, jobs, clock: FrozenClock
+        self, client, db, catalog, jobs, fake, clock: FrozenClock
     ):
         _, _, mine, _, theirs = await offered_to(client, db, catalog)
-        await handle_offers_only(jobs)
+        await handle_offers_only(jobs, fake)
         clock.set(NOW + timedelta(minutes=15))
 
         await jobs.drain()
@@ -112,9 +123,9 @@ class TestOffered:
         assert "未在规定时间内确认，为您保留的号源已顺延给下一位候补患者" in ended.body
         assert "waitlist_offered" in await messages_of(db, theirs["id"])
 
-    async def test_leaving_tells_nothing_but_withdraws_the_offer(self, client, db, catalog, jobs):
+    async def test_leaving_tells_nothing_but_withdraws_the_offer(self, client, db, catalog, jobs, fake):
         _, head, mine, _, _ = await offered_to(client, db, catalog)
-        await handle_offers_only(jobs)
+        await handle_offers_only(jobs, fake)
 
         assert (await client.delete(f"{WAITLIST}/{mine['id']}", headers=head.auth)).status_code == 204
         await jobs.drain()
