@@ -348,10 +348,14 @@ async def rush(
     patients: list[Patient],
     schedule_id: int,
     on_answer: Callable[[Answer], Awaitable[None]] | None = None,
+    *,
+    spread_seconds: float = 0.0,
 ) -> list[Answer]:
-    """Every patient books ``schedule_id`` at the same instant, patient i through server i mod len(bases)."""
+    """Every patient books ``schedule_id`` at the same instant (or, with ``spread_seconds``, one after
+    another over that long), patient i through server i mod len(bases)."""
 
     async def one(i: int, p: Patient) -> Answer:
+        await asyncio.sleep(spread_seconds * i / len(patients))
         answer = await book(http, bases[i % len(bases)], p, schedule_id)
         if on_answer is not None:
             await on_answer(answer)
@@ -476,7 +480,10 @@ async def test_kill_9_of_a_server_mid_rush_loses_no_acknowledged_booking(cluster
                 killed.set()
 
     async with client() as http:
-        answers = await rush(http, [doomed, survivor], cluster.patients, schedule_id, kill_after_a_few)
+        # Spread over a second: the counting gate answers a simultaneous crowd before a kill could land.
+        answers = await rush(
+            http, [doomed, survivor], cluster.patients, schedule_id, kill_after_a_few, spread_seconds=1.0
+        )
         assert killed.is_set()
         process.wait(timeout=10)
         kept = await stored(cluster.url, schedule_id)
