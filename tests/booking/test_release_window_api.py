@@ -105,6 +105,8 @@ class TestEnter:
         second = await enter(client, father, schedule.id)
 
         assert second.status_code == 200 and second.json()["id"] == first["id"]
+        seen = await client.get(f"{ENTRIES}/{first['id']}", headers=father.auth)
+        assert seen.status_code == 200 and seen.json()["id"] == first["id"]  # the family sees the one entry
 
     async def test_is_refused_before_the_window_after_it_and_for_a_first_come_session(self, client, db, catalog, clock):
         schedule = await window_schedule(db, catalog, clock)

@@ -287,11 +287,23 @@ async def undrawn(session: AsyncSession, *, now: datetime) -> list[int]:
 
 
 async def get_own(session: AsyncSession, *, account_id: int, entry_id: int) -> ReleaseEntry:
-    """One of the caller's entries; anyone else's is reported as not found."""
+    """An entry the caller made, or one of a person the caller also keeps (a family's second account is
+    answered with the entry the first made: one per ID number); anyone else's is reported as not found."""
     entry = await session.get(ReleaseEntry, entry_id)
-    if entry is None or entry.account_id != account_id:
+    if entry is None:
+        raise ReleaseEntryNotFound()
+    if entry.account_id != account_id and not await _keeps_person(session, account_id, entry.person_index):
         raise ReleaseEntryNotFound()
     return entry
+
+
+async def _keeps_person(session: AsyncSession, account_id: int, person_index: str) -> bool:
+    kept = exists().where(
+        VisitPerson.account_id == account_id,
+        VisitPerson.id_number_index == person_index,
+        VisitPerson.deleted_at.is_(None),
+    )
+    return bool(await session.scalar(select(kept)))
 
 
 async def list_own(
