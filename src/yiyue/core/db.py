@@ -262,10 +262,14 @@ async def _tell_listeners(session: AsyncSession, published: dict[str, list[Any]]
     db: Database | None = session.info.get("db")
     for channel, facts in published.items():
         listener = db.listeners.get(channel) if db is not None else None
-        if listener is not None:
+        if listener is None:
+            continue
+        try:  # each channel on its own: one listener failing must not keep the others from hearing
             result = listener(facts)
             if result is not None:
                 await result
+        except Exception:
+            log.exception("after-commit listener on channel %r failed", channel)
 
 
 def on_close(session: AsyncSession, release: Callable[[], None]) -> None:
