@@ -279,7 +279,7 @@ async def test_a_sell_out_the_database_confirms_starts_the_lapse_again() -> None
     ticks = FakeMonotonic()
     counts = MemorySlotCounts(lapse_seconds=2.0, monotonic=ticks)
     later = await admitted(counts, 2)
-    await known(counts, 0)
+    await known(counts, 1)
     ticks.advance(1.5)
     await known(counts, 0, holders=frozenset({2}), by=later)
 
@@ -307,3 +307,17 @@ async def test_a_report_below_zero_counts_as_none_left(make_counts: MakeCounts, 
     await known(counts, remaining)
 
     assert await counts.is_sold_out_for(S, 1) is True
+
+
+async def test_repeated_sell_out_reports_do_not_keep_the_count_alive(make_counts: MakeCounts) -> None:
+    counts = make_counts(lapse_seconds=0.5)
+    retries = [await admitted(counts, account) for account in (2, 3, 4)]  # holders retrying, say
+    await known(counts, 0, holders=frozenset({2, 3, 4}), by=retries[0])
+    for retry in retries[1:]:
+        await asyncio.sleep(0.2)
+        await known(counts, 0, holders=frozenset({2, 3, 4}), by=retry)
+    assert await counts.is_sold_out_for(S, 1) is True
+
+    await asyncio.sleep(0.2)  # 0.6 s after the sell-out was first confirmed
+
+    assert await counts.is_sold_out_for(S, 1) is False

@@ -79,9 +79,10 @@ class MemorySlotCounts:
             ticket.counted = False
         if remaining is not None:
             # The lapse runs from the moment the count is first known, so that a count drifted by lost
-            # tokens is read again; a sell-out the database just confirmed starts it again (no token
-            # matters then, and every freed slot forgets the count anyway).
-            if count.free is None or remaining <= 0:
+            # tokens is read again; the database first confirming a sell-out starts it again (no token
+            # matters then, and every freed slot forgets the count anyway), but repeated reports of none
+            # left do not, or holders retrying would keep a sold-out count alive for ever.
+            if count.free is None or (remaining <= 0 and count.free > 0):
                 count.until = self._monotonic() + self._lapse
             count.free = max(0, remaining)
             if holders is not None:

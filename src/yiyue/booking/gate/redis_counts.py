@@ -3,7 +3,8 @@
 Each schedule's count is a hash (``e`` its life, ``f`` the free slots the database last reported, ``n``
 the claims in flight) and a set of the accounts holding its slots, changed only by the Lua scripts
 below, so that taking a token is one atomic step for the whole fleet. Both keys expire together
-``lapse_seconds`` after the count became known (or the database last confirmed a sell-out): a token lost
+``lapse_seconds`` after the count became known (or the database first confirmed a sell-out; repeated
+reports of none left do not extend it): a token lost
 with a killed process, or a count that drifted, is read from the database again by then. Freeing a slot
 anywhere deletes them: every process sends the next booking to the database at once.
 
@@ -88,7 +89,8 @@ if ARGV[2] == '1' and redis.call('HINCRBY', KEYS[1], 'n', -1) < 0 then
   redis.call('HSET', KEYS[1], 'n', 0)
 end
 if ARGV[5] ~= '' then
-  if ARGV[5] == '0' or redis.call('HEXISTS', KEYS[1], 'f') == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
+  local f = redis.call('HGET', KEYS[1], 'f')
+  if not f or (ARGV[5] == '0' and f ~= '0') then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
   redis.call('HSET', KEYS[1], 'f', ARGV[5])
   if ARGV[7] == '1' then
     redis.call('DEL', KEYS[2])
