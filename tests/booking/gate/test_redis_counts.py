@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
-from tests.booking.gate.conftest import gate_redis_url, needs_redis
+from tests.booking.gate.conftest import FakeMonotonic, gate_redis_url, needs_redis
 from tests.booking.gate.test_counts import S, admitted, known
 from tests.live import free_port
 from yiyue.booking.gate.redis_counts import RedisSlotCounts
@@ -160,3 +160,19 @@ async def test_a_refused_admission_is_remembered_for_the_rush_with_its_holders(f
     await a.reopen([S])  # ...and answers from memory now, holders still through
     assert await b.is_sold_out_for(S, 3) is True
     assert await b.is_sold_out_for(S, 5) is False
+
+
+async def test_remembered_refusals_of_many_schedules_are_swept_once_lapsed(
+    fleet: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yiyue.booking.gate import redis_counts
+
+    monkeypatch.setattr(redis_counts, "_SWEEP_EVERY", 8, raising=False)
+    ticks = FakeMonotonic()
+    a = fleet(local_seconds=0.05, monotonic=ticks)  # type: ignore[arg-type]
+    for schedule in range(100, 140):
+        await known(a, 0, schedule=schedule, by=await admitted(a, 1, schedule))
+        assert await a.is_sold_out_for(schedule, 2) is True  # remembered
+        ticks.advance(0.1)  # and lapsed before the next
+
+    assert len(a._refusals) <= 8  # type: ignore[attr-defined]

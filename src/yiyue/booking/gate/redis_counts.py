@@ -105,6 +105,9 @@ return 1
 
 _UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
 
+_SWEEP_EVERY = 1024
+"""Lapsed refusals are swept out once this many more schedules are remembered than at the last sweep."""
+
 
 class RedisSlotCounts:
     def __init__(
@@ -139,6 +142,7 @@ class RedisSlotCounts:
         self._monotonic = monotonic
         self._down_until = 0.0
         self._refusals: dict[int, tuple[float, frozenset[int]]] = {}
+        self._refusals_swept_at = 0
         self._returning: set[asyncio.Task[None]] = set()
 
     def keys(self, schedule_id: int) -> list[str]:
@@ -152,9 +156,8 @@ class RedisSlotCounts:
         answer = await self._call(self._covered, schedule_id, [account_id], default=[0])
         if int(answer[0]) != 1:
             return False
-        holders = frozenset(int(member) for member in answer[1:])
         if self._local > 0:
-            self._refusals[schedule_id] = (self._monotonic() + self._local, holders)
+            self._remember_refusal(schedule_id, frozenset(int(member) for member in answer[1:]))
         return True
 
     async def admit(self, schedule_id: int, account_id: int) -> Ticket | None:
@@ -239,14 +242,18 @@ class RedisSlotCounts:
         epoch, status = answer[0], int(answer[1])
         ticket.epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
         if status == -2 and self._local > 0:  # covered: the rush asks this process next
-            self._refusals[ticket.schedule_id] = (
-                self._monotonic() + self._local,
-                frozenset(int(m) for m in answer[2:]),
-            )
+            self._remember_refusal(ticket.schedule_id, frozenset(int(m) for m in answer[2:]))
         if status == 1 and not ticket.counted:
             ticket.taken_at = self._monotonic()
         ticket.counted = status == 1
         return status >= 0
+
+    def _remember_refusal(self, schedule_id: int, holders: frozenset[int]) -> None:
+        now = self._monotonic()
+        if len(self._refusals) >= self._refusals_swept_at + _SWEEP_EVERY:  # amortised: every schedule that
+            self._refusals = {key: e for key, e in self._refusals.items() if e[0] > now}  # ever sold out
+            self._refusals_swept_at = len(self._refusals)  # must not stay for the process's life
+        self._refusals[schedule_id] = (now + self._local, holders)
 
     def _known_refusal(self, schedule_id: int) -> frozenset[int] | None:
         entry = self._refusals.get(schedule_id)
