@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 import redis.asyncio as aioredis
+import redis.exceptions
 
 from tests.booking.gate.conftest import FakeMonotonic, gate_redis_url, needs_redis
 from tests.booking.gate.test_counts import S, admitted, known
@@ -176,3 +177,76 @@ async def test_remembered_refusals_of_many_schedules_are_swept_once_lapsed(
         ticks.advance(0.1)  # and lapsed before the next
 
     assert len(a._refusals) <= 8  # type: ignore[attr-defined]
+
+
+def failing_once(counts: RedisSlotCounts) -> Callable[[], None]:
+    """Makes the next script call of ``counts`` fail as if Redis were unreachable (arm it by calling)."""
+    real = counts._redis.evalsha  # type: ignore[attr-defined]
+    armed = False
+
+    async def evalsha(*args: object, **kwargs: object) -> object:
+        nonlocal armed
+        if armed:
+            armed = False
+            raise redis.exceptions.ConnectionError("Connection refused")
+        return await real(*args, **kwargs)
+
+    def arm() -> None:
+        nonlocal armed
+        armed = True
+
+    counts._redis.evalsha = evalsha  # type: ignore[attr-defined,method-assign]
+    return arm
+
+
+async def test_a_readmission_redis_failed_to_answer_still_gives_the_token_back(fleet: Make) -> None:
+    a, b = fleet(retry_seconds=0.0), fleet()
+    fail = failing_once(a)
+    await known(a, 1)
+    ticket = await admitted(a, 1)
+    assert await b.admit(S, 2) is None
+
+    fail()
+    assert await a.readmit(ticket) is True  # Redis did not answer: the database decides
+    await a.settle(ticket, claimed=False)
+
+    assert await b.admit(S, 2) is not None
+
+
+async def test_a_token_redis_failed_to_take_back_is_given_back_when_abandoned(fleet: Make) -> None:
+    a, b = fleet(retry_seconds=0.0), fleet()
+    fail = failing_once(a)
+    await known(a, 1)
+    ticket = await admitted(a, 1)
+
+    fail()
+    await a.settle(ticket, claimed=False)
+    assert await b.admit(S, 2) is None  # still counted in Redis
+    a.abandon(ticket)  # the unit of work closes
+    await a.returned()
+
+    assert await b.admit(S, 2) is not None
+
+
+async def test_waiting_for_a_pooled_connection_is_not_an_outage(fleet: Make) -> None:
+    a = fleet(max_connections=1, timeout_seconds=0.05, retry_seconds=30.0)
+    await known(a, 0)
+    busy = await a._redis.connection_pool.get_connection()  # type: ignore[attr-defined]
+    try:
+        assert await a.is_sold_out_for(S, 1) is False  # no connection free in time: the database decides
+    finally:
+        await a._redis.connection_pool.release(busy)  # type: ignore[attr-defined]
+
+    assert await a.is_sold_out_for(S, 1) is True  # Redis is asked again at once
+
+
+async def test_a_freed_slot_is_deleted_in_redis_even_within_an_outage_window(fleet: Make) -> None:
+    a, b = fleet(retry_seconds=30.0), fleet()
+    fail = failing_once(a)
+    await known(b, 0)
+    fail()
+    assert await a.is_sold_out_for(S, 1) is False  # a now leaves Redis alone for 30 s...
+
+    await a.reopen([S])  # ...but not for a freed slot
+
+    assert await b.is_sold_out_for(S, 1) is False

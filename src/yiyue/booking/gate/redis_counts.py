@@ -10,8 +10,10 @@ anywhere deletes them: every process sends the next booking to the database at o
 
 Redis is a gate, never the truth: when it cannot be reached (or was flushed) the counts are unknown and
 every booking goes to the database, which stays correct on its own. After a failure this process leaves
-Redis alone for ``retry_seconds``, so a Redis that is down costs no more than a connection refused now
-and then.
+Redis alone for ``retry_seconds`` (but for deleting a freed slot's count, always tried), so a Redis that
+is down costs no more than a connection refused now and then; waiting too long for one of the pool's
+connections is this process's own congestion, not a failure. A ticket keeps its token when Redis did not
+answer, so that settling or abandoning it later still gives the token back.
 
 A refusal Redis gave is remembered here for ``local_seconds`` (with the holders it named), so the rush
 after a sell-out is answered from memory, as cheap as the embedded gate; a slot freed in another
@@ -28,6 +30,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
 from yiyue.booking.gate.protocol import Ticket
@@ -104,6 +107,13 @@ return 1
 """
 
 _UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
+
+
+def _pool_wait(error: BaseException) -> bool:
+    """The bounded pool's wait for a free connection timed out (redis-py raises a ConnectionError from the
+    asyncio timeout): this process's own congestion, not Redis failing."""
+    return isinstance(error, RedisConnectionError) and isinstance(error.__cause__, asyncio.TimeoutError)
+
 
 _SWEEP_EVERY = 1024
 """Lapsed refusals are swept out once this many more schedules are remembered than at the last sweep."""
@@ -195,8 +205,11 @@ class RedisSlotCounts:
             del self._refusals[ticket.schedule_id]
         elif known is not None and claimed:  # a holder now: not refused from memory here either
             self._refusals[ticket.schedule_id] = (known[0], known[1] | {ticket.account_id})
-        ticket.counted = False
-        await self._call(self._settle, ticket.schedule_id, args, default=0)
+        counted, ticket.counted = ticket.counted, False
+        if await self._call(self._settle, ticket.schedule_id, args, default=None) is None:
+            # Redis did not answer: the ticket keeps its token, so that abandoning it (when its unit of
+            # work closes) tries once more to give it back rather than leave the count short until the lapse.
+            ticket.counted, ticket.settled = counted, False
 
     def abandon(self, ticket: Ticket) -> None:
         if ticket.settled:
@@ -215,7 +228,8 @@ class RedisSlotCounts:
             self._refusals.pop(schedule_id, None)
         keys = [key for schedule_id in ids for key in self.keys(schedule_id)]
         if keys:
-            await self._guarded(lambda: self._redis.delete(*keys), default=0)
+            # Tried even within an outage's retry window: a freed slot left unseen stays sold out everywhere.
+            await self._guarded(lambda: self._redis.delete(*keys), default=0, always=True)
 
     async def returned(self) -> None:
         """Waits until the tokens of abandoned tickets are back in Redis."""
@@ -236,9 +250,8 @@ class RedisSlotCounts:
             int(entering),
         ]
         answer = await self._call(self._admit, ticket.schedule_id, args, default=None)
-        if answer is None:  # Redis cannot be reached: the database decides
-            ticket.epoch, ticket.counted = "", False
-            return True
+        if answer is None:  # Redis cannot be reached: the database decides; a token it holds is still
+            return True  # given back by settle (its epoch and token are kept)
         epoch, status = answer[0], int(answer[1])
         ticket.epoch = epoch.decode() if isinstance(epoch, bytes) else str(epoch)
         if status == -2 and self._local > 0:  # covered: the rush asks this process next
@@ -267,12 +280,15 @@ class RedisSlotCounts:
     async def _call(self, script: Any, schedule_id: int, args: list[Any], *, default: T) -> Any:
         return await self._guarded(lambda: script(keys=self.keys(schedule_id), args=args), default=default)
 
-    async def _guarded(self, call: Callable[[], Awaitable[T]], *, default: T) -> T:
-        if self._down_until > self._monotonic():
+    async def _guarded(self, call: Callable[[], Awaitable[T]], *, default: T, always: bool = False) -> T:
+        if not always and self._down_until > self._monotonic():
             return default
         try:
             return await call()
         except _UNREACHABLE as error:
+            if _pool_wait(error):  # a rush in this process, not an outage: only this call goes without
+                log.debug("booking gate: no Redis connection free in time; the database decides this once")
+                return default
             now = self._monotonic()
             if self._down_until <= now:  # once per outage, not once per request that noticed it
                 log.warning(
