@@ -321,3 +321,23 @@ async def test_repeated_sell_out_reports_do_not_keep_the_count_alive(make_counts
     await asyncio.sleep(0.2)  # 0.6 s after the sell-out was first confirmed
 
     assert await counts.is_sold_out_for(S, 1) is False
+
+
+async def test_an_account_with_a_booking_in_flight_here_is_not_refused_on_its_retry(make_counts: MakeCounts) -> None:
+    counts = make_counts()
+    await known(counts, 1)
+    first = await admitted(counts, 1)  # the last slot's claim, in flight in this process
+    assert await counts.admit(S, 2) is None
+
+    assert await counts.is_sold_out_for(S, 1) is False  # its retry goes on to the database...
+    retry = await admitted(counts, 1)
+    assert await counts.readmit(retry) is True
+    assert await counts.readmit(first) is True
+    assert await counts.is_sold_out_for(S, 2) is True  # ...and nobody else's
+
+    await counts.settle(retry, claimed=False)
+    await counts.settle(first, claimed=False, remaining=0, holders=frozenset({9}))
+    await returned(counts)
+
+    assert await counts.is_sold_out_for(S, 1) is True  # settled: no longer in flight
+    assert await counts.admit(S, 1) is None

@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from yiyue.booking.gate.protocol import Ticket
+from yiyue.booking.gate.protocol import InFlight, Ticket
 
 _SWEEP_EVERY = 1024
 """Lapsed counts are swept out once this many more schedules are tracked than at the last sweep."""
@@ -37,15 +37,24 @@ class MemorySlotCounts:
         self._counts: dict[int, _Count] = {}
         self._epochs = itertools.count(1)
         self._swept_at = 0
+        self._flying = InFlight()
 
     async def is_sold_out_for(self, schedule_id: int, account_id: int) -> bool:
         count = self._live(schedule_id)
-        return count is not None and count.covered() and account_id not in count.holders
+        return (
+            count is not None
+            and count.covered()
+            and account_id not in count.holders
+            and not self._flying.other(schedule_id, account_id)
+        )
 
     async def admit(self, schedule_id: int, account_id: int) -> Ticket | None:
         count = self._live(schedule_id) or self._start(schedule_id)
         ticket = Ticket(schedule_id, account_id, count.epoch, counted=False)
-        return ticket if self._take(count, ticket) else None
+        if not self._take(count, ticket):
+            return None
+        self._flying.enter(ticket)
+        return ticket
 
     async def readmit(self, ticket: Ticket) -> bool:
         count = self._live(ticket.schedule_id)
@@ -53,7 +62,7 @@ class MemorySlotCounts:
             count = count or self._start(ticket.schedule_id)
             ticket.epoch, ticket.counted = count.epoch, False
         if ticket.counted:
-            return count.free != 0 or ticket.account_id in count.holders
+            return count.free != 0 or self._exempt(count, ticket)
         return self._take(count, ticket, entering=True)
 
     async def settle(
@@ -71,6 +80,7 @@ class MemorySlotCounts:
 
     def _settle(self, ticket: Ticket, *, claimed: bool, remaining: int | None, holders: frozenset[int] | None) -> None:
         ticket.settled = True
+        self._flying.leave(ticket)
         count = self._live(ticket.schedule_id)
         if count is None or count.epoch != ticket.epoch:
             return  # forgotten or lapsed since: what this booking saw may be older than the freed slot
@@ -103,7 +113,11 @@ class MemorySlotCounts:
             count.in_flight += 1
             ticket.counted = True
             return True
-        return ticket.account_id in count.holders
+        return self._exempt(count, ticket)
+
+    def _exempt(self, count: _Count, ticket: Ticket) -> bool:
+        """A holder, or an account with another booking of the schedule in flight here: not refused."""
+        return ticket.account_id in count.holders or self._flying.other(ticket.schedule_id, ticket.account_id, ticket)
 
     def _live(self, schedule_id: int) -> _Count | None:
         count = self._counts.get(schedule_id)

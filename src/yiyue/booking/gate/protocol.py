@@ -10,7 +10,8 @@ the gate only ever refuses early, it never admits on its own. A count it does no
 a lapsed or forgotten one, Redis down or flushed) refuses nobody.
 
 Accounts holding a slot of the schedule still go through, because their request may be a retry that
-must be answered with the booking it made (Idempotency-Key).
+must be answered with the booking it made (Idempotency-Key); so do accounts with a booking of the
+schedule still in flight in this process (``InFlight``).
 """
 
 from __future__ import annotations
@@ -34,6 +35,40 @@ class Ticket:
     settled: bool = False
     taken_at: float = 0.0
     """When it took its token (monotonic seconds), for counts that need not ask again so soon after."""
+    flying: bool = False
+    """Counted among this process's bookings in flight (``InFlight``) until it settles or is abandoned."""
+
+
+class InFlight:
+    """The accounts with a booking of a schedule in flight in this process (admitted, not yet settled or
+    abandoned): like holders, they are not refused, since theirs may be an idempotent retry that the
+    database answers with the booking (it waits on the account's lock and replays)."""
+
+    def __init__(self) -> None:
+        self._by_schedule: dict[int, dict[int, int]] = {}
+
+    def enter(self, ticket: Ticket) -> None:
+        if not ticket.flying:
+            ticket.flying = True
+            accounts = self._by_schedule.setdefault(ticket.schedule_id, {})
+            accounts[ticket.account_id] = accounts.get(ticket.account_id, 0) + 1
+
+    def leave(self, ticket: Ticket) -> None:
+        if ticket.flying:
+            ticket.flying = False
+            accounts = self._by_schedule[ticket.schedule_id]
+            left = accounts[ticket.account_id] - 1
+            if left:
+                accounts[ticket.account_id] = left
+            else:
+                del accounts[ticket.account_id]
+                if not accounts:
+                    del self._by_schedule[ticket.schedule_id]
+
+    def other(self, schedule_id: int, account_id: int, ticket: Ticket | None = None) -> bool:
+        """Whether the account has a booking of the schedule in flight here (besides ``ticket``)."""
+        count = self._by_schedule.get(schedule_id, {}).get(account_id, 0)
+        return count - int(ticket is not None and ticket.flying) > 0
 
 
 class SlotCounts(Protocol):

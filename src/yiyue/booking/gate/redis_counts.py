@@ -33,7 +33,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
-from yiyue.booking.gate.protocol import Ticket
+from yiyue.booking.gate.protocol import InFlight, Ticket
 
 log = logging.getLogger("yiyue.booking.gate")
 
@@ -154,12 +154,15 @@ class RedisSlotCounts:
         self._refusals: dict[int, tuple[float, frozenset[int]]] = {}
         self._refusals_swept_at = 0
         self._returning: set[asyncio.Task[None]] = set()
+        self._flying = InFlight()
 
     def keys(self, schedule_id: int) -> list[str]:
         """The count's keys (the braces keep both in one Redis Cluster slot)."""
         return [f"{self._prefix}:{{{schedule_id}}}", f"{self._prefix}:{{{schedule_id}}}:holders"]
 
     async def is_sold_out_for(self, schedule_id: int, account_id: int) -> bool:
+        if self._flying.other(schedule_id, account_id):
+            return False
         known = self._known_refusal(schedule_id)
         if known is not None:
             return account_id not in known
@@ -172,10 +175,13 @@ class RedisSlotCounts:
 
     async def admit(self, schedule_id: int, account_id: int) -> Ticket | None:
         known = self._known_refusal(schedule_id)
-        if known is not None and account_id not in known:
+        if known is not None and account_id not in known and not self._flying.other(schedule_id, account_id):
             return None
         ticket = Ticket(schedule_id, account_id, epoch="", counted=False)
-        return ticket if await self._take(ticket) else None
+        if not await self._take(ticket):
+            return None
+        self._flying.enter(ticket)
+        return ticket
 
     async def readmit(self, ticket: Ticket) -> bool:
         if ticket.counted and ticket.epoch and self._monotonic() - ticket.taken_at < self._local:
@@ -188,6 +194,7 @@ class RedisSlotCounts:
         if ticket.settled:
             return
         ticket.settled = True
+        self._flying.leave(ticket)
         if not ticket.epoch:  # admitted while Redis could not be reached: nothing to settle there
             return
         args: list[Any] = [
@@ -218,6 +225,7 @@ class RedisSlotCounts:
             task = asyncio.get_running_loop().create_task(self.settle(ticket, claimed=False))
         except RuntimeError:  # no loop any more (shutting down): the count lapses instead
             ticket.settled = True
+            self._flying.leave(ticket)
             return
         self._returning.add(task)
         task.add_done_callback(self._returning.discard)
@@ -259,7 +267,7 @@ class RedisSlotCounts:
         if status == 1 and not ticket.counted:
             ticket.taken_at = self._monotonic()
         ticket.counted = status == 1
-        return status >= 0
+        return status >= 0 or self._flying.other(ticket.schedule_id, ticket.account_id, ticket)
 
     def _remember_refusal(self, schedule_id: int, holders: frozenset[int]) -> None:
         now = self._monotonic()
