@@ -159,7 +159,10 @@ async def doctor_reviews(
 async def _retotal(session: AsyncSession, doctor_id: int, change: Callable[[rules.Totals], rules.Totals]) -> None:
     """Changes the doctor's totals under a lock on the doctor row, so two reviews at once both count."""
     doctor = await session.scalar(
-        select(Doctor).where(Doctor.id == doctor_id).with_for_update().execution_options(populate_existing=True)
+        select(Doctor)
+        .where(Doctor.id == doctor_id)
+        .with_for_update(key_share=True)  # FOR NO KEY UPDATE: bookings of this doctor (FK checks) need not wait
+        .execution_options(populate_existing=True)
     )
     assert doctor is not None  # a review's doctor row is never deleted (doctors leave, they are not removed)
     totals = change(rules.Totals(doctor.rating_count, doctor.rating_star_sum, dict(doctor.rating_tags or {})))
