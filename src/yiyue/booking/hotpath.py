@@ -231,28 +231,18 @@ async def book_at_once(
     )
     if claimed is None:
         return None
-    try:
-        appointment = await appointments.add_appointment(
-            session,
-            account_id=account_id,
-            person=facts.person,
-            schedule=schedule,
-            slot=claimed.slot,
-            pay_first=pay_first,
-            payment_hold=payment_hold,
-            now=now,
-            discount_percent=perks.discount_percent,
-        )
-    except IntegrityError:  # the unique indexes caught what the guards could not see
-        raise DuplicateBooking() from None
-    session.add(
-        IdempotencyRecord(
-            account_id=account_id,
-            key=idempotency_key,
-            fingerprint=fingerprint,
-            appointment_id=appointment.id,
-            created_at=now,
-        )
+    appointment = await add_booking(
+        session,
+        account_id=account_id,
+        person=facts.person,
+        schedule=schedule,
+        slot=claimed.slot,
+        pay_first=pay_first,
+        payment_hold=payment_hold,
+        now=now,
+        discount_percent=perks.discount_percent,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
     )
     with_details(
         appointment,
@@ -286,3 +276,44 @@ def with_details(
         ("visit_person", person),
     ):
         set_committed_value(appointment, name, value)
+
+
+async def add_booking(
+    session: AsyncSession,
+    *,
+    account_id: int,
+    person: VisitPerson,
+    schedule: Schedule,
+    slot: Slot,
+    pay_first: bool,
+    payment_hold: timedelta,
+    now: datetime,
+    discount_percent: int,
+    idempotency_key: str,
+    fingerprint: str,
+) -> Appointment:
+    """The appointment on a claimed slot and the record of the key that made it (both ways of ``book``)."""
+    try:
+        appointment = await appointments.add_appointment(
+            session,
+            account_id=account_id,
+            person=person,
+            schedule=schedule,
+            slot=slot,
+            pay_first=pay_first,
+            payment_hold=payment_hold,
+            now=now,
+            discount_percent=discount_percent,
+        )
+    except IntegrityError:  # the unique indexes caught what the rules and guards could not see
+        raise DuplicateBooking() from None
+    session.add(
+        IdempotencyRecord(
+            account_id=account_id,
+            key=idempotency_key,
+            fingerprint=fingerprint,
+            appointment_id=appointment.id,
+            created_at=now,
+        )
+    )
+    return appointment

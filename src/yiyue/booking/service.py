@@ -11,7 +11,6 @@ import hashlib
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from yiyue.accounts import service as accounts
@@ -21,7 +20,6 @@ from yiyue.booking.errors import (
     BookingBanned,
     BookingLimit,
     DoctorUnavailable,
-    DuplicateBooking,
     IdempotencyKeyReused,
     SlotNotFound,
     SlotTaken,
@@ -170,28 +168,18 @@ async def _book_step_by_step(
             now=now,
         )
 
-    try:
-        appointment = await appointments.add_appointment(
-            session,
-            account_id=account_id,
-            person=person,
-            schedule=schedule,
-            slot=slot,
-            pay_first=pay_first,
-            payment_hold=payment_hold,
-            now=now,
-            discount_percent=perks.discount_percent,
-        )
-    except IntegrityError:  # the unique indexes caught what the checks above could not see
-        raise DuplicateBooking() from None
-    session.add(
-        IdempotencyRecord(
-            account_id=account_id,
-            key=idempotency_key,
-            fingerprint=fingerprint,
-            appointment_id=appointment.id,
-            created_at=now,
-        )
+    appointment = await hotpath.add_booking(
+        session,
+        account_id=account_id,
+        person=person,
+        schedule=schedule,
+        slot=slot,
+        pay_first=pay_first,
+        payment_hold=payment_hold,
+        now=now,
+        discount_percent=perks.discount_percent,
+        idempotency_key=idempotency_key,
+        fingerprint=fingerprint,
     )
     await read_model.load(session, [appointment.id])
     return hotpath.Booked(appointment, perks.can_cancel_late, await scheduling.remaining(session, schedule.id, now=now))
