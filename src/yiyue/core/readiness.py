@@ -1,0 +1,239 @@
+"""Readiness (``GET /readyz``): whether this process should be sent traffic now (decision 0022).
+
+``/healthz`` says the process is alive (a failing one is restarted); ``/readyz`` says what it depends on
+answers, so a load balancer or Kubernetes sends it requests only then (a failing one is taken out of the
+rotation, not restarted). The checks, each with its own time limit and all at once:
+
+- ``database``: the primary answers ``SELECT 1``. A pool whose every connection is in use is ``busy``,
+  which counts as ready: the database is there and working, and taking every busy process out at the
+  08:00 rush would turn a queue into an outage;
+- ``migrations``: the database is at the migration head this code was written for. Behind it (a new
+  image started before ``yiyue migrate`` ran) the process is not ready; ahead of it (the migration of a
+  newer release, during a rolling deploy) it is, since migrations add before they take away;
+- ``redis``: when ``YIYUE_REDIS_URL`` is set, Redis answers ``PING``;
+- ``queue``: the job queue's storage (Huey: the SQLite file or Redis) answers, added by the server that
+  runs the job system (``add``);
+- ``replica``: when ``YIYUE_DATABASE_REPLICA_URL`` is set, the replica answers. Reported but not
+  required: without it the catalog's reads fail, but booking, paying and the console still work, and a
+  replica down must not take every API process out at once.
+
+A check's answer is a short state (``ok``, ``busy``, ``ahead``); a failing check says only what kind of
+failure it was (the probe may be reachable from outside; the full error goes to the log).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+
+from yiyue.core.db import Database, is_busy
+
+if TYPE_CHECKING:
+    from redis.asyncio import Redis
+
+log = logging.getLogger("yiyue.readiness")
+
+Check = Callable[[], Awaitable[str]]
+"""Answers its state (``ok`` or a ready variant of it), or raises ``NotReady`` / any error when failing."""
+
+CHECK_TIMEOUT_SECONDS = 2.0
+"""Each check's limit: a probe's own timeout is a few seconds, and a dependency that answers slower than
+this is as good as down for a request."""
+
+
+class NotReady(Exception):
+    """A check that ran and found the dependency not fit (e.g. migrations behind): ``state`` is shown."""
+
+    def __init__(self, state: str) -> None:
+        super().__init__(state)
+        self.state = state
+
+
+@dataclass
+class _Entry:
+    check: Check
+    required: bool
+
+
+@dataclass
+class Readiness:
+    """The process's checks by name; ``run`` answers them all."""
+
+    timeout: float = CHECK_TIMEOUT_SECONDS
+    _checks: dict[str, _Entry] = field(default_factory=dict)
+    _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def add(self, name: str, check: Check, *, required: bool = True) -> None:
+        self._checks[name] = _Entry(check, required)
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self._closers.append(closer)
+
+    async def run(self) -> tuple[bool, dict[str, str]]:
+        """Whether every required check passed, and each check's state."""
+        names = list(self._checks)
+        states = await asyncio.gather(*(self._one(name) for name in names))
+        ready = all(ok or not self._checks[name].required for name, (ok, _) in zip(names, states, strict=True))
+        return ready, {name: state for name, (_, state) in zip(names, states, strict=True)}
+
+    async def _one(self, name: str) -> tuple[bool, str]:
+        try:
+            return True, await asyncio.wait_for(self._checks[name].check(), self.timeout)
+        except NotReady as exc:
+            return False, exc.state
+        except TimeoutError:
+            log.warning("readiness: %s did not answer within %.1f s", name, self.timeout)
+            return False, "timeout"
+        except Exception as exc:
+            log.warning("readiness: %s failed: %s", name, exc)
+            return False, f"failing: {type(exc).__name__}"
+
+    async def aclose(self) -> None:
+        for closer in self._closers:
+            await closer()
+
+
+# --- the checks ------------------------------------------------------------------------------------
+
+
+def _saturated(db: Database) -> bool:
+    """Every connection the pool may open is checked out: a probe would only queue behind the requests."""
+    checkedout = getattr(db.engine.pool, "checkedout", None)
+    return checkedout is not None and checkedout() >= db.pool.size + db.pool.overflow
+
+
+def database_check(db: Database) -> Check:
+    async def check() -> str:
+        if _saturated(db):
+            return "busy"
+        try:
+            async with db.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception as exc:
+            if is_busy(exc):  # PostgreSQL is at its connection limit: there, and fully used
+                return "busy"
+            raise
+        return "ok"
+
+    return check
+
+
+@functools.cache
+def script_revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """This code's migration heads and every revision it knows (read once per process: parsing the
+    migration scripts costs tens of milliseconds)."""
+    from alembic.script import ScriptDirectory
+
+    from yiyue.core.migrate import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config("sqlite://"))
+    return frozenset(script.get_heads()), frozenset(r.revision for r in script.walk_revisions())
+
+
+def migration_state(applied: set[str]) -> str:
+    """``ok`` at this code's head, ``ahead`` at a revision this code does not know (a newer release's
+    migration); raises ``NotReady`` when behind (including a database never migrated)."""
+    heads, known = script_revisions()
+    if applied == heads:
+        return "ok"
+    if applied - known:
+        return "ahead"
+    raise NotReady(f"behind: at {','.join(sorted(applied)) or 'none'}, head {','.join(sorted(heads))}")
+
+
+def migrations_check(db: Database) -> Check:
+    async def check() -> str:
+        if _saturated(db):
+            return "busy"
+        try:
+            async with db.engine.connect() as conn:
+                applied = set((await conn.execute(text("SELECT version_num FROM alembic_version"))).scalars())
+        except (ProgrammingError, DBAPIError) as exc:
+            if is_busy(exc):
+                return "busy"
+            if "alembic_version" not in str(exc):
+                raise
+            applied = set()  # the table is made by the first migration: none ran yet
+        return migration_state(applied)
+
+    return check
+
+
+def redis_check(readiness: Readiness, url: str, *, timeout: float = CHECK_TIMEOUT_SECONDS) -> Check:
+    """PING on a connection of its own (opened at the first probe, closed with the app)."""
+    client: Redis | None = None
+
+    async def check() -> str:
+        nonlocal client
+        if client is None:
+            import redis.asyncio as aioredis
+
+            client = aioredis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        await client.ping()
+        return "ok"
+
+    async def close() -> None:
+        if client is not None:
+            await client.aclose()
+
+    readiness.on_close(close)
+    return check
+
+
+class _QueueStorage(Protocol):
+    def queue_size(self) -> int: ...
+
+
+def queue_check(storage: _QueueStorage) -> Check:
+    """The job queue's storage answers (Huey's ``storage``: a SQLite file or Redis). Huey's calls block, so
+    the probe asks in a thread."""
+
+    async def check() -> str:
+        await asyncio.to_thread(storage.queue_size)
+        return "ok"
+
+    return check
+
+
+def for_app(db: Database, *, redis_url: str, replica: Database | None) -> Readiness:
+    """The checks ``create_app`` knows of; the server adds the queue's."""
+    readiness = Readiness()
+    readiness.add("database", database_check(db))
+    readiness.add("migrations", migrations_check(db))
+    if redis_url:
+        readiness.add("redis", redis_check(readiness, redis_url))
+    if replica is not None:
+        readiness.add("replica", database_check(replica), required=False)
+    return readiness
+
+
+# --- the endpoint ----------------------------------------------------------------------------------
+
+router = APIRouter()
+
+
+@router.get(
+    "/readyz",
+    tags=["运维"],
+    summary="就绪检查",
+    responses={503: {"description": "NOT_READY：依赖的服务不可用或数据库迁移未完成"}},
+)
+async def readyz(request: Request) -> JSONResponse:
+    readiness: Readiness = request.app.state.readiness
+    ready, checks = await readiness.run()
+    if ready:
+        return JSONResponse({"status": "ok", "checks": checks})
+    return JSONResponse(
+        status_code=503,
+        content={"code": "NOT_READY", "message": "服务尚未就绪，请稍后再试", "detail": {"checks": checks}},
+        headers={"Retry-After": "5"},
+    )
