@@ -493,6 +493,25 @@ def test_nginx_balances_the_two_servers_and_refuses_metrics() -> None:
     assert notify == "http://nginx/api/v1/payments/wechat/notify"
 
 
+def test_the_monitoring_profile_scrapes_every_api_server_with_its_token_and_shows_the_dashboard() -> None:
+    services = compose()["services"]
+    api_servers = sorted(name for name, s in yiyue_compose_services().items() if s["command"][0] == "serve")
+    assert api_servers == ["api-1", "api-2"]
+    prometheus = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
+    (job,) = prometheus["scrape_configs"]
+    assert sorted(t for c in job["static_configs"] for t in c["targets"]) == [f"{a}:{API_PORT}" for a in api_servers]
+    assert job["authorization"]["credentials"] == compose()["x-yiyue-environment"]["YIYUE_METRICS_TOKEN"]
+    assert serves(job["metrics_path"])
+    assert {"./prometheus.yml:/etc/prometheus/prometheus.yml:ro"} <= set(services["prometheus"]["volumes"])
+    # Grafana loads the dashboard file from where the dashboards provider looks.
+    provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "yiyue.yaml").read_text())
+    folder = provider["providers"][0]["options"]["path"]
+    assert f"./grafana/yiyue.json:{folder}/yiyue.json:ro" in services["grafana"]["volumes"]
+    datasource = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").read_text())
+    assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
+    assert all(services[name].get("profiles") == ["monitoring"] for name in ("prometheus", "grafana"))
+
+
 def test_docker_compose_config_accepts_the_file_where_docker_compose_exists() -> None:
     docker = shutil.which("docker")
     has_plugin = (
