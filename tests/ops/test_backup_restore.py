@@ -170,13 +170,16 @@ async def test_dump_drop_restore_keeps_every_row_and_invariant_and_the_app_books
     restored = await yiyue("restore", str(dump), "--to", restored_url)
     assert restored.exit_code == 0, restored.output
     assert "created and restored" in restored.stdout and restored.stderr == ""
+    assert f"id sequences moved {backup.ID_GAP} past the dump's" in restored.stdout
 
     assert await fingerprints(restored_url) == before  # every row of every table, alembic_version too
     verified = await yiyue("verify", database_url=restored_url)
     assert verified.exit_code == 0, verified.output
     assert verified.stdout.startswith("ok:")
 
-    again = await yiyue("restore", str(dump), "--to", restored_url)  # never over a database that has tables
+    again = await yiyue(
+        "restore", str(dump), "--to", restored_url, "--id-gap", "0"
+    )  # never over a database that has tables
     assert again.exit_code == 1 and "只恢复到空数据库" in again.stderr
     assert await fingerprints(restored_url) == before
 
@@ -184,7 +187,9 @@ async def test_dump_drop_restore_keeps_every_row_and_invariant_and_the_app_books
     await verify_is_not_vacuous(restored_url)
 
 
-async def books_on(url: str, settings: Settings, clock: FrozenClock, schedule_id: int, booked_before: int) -> None:
+async def books_on(
+    url: str, settings: Settings, clock: FrozenClock, schedule_id: int, appointments_before: int
+) -> None:
     """The app on the restored database: a new patient books the schedule (new ids from the restored
     sequences, the unique indexes in place), then its jobs run and every invariant still holds."""
     application = create_app(settings.model_copy(update={"database_url": url}), clock=clock)
@@ -201,7 +206,8 @@ async def books_on(url: str, settings: Settings, clock: FrozenClock, schedule_id
     finally:
         await application.state.wechat.aclose()
         await application.state.db.dispose()
-    assert answer.json()["id"] == booked_before + 1
+    # Ids 1..n were in the dump; those after it, lost with the database, are never given again.
+    assert answer.json()["id"] == appointments_before + backup.ID_GAP + 1
     assert answer.json()["status"] == "pending_payment"
     assert await problems(url) == []
 

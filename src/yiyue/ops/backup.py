@@ -93,6 +93,7 @@ class RestoreSummary:
     database: str
     created: bool
     revision: str | None
+    sequences_advanced: int
 
 
 def dump(database_url: str, path: Path) -> DumpSummary:
@@ -109,9 +110,17 @@ def dump(database_url: str, path: Path) -> DumpSummary:
     return DumpSummary(path=path, bytes=path.stat().st_size, revision=asyncio.run(schema_revision(database_url)))
 
 
-def restore(database_url: str, path: Path) -> RestoreSummary:
+ID_GAP = 1_000_000
+"""How far a restore moves every id sequence past the dump's. The ids of the rows written after the dump
+(lost with the database) are not given out again: they are in WeChat Pay's order numbers (``YY`` + the
+appointment id, ``YR`` + the payment id), in messages patients received and in queue messages still
+around; a reused id would match a lost order's payment notice to another patient's appointment."""
+
+
+def restore(database_url: str, path: Path, *, id_gap: int = ID_GAP) -> RestoreSummary:
     """Restores the dump at ``path`` into the database of ``database_url``: created when missing, refused
-    when it already has tables (a restore never merges into, or overwrites, a live database)."""
+    when it already has tables (a restore never merges into, or overwrites, a live database). Then every
+    sequence moves ``id_gap`` past where the dump left it (0: an exact copy, e.g. for a drill)."""
     if not path.is_file():
         raise BackupError(f"备份文件不存在：{path}")
     target = Target.parse(database_url)
@@ -131,7 +140,13 @@ def restore(database_url: str, path: Path) -> RestoreSummary:
         ],
         target,
     )
-    return RestoreSummary(database=target.name, created=created, revision=asyncio.run(schema_revision(database_url)))
+    advanced = asyncio.run(_advance_sequences(target, id_gap)) if id_gap else 0
+    return RestoreSummary(
+        database=target.name,
+        created=created,
+        revision=asyncio.run(schema_revision(database_url)),
+        sequences_advanced=advanced,
+    )
 
 
 def head_revision() -> str:
@@ -177,6 +192,27 @@ async def _ensure_empty_database(target: Target) -> bool:
     if tables:
         raise BackupError(f"目标数据库 {target.name} 已有 {tables} 张表：只恢复到空数据库（请另建一个或先删除）")
     return False
+
+
+async def _advance_sequences(target: Target, gap: int) -> int:
+    engine = target.engine()
+    try:
+        async with engine.begin() as conn:
+            sequences = (
+                await conn.execute(
+                    text(
+                        "SELECT format('%I.%I', schemaname, sequencename), coalesce(last_value, 0) FROM pg_sequences"
+                        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema')"
+                    )
+                )
+            ).all()
+            for name, last in sequences:
+                await conn.execute(
+                    text("SELECT setval(CAST(:name AS regclass), :value)"), {"name": name, "value": last + gap}
+                )
+        return len(sequences)
+    finally:
+        await engine.dispose()
 
 
 def _identifier(name: str) -> str:

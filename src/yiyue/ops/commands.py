@@ -58,16 +58,26 @@ def restore_command(
             "explicitly (never read from YIYUE_DATABASE_URL), so a restore never lands on a live database by accident.",
         ),
     ],
+    id_gap: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="Move every id sequence this far past the dump's, so ids (and WeChat Pay order numbers) used "
+            "after the dump are never given out again; 0 for an exact copy (a drill, a staging copy).",
+        ),
+    ] = backup.ID_GAP,
 ) -> None:
     """Restore a dump into an empty database in one transaction, then say whether its schema is at this
     code's migration head (run `yiyue migrate` against it when it is behind)."""
     try:
-        summary = backup.restore(database_url, file)
+        summary = backup.restore(database_url, file, id_gap=id_gap)
         head = backup.head_revision()
     except backup.BackupError as exc:
         _fail(exc)
     made = "created and restored" if summary.created else "restored into empty"
     typer.echo(f"{made} {summary.database} from {file}: revision {summary.revision} (code head {head})")
+    if summary.sequences_advanced:
+        typer.echo(f"  {summary.sequences_advanced} id sequences moved {id_gap} past the dump's")
     if summary.revision != head:
         typer.echo("  the schema is not at this code's head: run `yiyue migrate` against it before serving", err=True)
 
