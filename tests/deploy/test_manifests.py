@@ -587,11 +587,20 @@ def test_every_metric_the_dashboard_queries_is_one_the_app_exports() -> None:
     assert set(CONTRACT_METRICS) <= shown
 
 
-def test_the_scrape_annotations_name_the_apps_metrics_path() -> None:
-    annotations = one("production", "Deployment", "yiyue-api")["spec"]["template"]["metadata"]["annotations"]
+def test_the_scrape_annotations_name_the_apps_metrics_path_and_the_example_job_reads_them() -> None:
+    template = one("production", "Deployment", "yiyue-api")["spec"]["template"]
+    annotations = template["metadata"]["annotations"]
     assert annotations["prometheus.io/port"] == str(API_PORT)
     try:
         import yiyue.core.metrics  # noqa: F401
     except ImportError:
         pytest.skip("yiyue.core.metrics does not exist yet: /metrics is not served")
     assert serves(annotations["prometheus.io/path"])
+    example = yaml.safe_load((DEPLOY / "k8s" / "prometheus-scrape.example.yaml").read_text())
+    (job,) = example["scrape_configs"]
+    namespace = one("production", "Deployment", "yiyue-api")["metadata"]["namespace"]
+    assert job["kubernetes_sd_configs"][0]["namespaces"]["names"] == [namespace]
+    assert job["authorization"]["type"] == "Bearer" and job["authorization"]["credentials_file"]
+    read = {label for rule in job["relabel_configs"] for label in rule["source_labels"]}
+    for annotation in annotations:  # Prometheus' name for each annotation: non-alphanumerics become _
+        assert "__meta_kubernetes_pod_annotation_" + re.sub(r"\W", "_", annotation) in read
