@@ -113,12 +113,21 @@ def check_range(date_from: date, date_to: date) -> None:
 
 
 async def appointments(
-    session: AsyncSession, *, staff: StaffUser, filters: AppointmentExport, fmt: Format, now: datetime
+    session: AsyncSession,
+    *,
+    staff: StaffUser,
+    filters: AppointmentExport,
+    fmt: Format,
+    now: datetime,
+    reads: AsyncSession | None = None,
 ) -> ExportFile:
-    """The appointments of the staff user's hospital with a visit date in the range, in visiting order."""
+    """The appointments of the staff user's hospital with a visit date in the range, in visiting order.
+    The rows are read with ``reads`` (the read replica's session: decision 0022; default ``session``),
+    the export's audit record is written with ``session``."""
     require_role(staff, *APPOINTMENT_ROLES)
     check_range(filters.date_from, filters.date_to)
     hospital_id = _hospital(staff)
+    writer, session = session, reads or session
     conditions = [
         Appointment.hospital_id == hospital_id,
         Appointment.visit_date >= filters.date_from,
@@ -200,7 +209,7 @@ async def appointments(
         "status": [s.value for s in filters.statuses or []],
     }
     return await _deliver(
-        session,
+        writer,
         staff=staff,
         hospital_id=hospital_id,
         sheet=sheet,
@@ -214,13 +223,21 @@ async def appointments(
 
 
 async def schedules(
-    session: AsyncSession, *, staff: StaffUser, date_from: date, date_to: date, fmt: Format, now: datetime
+    session: AsyncSession,
+    *,
+    staff: StaffUser,
+    date_from: date,
+    date_to: date,
+    fmt: Format,
+    now: datetime,
+    reads: AsyncSession | None = None,
 ) -> ExportFile:
     """The schedules (排班与号源) of the hospital administrator's hospital in the range: capacity, walk-in
-    quota, booked, checked in and still bookable for each."""
+    quota, booked, checked in and still bookable for each. Read with ``reads`` as ``appointments`` is."""
     require_role(staff, *SCHEDULE_ROLES)
     check_range(date_from, date_to)
     hospital_id = _hospital(staff)
+    writer, session = session, reads or session
     found = (
         await session.execute(
             select(Schedule, Department.name, Doctor.name, Doctor.title)
@@ -294,7 +311,7 @@ async def schedules(
         rows=rows,
     )
     return await _deliver(
-        session,
+        writer,
         staff=staff,
         hospital_id=hospital_id,
         sheet=sheet,

@@ -18,6 +18,7 @@ from yiyue.core.config import Settings
 from yiyue.core.crypto import FieldCipher
 from yiyue.core.db import Database
 from yiyue.core.errors import Forbidden, Unauthenticated
+from yiyue.core.replica import ReplicaReads
 from yiyue.core.security import Principal, RevokedFamilies, TokenVerifier
 
 
@@ -32,6 +33,15 @@ async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
     connection only when it first asks the database, so an answer from the cache takes none."""
     sessions: async_sessionmaker[AsyncSession] = request.app.state.read_sessions
     async with sessions() as session:
+        yield session
+
+
+async def _replica_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A session for pure reads that may lag the primary by the replica's lag (catalog, exports,
+    analytics): on the read replica when one is configured, else the same as ``_read_session``
+    (``core.replica``, decision 0022). Never for a read that must see the caller's own write."""
+    replica: ReplicaReads = request.app.state.replica
+    async with replica.sessions() as session:
         yield session
 
 
@@ -54,6 +64,7 @@ async def _cipher(request: Request) -> FieldCipher:
 # acknowledged for a booking that could still roll back.
 SessionDep = Annotated[AsyncSession, Depends(_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(_read_session, scope="function")]
+ReplicaSessionDep = Annotated[AsyncSession, Depends(_replica_session, scope="function")]
 ClockDep = Annotated[Clock, Depends(_clock)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 CipherDep = Annotated[FieldCipher, Depends(_cipher)]

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from yiyue.core.cache import NOT_MODIFIED, ReadsDep, Region
-from yiyue.core.deps import ReadSessionDep
+from yiyue.core.deps import ReplicaSessionDep
 from yiyue.core.errors import INPUT_ERRORS, RateLimited, responses
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import MAX_ID, IdPath
@@ -67,7 +67,7 @@ def booking_rules(hospital: Hospital) -> BookingRules:
     responses={**responses(*INPUT_ERRORS, service.SearchQueryEmpty, RateLimited), **NOT_MODIFIED},
 )
 async def search(
-    session: ReadSessionDep,
+    session: ReplicaSessionDep,
     reads: ReadsDep,
     q: Annotated[str, Query(max_length=50, description="搜索词（不可为空）")] = "",
     city: Annotated[str | None, Query(max_length=30, description="只看该城市的医院")] = None,
@@ -112,7 +112,7 @@ async def search(
     responses={**responses(*INPUT_ERRORS, RateLimited), **NOT_MODIFIED},
 )
 async def list_hospitals(
-    session: ReadSessionDep,
+    session: ReplicaSessionDep,
     reads: ReadsDep,
     page: PageDep,
     q: SearchQuery = None,
@@ -127,7 +127,7 @@ async def list_hospitals(
 
 
 @router.get("/cities", summary="有医院的城市（按医院数）", response_model=CityList, responses=NOT_MODIFIED)
-async def cities(session: ReadSessionDep, reads: ReadsDep) -> Response:
+async def cities(session: ReplicaSessionDep, reads: ReadsDep) -> Response:
     async def build() -> CityList:
         return CityList(items=[CityOut(city=c, hospitals=n) for c, n in await service.cities(session)])
 
@@ -140,7 +140,7 @@ async def cities(session: ReadSessionDep, reads: ReadsDep) -> Response:
     response_model=HospitalOut,
     responses={**responses(*INPUT_ERRORS, service.HospitalNotFound), **NOT_MODIFIED},
 )
-async def get_hospital(hospital_id: IdPath, session: ReadSessionDep, reads: ReadsDep) -> Response:
+async def get_hospital(hospital_id: IdPath, session: ReplicaSessionDep, reads: ReadsDep) -> Response:
     async def build() -> HospitalOut:
         hospital = await service.get_hospital(session, hospital_id)
         return HospitalOut(
@@ -159,7 +159,7 @@ async def get_hospital(hospital_id: IdPath, session: ReadSessionDep, reads: Read
     responses={**responses(*INPUT_ERRORS, service.HospitalNotFound), **NOT_MODIFIED},
 )
 async def list_departments(
-    hospital_id: IdPath, session: ReadSessionDep, reads: ReadsDep, q: SearchQuery = None
+    hospital_id: IdPath, session: ReplicaSessionDep, reads: ReadsDep, q: SearchQuery = None
 ) -> Response:
     async def build() -> DepartmentTree:
         tree = await service.department_tree(session, hospital_id=hospital_id, q=q)
@@ -181,7 +181,7 @@ async def list_departments(
     response_model=DepartmentOut,
     responses={**responses(*INPUT_ERRORS, service.DepartmentNotFound), **NOT_MODIFIED},
 )
-async def get_department(department_id: IdPath, session: ReadSessionDep, reads: ReadsDep) -> Response:
+async def get_department(department_id: IdPath, session: ReplicaSessionDep, reads: ReadsDep) -> Response:
     async def build() -> DepartmentOut:
         return DepartmentOut.model_validate(await service.get_department(session, department_id))
 
@@ -196,7 +196,7 @@ async def get_department(department_id: IdPath, session: ReadSessionDep, reads: 
     responses={**responses(*INPUT_ERRORS, RateLimited), **NOT_MODIFIED},
 )
 async def list_doctors(
-    session: ReadSessionDep,
+    session: ReplicaSessionDep,
     reads: ReadsDep,
     page: PageDep,
     q: SearchQuery = None,
@@ -218,7 +218,7 @@ async def list_doctors(
     response_model=DoctorOut,
     responses={**responses(*INPUT_ERRORS, service.DoctorNotFound), **NOT_MODIFIED},
 )
-async def get_doctor(doctor_id: IdPath, session: ReadSessionDep, reads: ReadsDep) -> Response:
+async def get_doctor(doctor_id: IdPath, session: ReplicaSessionDep, reads: ReadsDep) -> Response:
     async def build() -> DoctorOut:
         doctor, hospital, department = await service.get_doctor(session, doctor_id)
         return DoctorOut(

@@ -20,7 +20,7 @@ from yiyue.booking.models import AppointmentStatus
 from yiyue.booking.schemas import parse_statuses
 from yiyue.booking.views import STATUS_LABELS
 from yiyue.core.clock import local_today
-from yiyue.core.deps import ClockDep, SessionDep
+from yiyue.core.deps import ClockDep, ReplicaSessionDep, SessionDep
 from yiyue.core.params import IsoDate, OptionalId
 
 router = APIRouter()
@@ -52,6 +52,7 @@ async def export_appointments(
     fmt: exports.Format,
     console: ConsolePage,
     session: SessionDep,
+    replica: ReplicaSessionDep,
     clock: ClockDep,
     date_from: IsoDate | None = None,
     date_to: IsoDate | None = None,
@@ -68,7 +69,8 @@ async def export_appointments(
         doctor_id=doctor_id,
         statuses=parse_statuses(status),
     )
-    made = await exports.appointments(session, staff=console.staff, filters=filters, fmt=fmt, now=now)
+    # The rows from the read replica (decision 0022), the audit record of the export to the primary.
+    made = await exports.appointments(session, reads=replica, staff=console.staff, filters=filters, fmt=fmt, now=now)
     return _download(made)
 
 
@@ -77,6 +79,7 @@ async def export_schedules(
     fmt: exports.Format,
     console: ConsolePage,
     session: SessionDep,
+    replica: ReplicaSessionDep,
     clock: ClockDep,
     date_from: IsoDate | None = None,
     date_to: IsoDate | None = None,
@@ -85,6 +88,7 @@ async def export_schedules(
     today = local_today(now)
     made = await exports.schedules(
         session,
+        reads=replica,
         staff=console.staff,
         date_from=date_from or date_to or today,
         date_to=date_to or date_from or today,
