@@ -451,8 +451,14 @@ def test_the_image_is_multi_stage_non_root_with_a_healthcheck_and_the_yiyue_entr
     assert f"http://127.0.0.1:{API_PORT}/healthz" in healthcheck
     # Nothing of the build stage but the virtualenv reaches the runtime (no compiler, no source tree).
     assert [rest for ins, rest in runtime if ins == "COPY"] == ["--from=build /opt/yiyue /opt/yiyue"]
-    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text()
-    assert "**" in ignore.splitlines() and "!src/" in ignore.splitlines()
+    # The context admits exactly what the build stage copies (pyproject.toml names README.md as the readme).
+    ignore = (DEPLOY / "Dockerfile.dockerignore").read_text().splitlines()
+    assert "**" in ignore
+    copied = {
+        source for ins, rest in instructions if ins == "COPY" and "--from" not in rest for source in rest.split()[:-1]
+    }
+    assert copied == {"pyproject.toml", "README.md", "src"}
+    assert all(f"!{source}" in ignore or f"!{source}/" in ignore for source in copied)
 
 
 # --- compose --------------------------------------------------------------------------------------------
