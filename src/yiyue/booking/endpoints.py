@@ -35,8 +35,9 @@ from yiyue.booking.schemas import (
     parse_statuses,
 )
 from yiyue.booking.views import appointment_views, booked_view
+from yiyue.core import metrics
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep, SettingsDep
-from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, InvalidInput, RateLimited, responses
+from yiyue.core.errors import AUTH_ERRORS, BODY_ERRORS, INPUT_ERRORS, DomainError, InvalidInput, RateLimited, responses
 from yiyue.core.pagination import Page, PageDep
 from yiyue.core.params import IdPath
 from yiyue.core.ratelimit import rate_limit
@@ -113,15 +114,20 @@ async def book(
     settings: SettingsDep,
 ) -> AppointmentOut:
     now = clock.now()
-    booked = await service.book(
-        session,
-        account_id=account.subject_id,
-        request=body,
-        idempotency_key=idempotency_key,
-        gate=gate,
-        now=now,
-        payment_hold=timedelta(minutes=settings.payment_hold_minutes),
-    )
+    try:
+        booked = await service.book(
+            session,
+            account_id=account.subject_id,
+            request=body,
+            idempotency_key=idempotency_key,
+            gate=gate,
+            now=now,
+            payment_hold=timedelta(minutes=settings.payment_hold_minutes),
+        )
+    except DomainError as refusal:
+        metrics.booking_refused(refusal.code)
+        raise
+    metrics.booking_made(session, replayed=booked.remaining is None)  # counted once it commits
     return await booked_view(session, booked, now=now)
 
 

@@ -42,6 +42,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlalchemy.orm import ORMExecuteState, Session
 from sqlalchemy.sql.elements import TextClause
 
+from yiyue.core import metrics
 from yiyue.core.clock import Clock
 from yiyue.core.config import Settings
 from yiyue.core.db import Database, UnitOfWorkSession, publish_after_commit
@@ -301,7 +302,9 @@ class ReadCache:
         if value is not None and (kept := _decode(value)) is not None:
             at, etag, body = kept
             if 0 <= now - at < ttl:  # also dated by the app's clock: a moved clock never sees old answers
+                metrics.cache_looked_up(region.name, hit=True)
                 return body, etag
+        metrics.cache_looked_up(region.name, hit=False)
         if generation is None:
             body = await _render(build)
             return body, etag_of(body)

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from yiyue.booking.errors import AppointmentNotFound
+from yiyue.core import metrics
 from yiyue.core.deps import ClockDep, CurrentAccount, SessionDep
 from yiyue.core.errors import AUTH_ERRORS, INPUT_ERRORS, DomainError, responses
 from yiyue.core.params import IdPath
@@ -95,14 +96,18 @@ async def wechat_notify(request: Request, session: SessionDep, pay: PayDep, cloc
                 exc.reason,
                 extra={"event": "pay_notification_malformed", "notification_id": exc.notification_id},
             )
+            metrics.payment_notified(exc.event_type, "rejected")
             return _fail(400, "通知内容无效")
         log.warning("rejected a WeChat Pay notification from %s: %s", request.client, exc.reason)
+        metrics.payment_notified(None, "rejected")  # unsigned: its event type is anybody's word
         return _fail(400, "验签失败")
     try:
         await service.apply_notification(session, notification=notification, now=now)
     except DomainError as exc:
         log.warning("WeChat Pay notification %s not applied: %s", notification.id, exc.code)
+        metrics.payment_notified(notification.event_type, "error")
         return _fail(exc.status if exc.status < 500 else 500, exc.text)
+    metrics.payment_notified(notification.event_type, "ok", session=session)  # once it commits
     return Response(status_code=204)
 
 

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yiyue.booking.errors import SoldOut
 from yiyue.booking.gate.protocol import SlotCounts
 from yiyue.booking.schemas import BookingRequest
+from yiyue.core import metrics
 from yiyue.core.clock import Clock
 from yiyue.core.errors import DomainError
 from yiyue.core.security import TokenVerifier
@@ -44,8 +45,11 @@ class SoldOutFastPath:
             return
         body, whole = await _read_body(receive)
         if whole and len(body) <= MAX_BODY and await self._known_sold_out(scope, body):
+            metrics.fastpath_answered(sold_out=True)
+            scope[metrics.ROUTE_KEY] = BOOKING_PATH  # answered before routing: the route it stands for
             await _send_sold_out(send)
             return
+        metrics.fastpath_answered(sold_out=False)
         await self.app(scope, _replaying(body, whole, receive), send)
 
     async def _known_sold_out(self, scope: Scope, body: bytes) -> bool:

@@ -78,6 +78,11 @@ class MemorySlotCounts:
         for schedule_id in schedule_ids:
             self._counts.pop(schedule_id, None)
 
+    async def gauges(self) -> tuple[int, int]:
+        now = self._monotonic()
+        sold_out = sum(1 for count in self._counts.values() if count.until > now and count.covered())
+        return sold_out, self._flying.total()
+
     def _settle(self, ticket: Ticket, *, claimed: bool, remaining: int | None, holders: frozenset[int] | None) -> None:
         ticket.settled = True
         self._flying.leave(ticket)

@@ -65,6 +65,10 @@ class InFlight:
                 if not accounts:
                     del self._by_schedule[ticket.schedule_id]
 
+    def total(self) -> int:
+        """Bookings in flight here, over every schedule (a gauge of the metrics)."""
+        return sum(sum(accounts.values()) for accounts in self._by_schedule.values())
+
     def other(self, schedule_id: int, account_id: int, ticket: Ticket | None = None) -> bool:
         """Whether the account has a booking of the schedule in flight here (besides ``ticket``)."""
         count = self._by_schedule.get(schedule_id, {}).get(account_id, 0)
@@ -104,4 +108,9 @@ class SlotCounts(Protocol):
     async def reopen(self, schedule_ids: Iterable[int]) -> None:
         """Slots of these schedules were freed (cancelled, expired, suspended, added): forget their counts,
         so that the next booking goes to the database and reports the count again."""
+        ...
+
+    async def gauges(self) -> tuple[int, int]:
+        """For the metrics (``core.metrics.GateState``): the schedules refused as sold out now, and this
+        process's bookings admitted and not yet settled."""
         ...

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable, Iterable
@@ -238,6 +239,28 @@ class RedisSlotCounts:
         if keys:
             # Tried even within an outage's retry window: a freed slot left unseen stays sold out everywhere.
             await self._guarded(lambda: self._redis.delete(*keys), default=0, always=True)
+
+    async def gauges(self) -> tuple[int, int]:
+        # While Redis is away the gate refuses nobody: 0 sold out is then the truth.
+        sold_out = await self._guarded(self._covered_schedules, default=0)
+        return sold_out, self._flying.total()
+
+    async def _covered_schedules(self) -> int:
+        """Counts whose claims in flight cover the free slots, over the fleet (a SCAN: for the metrics'
+        scrape and their sampling every few seconds, never for a booking)."""
+        pattern = re.sub(r"([*?\[\]\\])", r"\\\1", self._prefix) + ":{*}"  # the counts, not their holders
+        covered = 0
+        keys: list[str] = []
+        async for key in self._redis.scan_iter(match=pattern, count=1000):
+            keys.append(key.decode() if isinstance(key, bytes) else key)
+        for start in range(0, len(keys), 500):
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for key in keys[start : start + 500]:
+                    pipe.hmget(key, "f", "n")
+                for free, in_flight in await pipe.execute():
+                    if free is not None and int(free) - int(in_flight or 0) <= 0:
+                        covered += 1
+        return covered
 
     async def returned(self) -> None:
         """Waits until the tokens of abandoned tickets are back in Redis."""
