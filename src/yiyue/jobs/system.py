@@ -24,7 +24,7 @@ from huey.exceptions import RetryTask
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.core import outbox
+from yiyue.core import metrics, outbox
 from yiyue.core.clock import Clock
 from yiyue.core.db import Database, begin_write
 from yiyue.core.outbox import OutboxEvent
@@ -147,6 +147,7 @@ class JobSystem:
                         raise _AlreadyHandled()
             if follow_ups:
                 await self._follow_up(ctx, db, event_id, follow_ups, now)
+            metrics.job_ran(event.topic, "handled")
         except _AlreadyHandled:
             log.info("event %s was handled by another worker meanwhile", event_id)
         except Exception as exc:
@@ -177,10 +178,12 @@ class JobSystem:
             event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
             if event.attempts >= MAX_ATTEMPTS:
                 event.failed_at = now
+                metrics.job_ran(event.topic, "failed")
                 log.error("event %s (%s) failed for good: %s", event_id, event.topic, event.last_error)
                 return
             attempts = event.attempts
         log.warning("event %s failed (attempt %s), retrying: %s", event_id, attempts, exc)
+        metrics.job_ran(event.topic, "retried")
         raise RetryTask(delay=backoff(attempts))
 
     async def redeliver_stale(self, db: Database) -> int:
