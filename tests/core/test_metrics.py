@@ -21,10 +21,11 @@ from sqlalchemy import update
 
 from tests.booking.gate.conftest import MakeCounts, make_counts
 from tests.booking.gate.test_counts import S, admitted, known
-from tests.cli.test_serve_workers import fake_wechat, wait_healthy, yiyue_serve
+from tests.cli.test_serve_workers import fake_wechat, server_env, wait_healthy, yiyue_serve
 from tests.conftest import booking_headers, login_via
 from tests.factories import make_catalog, make_schedule, patient_body
 from tests.jobs_support import Jobs
+from tests.live import free_port
 from yiyue.app import FAKE_WECHAT_MOUNT, create_app
 from yiyue.core import metrics
 from yiyue.core.clock import Clock
@@ -248,6 +249,42 @@ async def test_serve_with_two_processes_counts_every_request(
         value(after, "yiyue_http_requests_total", **labels) - value(before, "yiyue_http_requests_total", **labels) == 40
     )
     assert value(after, "yiyue_db_pool_size") == 6  # 2 processes × YIYUE_DATABASE_POOL_SIZE=3
+
+
+async def test_a_worker_serves_its_own_metrics_behind_the_token(settings: Settings, tmp_path: Path) -> None:
+    """``yiyue worker`` serves no API: with ``YIYUE_WORKER_METRICS_PORT`` it answers ``/metrics`` itself."""
+    port = free_port()
+    env = {
+        **server_env(settings, tmp_path, "http://127.0.0.1:9"),  # WeChat: never called by a worker at rest
+        "YIYUE_WORKER_METRICS_PORT": str(port),
+        "YIYUE_METRICS_TOKEN": TOKEN,
+    }
+    env.pop(metrics.MULTIPROC_ENV, None)
+    log = tmp_path / "worker.log"
+    worker = _start_worker(env, log)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=5) as scraper:
+            deadline = asyncio.get_running_loop().time() + 120
+            while True:
+                try:
+                    answer = await scraper.get("/metrics", headers=SCRAPE)
+                    break
+                except httpx.TransportError:
+                    assert worker.poll() is None and asyncio.get_running_loop().time() < deadline, log.read_text()
+                    await asyncio.sleep(0.2)
+            assert answer.status_code == 200
+            assert "# HELP yiyue_jobs_total" in answer.text
+            refused = await scraper.get("/metrics")
+            assert refused.status_code == 401 and refused.json()["code"] == "METRICS_UNAUTHORIZED"
+            assert (await scraper.get("/", headers=SCRAPE)).status_code == 404
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+
+
+def _start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("wb") as sink:
+        return subprocess.Popen([sys.executable, "-m", "yiyue.cli", "worker"], env=env, stdout=sink, stderr=sink)
 
 
 def _metrics_dir(pid: int) -> Path:

@@ -19,11 +19,13 @@ from __future__ import annotations
 import asyncio
 import glob
 import hmac
+import json
 import logging
 import os
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -387,6 +389,42 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def start_worker_endpoint(*, host: str, port: int, token: str) -> Callable[[], None]:
+    """``GET /metrics`` of a ``yiyue worker`` (which serves no API): its jobs, cache look-ups and process
+    figures, behind the same token, from a thread of its own. Returns what stops it."""
+    from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+    class Quiet(WSGIRequestHandler):
+        def log_message(self, format: str, *args: Any) -> None:  # scrapes every 15 s are not news
+            pass
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        if environ.get("PATH_INFO") != "/metrics" or not token:
+            return _wsgi_refusal(start_response, "404 Not Found", "NOT_FOUND", "接口不存在")
+        if not _authorized(environ.get("HTTP_AUTHORIZATION", ""), token):
+            return _wsgi_refusal(start_response, "401 Unauthorized", "METRICS_UNAUTHORIZED", "需要监控令牌")
+        path = multiprocess_dir()
+        body = collect_processes(path) if path else generate_latest(REGISTRY)
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE_LATEST), ("Content-Length", str(len(body)))])
+        return [body]
+
+    server: WSGIServer = make_server(host, port, app, handler_class=Quiet)
+    thread = threading.Thread(target=server.serve_forever, name="worker-metrics", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return stop
+
+
+def _wsgi_refusal(start_response: Callable[..., Any], status: str, code: str, message: str) -> list[bytes]:
+    body = json.dumps({"code": code, "message": message, "detail": None}, ensure_ascii=False).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
 
 def multiprocess_dir() -> str:
