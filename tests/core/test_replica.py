@@ -14,9 +14,13 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
+import subprocess
+import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from tests.admin.conftest import console_login
-from tests.conftest import PG_URL, Login
+from tests.conftest import PG_URL, Login, login_via
 from tests.factories import FAST_HASHER, book_appointment, make_catalog, make_schedule, make_staff
 from yiyue.accounts.staff import passwords
 from yiyue.app import create_app
@@ -225,3 +229,185 @@ async def test_a_catalog_answer_cached_from_a_lagging_replica_is_dropped_once_th
         await asyncio.sleep(0.1)
     assert name == "新名医院"
     assert time.monotonic() - written >= LAG
+
+
+# --- a real streaming replica (opt-in: YIYUE_TEST_STREAMING_REPLICA=1) -------------------------------
+
+STREAMING = os.environ.get("YIYUE_TEST_STREAMING_REPLICA", "") == "1"
+
+
+def _pg_bin() -> Path | None:
+    found = shutil.which("pg_config")
+    if found is None:
+        return None
+    bindir = Path(subprocess.run([found, "--bindir"], capture_output=True, text=True, check=True).stdout.strip())
+    return bindir if (bindir / "initdb").exists() and (bindir / "pg_basebackup").exists() else None
+
+
+@dataclass
+class StreamingPair:
+    primary: str
+    standby: str
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def streaming_pair() -> Iterator[StreamingPair]:
+    """A PostgreSQL primary of its own (initdb) and a hot standby made from it with ``pg_basebackup -R``,
+    streaming its WAL; both on free ports, stopped afterwards. PostgreSQL will not run as root: as root the
+    server commands run as the ``postgres`` user."""
+    bindir = _pg_bin()
+    assert bindir is not None, "pg_config --bindir has no initdb and pg_basebackup"
+    # Not under pytest's root-only temporary folder: the postgres user must be able to reach it.
+    base = Path(tempfile.mkdtemp(prefix="yiyue-streaming-"))
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if as_user:
+        shutil.chown(base, "postgres")
+
+    def run(*args: str) -> None:
+        done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, f"{' '.join(args)}: {done.stderr or done.stdout}"
+
+    primary, standby = base / "primary", base / "standby"
+    ports = _free_port(), _free_port()
+    options = f"-k {base} -c listen_addresses=127.0.0.1"
+    run(str(bindir / "initdb"), "-D", str(primary), "-U", "postgres", "--auth=trust", "--no-sync")
+    started: list[Path] = []
+    try:
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(primary),
+            "-o",
+            f"-p {ports[0]} {options}",
+            "-l",
+            f"{primary}.log",
+            "-w",
+            "start",
+        )
+        started.append(primary)
+        run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(ports[0]), "-U", "postgres", "yiyue")
+        run(
+            str(bindir / "pg_basebackup"),
+            *("-h", "127.0.0.1", "-p", str(ports[0]), "-U", "postgres", "-D", str(standby)),
+            *("-R", "-X", "stream", "-c", "fast"),
+        )
+        run(
+            str(bindir / "pg_ctl"),
+            "-D",
+            str(standby),
+            "-o",
+            f"-p {ports[1]} {options}",
+            "-l",
+            f"{standby}.log",
+            "-w",
+            "start",
+        )
+        started.append(standby)
+        yield StreamingPair(
+            primary=f"postgresql+asyncpg://postgres@127.0.0.1:{ports[0]}/yiyue",
+            standby=f"postgresql+asyncpg://postgres@127.0.0.1:{ports[1]}/yiyue",
+        )
+    finally:
+        for data in reversed(started):
+            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        shutil.rmtree(base, ignore_errors=True)
+
+
+async def caught_up(pair: StreamingPair) -> None:
+    """Waits until the standby has replayed everything the primary had written when asked."""
+    primary, standby = create_async_engine(pair.primary), create_async_engine(pair.standby)
+    async with primary.connect() as conn:
+        lsn = await conn.scalar(text("SELECT pg_current_wal_lsn()::text"))
+    try:
+        async with standby.connect() as conn:
+            for _ in range(200):
+                query = text("SELECT pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn)")
+                if await conn.scalar(query, {"lsn": lsn}):
+                    return
+                await asyncio.sleep(0.05)
+        raise AssertionError(f"the standby did not replay up to {lsn} within 10 s")
+    finally:
+        await primary.dispose()
+        await standby.dispose()
+
+
+async def on_standby(pair: StreamingPair, statement: str) -> Any:
+    engine = create_async_engine(pair.standby, isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        found = await conn.scalar(text(statement))
+    await engine.dispose()
+    return found
+
+
+@pytest.mark.heavy
+@pytest.mark.skipif(
+    not STREAMING, reason="set YIYUE_TEST_STREAMING_REPLICA=1 to start a primary and a pg_basebackup standby"
+)
+@pytest.mark.skipif(
+    _pg_bin() is None, reason="needs PostgreSQL's server binaries (pg_config --bindir: initdb, pg_basebackup)"
+)
+async def test_a_real_streaming_standby_serves_the_catalog_while_the_primary_takes_the_bookings(
+    streaming_pair: StreamingPair, settings: Settings, clock: FrozenClock
+) -> None:
+    pair = streaming_pair
+    await asyncio.to_thread(upgrade, pair.primary)  # `yiyue migrate` on the primary; the standby follows
+    await caught_up(pair)
+    assert await on_standby(pair, "SELECT pg_is_in_recovery()") is True
+    app = create_app(
+        settings.model_copy(
+            update={
+                "database_url": pair.primary,
+                "database_replica_url": pair.standby,
+                "database_replica_lag_seconds": LAG,
+            }
+        ),
+        clock=clock,
+    )
+    db: Database = app.state.db
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://yiyue.test") as client:
+            catalog = await make_catalog(db, name="流复制人民医院")
+            schedule = await make_schedule(db, catalog, capacity=3)
+            await caught_up(pair)
+            assert await hospital_name(client, catalog.hospital.id) == "流复制人民医院"
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["checks"]["replica"] == "ok", ready.text
+
+            # The standby stops replaying: bookings go on (the primary), what the catalog shows can only be
+            # the standby's.
+            await on_standby(pair, "SELECT pg_wal_replay_pause()")
+            patient = await login_via(client, f"o-{uuid.uuid4().hex[:12]}")
+            booked = await book_appointment(client, patient, schedule.id)
+            assert booked["status"] in ("booked", "pending_payment")
+            assert await on_standby(pair, "SELECT count(*) FROM appointments") == 0
+            await asyncio.sleep(LAG)  # the booking's second drop of the cache is over
+            async with db.session() as session:
+                await session.execute(
+                    update(Hospital).where(Hospital.id == catalog.hospital.id).values(name="改名医院")
+                )
+            written = time.monotonic()
+            assert await hospital_name(client, catalog.hospital.id) == "流复制人民医院"
+            await on_standby(pair, "SELECT pg_wal_replay_resume()")
+            await caught_up(pair)
+            assert await on_standby(pair, "SELECT count(*) FROM appointments") == 1  # streamed from the primary
+
+            for _ in range(200):  # the lag guard drops what was cached from the paused standby
+                if (name := await hospital_name(client, catalog.hospital.id)) == "改名医院":
+                    break
+                await asyncio.sleep(0.1)
+            assert name == "改名医院" and time.monotonic() - written >= LAG
+
+            async with app.state.replica.sessions() as session:
+                with pytest.raises(DBAPIError, match="read-only transaction"):
+                    await session.execute(update(Hospital).values(name="写错了库"))
+    finally:
+        await app.state.replica.aclose()
+        await app.state.wechat.aclose()
+        await db.dispose()
