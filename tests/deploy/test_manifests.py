@@ -272,13 +272,31 @@ def test_metrics_and_probes_are_not_routed_from_outside_and_pods_are_closed_by_d
             labels.items()
         )
 
-    assert not any(allows(p, "yiyue-worker") or allows(p, "yiyue-migrate") for p in policies)
+    assert not any(allows(p, "yiyue-migrate") for p in policies)
     (api_ingress,) = [p for p in policies if p["metadata"]["name"] == "yiyue-api-ingress"]
     peers = [peer for rule in api_ingress["spec"]["ingress"] for peer in rule["from"]]
     namespaces = {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] for peer in peers}
     assert namespaces == {"ingress-nginx", "monitoring"}  # nothing else in the cluster reaches the API port
+    # The workers: only Prometheus, only on their metrics port, which is the port the worker is told to use.
+    worker_rules = [rule for p in policies if allows(p, "yiyue-worker") for rule in p["spec"]["ingress"]]
+    assert worker_rules == [
+        {
+            "from": [
+                {
+                    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}},
+                    "podSelector": {"matchLabels": {"app.kubernetes.io/name": "prometheus"}},
+                }
+            ],
+            "ports": [{"port": "metrics", "protocol": "TCP"}],
+        }
+    ]
+    (worker,) = one(overlay, "Deployment", "yiyue-worker")["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e["value"] for e in worker["env"]}
+    assert [p["containerPort"] for p in worker["ports"] if p["name"] == "metrics"] == [
+        int(env["YIYUE_WORKER_METRICS_PORT"])
+    ]
     for policy in policies:  # any other allowance stays within the namespace (staging's fake WeChat)
-        if policy is not api_ingress:
+        if policy is not api_ingress and not allows(policy, "yiyue-worker"):
             for rule in policy["spec"].get("ingress", []):
                 assert all("namespaceSelector" not in peer and "ipBlock" not in peer for peer in rule["from"])
 
@@ -352,6 +370,10 @@ def every_env_name() -> Iterator[tuple[str, str]]:
     for overlay in OVERLAYS:
         for name in config_data(overlay):
             yield f"{overlay} ConfigMap", name
+        for pod, template in pod_specs(overlay):
+            for container in template["spec"]["containers"]:
+                for entry in container.get("env", []):
+                    yield f"{overlay}/{pod}", entry["name"]
     for name in secret_example_names():
         yield "secret.example.env", name
     for service, spec in yiyue_compose_services().items():
@@ -520,10 +542,18 @@ def test_the_monitoring_profile_scrapes_every_api_server_with_its_token_and_show
     api_servers = sorted(name for name, s in yiyue_compose_services().items() if s["command"][0] == "serve")
     assert api_servers == ["api-1", "api-2"]
     prometheus = yaml.safe_load((DEPLOY / "prometheus.yml").read_text())
-    (job,) = prometheus["scrape_configs"]
-    assert sorted(t for c in job["static_configs"] for t in c["targets"]) == [f"{a}:{API_PORT}" for a in api_servers]
-    assert job["authorization"]["credentials"] == compose()["x-yiyue-environment"]["YIYUE_METRICS_TOKEN"]
-    assert serves(job["metrics_path"])
+    jobs = {job["job_name"]: job for job in prometheus["scrape_configs"]}
+    assert jobs.keys() == {"yiyue-api", "yiyue-worker"}
+    api = jobs["yiyue-api"]
+    assert sorted(t for c in api["static_configs"] for t in c["targets"]) == [f"{a}:{API_PORT}" for a in api_servers]
+    assert serves(api["metrics_path"])
+    # The workers' replicas are found by their service's name, on the port each is told to serve.
+    (found,) = jobs["yiyue-worker"]["dns_sd_configs"]
+    assert found["names"] == ["worker"]
+    assert str(found["port"]) == services["worker"]["environment"]["YIYUE_WORKER_METRICS_PORT"]
+    token = compose()["x-yiyue-environment"]["YIYUE_METRICS_TOKEN"]
+    assert all(job["authorization"] == {"type": "Bearer", "credentials": token} for job in jobs.values())
+    assert all(services["worker"]["environment"][k] == v for k, v in compose()["x-yiyue-environment"].items())
     assert {"./prometheus.yml:/etc/prometheus/prometheus.yml:ro"} <= set(services["prometheus"]["volumes"])
     # Grafana loads the dashboard file from where the dashboards provider looks.
     provider = yaml.safe_load((DEPLOY / "grafana" / "provisioning" / "dashboards" / "yiyue.yaml").read_text())
