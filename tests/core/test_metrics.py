@@ -131,6 +131,7 @@ async def test_a_booking_journey_is_counted(http: httpx.AsyncClient, watched: Fa
         )
         assert refused.json()["code"] == "SOLD_OUT"
     assert (await http.get("/api/v1/no/such/path")).status_code == 404
+    assert (await http.get("/admin/static/admin.css")).status_code == 200  # a mount without routes
     pending = await scrape(http)
     topics = await Jobs(watched).drain()
     after = await scrape(http)
@@ -151,6 +152,7 @@ async def test_a_booking_journey_is_counted(http: httpx.AsyncClient, watched: Fa
     detail = "/api/v1/appointments/{appointment_id}"
     assert grew("yiyue_http_requests_total", method="GET", route=detail, status="200") == 1
     assert grew("yiyue_http_requests_total", method="GET", route="unmatched", status="404") == 1
+    assert grew("yiyue_http_requests_total", method="GET", route="/admin/static/*", status="200") == 1
     assert grew("yiyue_http_requests_total", method="POST", route=f"{FAKE_WECHAT_MOUNT}/__fake__/pay", status="200")
     assert grew("yiyue_cache_requests_total", region="catalog", result="miss") >= 1
     assert grew("yiyue_cache_requests_total", region="catalog", result="hit") >= 1

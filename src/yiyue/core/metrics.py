@@ -232,12 +232,12 @@ def route_template(scope: Scope, root_path: str = "") -> str:
     given = scope.get(ROUTE_KEY)
     if isinstance(given, str):
         return given
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    if not isinstance(path, str):
-        return UNMATCHED
     mounted = scope.get("root_path", "")[len(root_path) :]
-    return f"{mounted}{path}" or "/"
+    path = getattr(scope.get("route"), "path", None)
+    if isinstance(path, str):
+        return f"{mounted}{path}" or "/"
+    # A mounted app without routes of its own (static files), or none of whose routes matched: the mount.
+    return f"{mounted}/*" if mounted else UNMATCHED
 
 
 # --- gauges of state --------------------------------------------------------------------------------
