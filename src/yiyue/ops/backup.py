@@ -140,13 +140,19 @@ def restore(database_url: str, path: Path, *, id_gap: int = ID_GAP) -> RestoreSu
         ],
         target,
     )
-    advanced = asyncio.run(_advance_sequences(target, id_gap)) if id_gap else 0
+    advanced = advance_sequences(database_url, id_gap) if id_gap else 0
     return RestoreSummary(
         database=target.name,
         created=created,
         revision=asyncio.run(schema_revision(database_url)),
         sequences_advanced=advanced,
     )
+
+
+def advance_sequences(database_url: str, gap: int = ID_GAP) -> int:
+    """Moves every id sequence of the database ``gap`` past where it is (see ``ID_GAP``): after a restore
+    of a dump, or a point-in-time recovery, to a moment before the database was lost. Returns how many."""
+    return asyncio.run(_advance_sequences(Target.parse(database_url), gap))
 
 
 def head_revision() -> str:

@@ -1,4 +1,5 @@
-"""``yiyue backup create | restore | verify``: the operator's backup and restore drill (docs/operations.md).
+"""``yiyue backup create | restore | advance-ids | verify``: backups, restores and their checks
+(docs/operations.md).
 
 They take the database from ``--database-url`` or ``YIYUE_DATABASE_URL`` alone, not from the full
 settings: a backup job needs the database's address and nothing else (no signing keys, no WeChat keys).
@@ -80,6 +81,20 @@ def restore_command(
         typer.echo(f"  {summary.sequences_advanced} id sequences moved {id_gap} past the dump's")
     if summary.revision != head:
         typer.echo("  the schema is not at this code's head: run `yiyue migrate` against it before serving", err=True)
+
+
+@backup_app.command("advance-ids")
+def advance_ids(
+    database_url: DatabaseUrl,
+    by: Annotated[int, typer.Option(min=1, help="How far to move every id sequence.")] = backup.ID_GAP,
+) -> None:
+    """Move every id sequence past the ids the lost hours used (after a point-in-time recovery; `restore`
+    does it itself): those ids are in WeChat Pay's order numbers and must never be given out again."""
+    try:
+        moved = backup.advance_sequences(database_url, by)
+    except backup.BackupError as exc:
+        _fail(exc)
+    typer.echo(f"{moved} id sequences of {backup.Target.parse(database_url).safe()} moved {by} ahead")
 
 
 @backup_app.command("verify")
