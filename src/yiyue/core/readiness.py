@@ -36,6 +36,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from yiyue.core.db import Database, is_busy
+from yiyue.core.errors import DomainError, responses
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -221,12 +222,15 @@ def for_app(db: Database, *, redis_url: str, replica: Database | None) -> Readin
 router = APIRouter()
 
 
-@router.get(
-    "/readyz",
-    tags=["运维"],
-    summary="就绪检查",
-    responses={503: {"description": "NOT_READY：依赖的服务不可用或数据库迁移未完成"}},
-)
+class ServiceNotReady(DomainError):
+    """What ``/readyz`` answers when a required check fails (its ``detail`` names each check's state)."""
+
+    status = 503
+    code = "NOT_READY"
+    message = "服务尚未就绪，请稍后再试"
+
+
+@router.get("/readyz", tags=["运维"], summary="就绪检查", responses=responses(ServiceNotReady))
 async def readyz(request: Request) -> JSONResponse:
     readiness: Readiness = request.app.state.readiness
     ready, checks = await readiness.run()
@@ -234,6 +238,6 @@ async def readyz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "checks": checks})
     return JSONResponse(
         status_code=503,
-        content={"code": "NOT_READY", "message": "服务尚未就绪，请稍后再试", "detail": {"checks": checks}},
+        content={"code": ServiceNotReady.code, "message": ServiceNotReady.message, "detail": {"checks": checks}},
         headers={"Retry-After": "5"},
     )
