@@ -21,6 +21,7 @@ from sqlalchemy import JSON, Index, Integer, String, Text, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
+from yiyue.core import logs
 from yiyue.core.db import Base, BigId, UtcDateTime, publish_after_commit
 from yiyue.core.events import Event
 
@@ -61,6 +62,9 @@ class OutboxEvent(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     """Set when the handler kept failing past the retry limit (dead letter); an operator looks."""
+    request_id: Mapped[str | None] = mapped_column(String(64))
+    """The request whose unit of work wrote it (or the request behind the job that did): its handling's log
+    lines carry it, so one id follows a booking from the request into every job it causes (decision 0021)."""
 
     def fact(self) -> Event:
         """The typed event this row holds."""
@@ -77,6 +81,7 @@ def add(session: AsyncSession, fact: Event, *, now: datetime, delay: timedelta |
         available_at=now + (delay or timedelta()),
         attempts=0,
         last_error="",
+        request_id=logs.current_request_id(),
     )
     session.add(event)
     publish_after_commit(session, CHANNEL, event)

@@ -24,7 +24,7 @@ from huey.exceptions import RetryTask
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from yiyue.core import metrics, outbox
+from yiyue.core import logs, metrics, outbox
 from yiyue.core.clock import Clock
 from yiyue.core.db import Database, begin_write
 from yiyue.core.outbox import OutboxEvent
@@ -129,6 +129,10 @@ class JobSystem:
 
     async def handle(self, ctx: Any, event_id: int) -> None:
         """Runs one event's handler and marks it handled in the same transaction."""
+        with logs.job(event_id):  # its lines carry the event and the request that wrote it
+            await self._handle(ctx, event_id)
+
+    async def _handle(self, ctx: Any, event_id: int) -> None:
         now = self.clock.now()
         db: Database = ctx.db
         try:
@@ -137,6 +141,7 @@ class JobSystem:
                 event = await session.get(OutboxEvent, event_id)
                 if event is None or event.handled_at is not None or event.failed_at is not None:
                     return
+                logs.bind_event(topic=event.topic, request_id=event.request_id)
                 fact = event.fact()  # a topic no class declares fails here, and is retried, then dead-lettered
                 for handler in self.handlers.get(event.topic, []):  # none: nobody needs to hear of it yet
                     await handler(ctx, session, fact, now)
