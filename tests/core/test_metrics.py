@@ -61,8 +61,10 @@ async def scrape(client: httpx.AsyncClient) -> Samples:
 
 @pytest.fixture
 async def watched(settings: Settings, clock: Clock) -> AsyncIterator[FastAPI]:
-    """The app with a metrics token (the ``app`` fixture's settings have none)."""
-    application = create_app(settings.model_copy(update={"metrics_token": TOKEN}), clock=clock)
+    """The app with a metrics token (the ``app`` fixture's settings have none). The gate's counts do not
+    lapse during a test, however slow the machine: what it knows decides which path refuses."""
+    watched_settings = settings.model_copy(update={"metrics_token": TOKEN, "gate_recheck_seconds": 600.0})
+    application = create_app(watched_settings, clock=clock)
     async with application.router.lifespan_context(application):
         yield application
 
