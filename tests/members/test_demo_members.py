@@ -4,22 +4,49 @@ regular patient is told when it opens."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import select
 
 from tests.booking.test_booking_api import add_patient, book
-from tests.conftest import NOW, login_via
-from yiyue.core.clock import local_today
+from tests.conftest import NOW, asgi_client, fresh_database_url, login_via, make_settings, running_app
+from yiyue.core.clock import FrozenClock, local_today
+from yiyue.core.config import Settings
 from yiyue.core.db import Database
-from yiyue.demo.members import seed_members
+from yiyue.demo.members import MembersSeedSummary, seed_members
 from yiyue.demo.seed import seed_demo
 from yiyue.members import service
 from yiyue.members.models import PointsEntry
 
+# Seeding the demo takes seconds, so the module seeds one database and its tests share it (and so one app
+# and one event loop): the second run of the seed must leave the first one's session as it was.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture
-async def seeded(db: Database) -> object:
+
+@pytest.fixture(scope="module")
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    directory = tmp_path_factory.mktemp("demo-members")
+    return make_settings(fresh_database_url(request, directory), directory)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    async with running_app(settings, FrozenClock(NOW)) as application:
+        yield application
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def seeded(app: object) -> MembersSeedSummary:
+    db: Database = app.state.db  # type: ignore[attr-defined]
     async with db.session() as session:
         await seed_demo(session, today=local_today(NOW), days=10)
     async with db.session() as session:

@@ -4,17 +4,20 @@ same services as production, so the ratings, the history and the points all agre
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
+import pytest_asyncio
 from sqlalchemy import func, select
 
-from tests.conftest import NOW
+from tests.conftest import NOW, asgi_client, fresh_database_url, make_settings, running_app
 from yiyue.booking.models import Appointment, AppointmentEvent, AppointmentStatus
-from yiyue.core.clock import local, local_today
+from yiyue.core.clock import FrozenClock, local, local_today
 from yiyue.core.config import Settings
 from yiyue.core.db import Database, begin_write
-from yiyue.demo.reviews import seed_reviews
+from yiyue.demo.reviews import ReviewSeedSummary, seed_reviews
 from yiyue.demo.seed import seed_demo
 from yiyue.hospitals.models import Doctor
 from yiyue.members import service as members
@@ -22,9 +25,33 @@ from yiyue.members.models import PointsEntry
 from yiyue.reviews import rules, service
 from yiyue.reviews.models import Review
 
+# Seeding the demo and its reviews takes many seconds, so the module seeds one database and its tests share
+# it (and so one app and one event loop): they read it, but for a login and a second run that must
+# change nothing, which come last.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
-@pytest.fixture
-async def seeded(db: Database, settings: Settings):  # type: ignore[no-untyped-def]
+
+@pytest.fixture(scope="module")
+def settings(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    directory = tmp_path_factory.mktemp("demo-reviews")
+    return make_settings(fresh_database_url(request, directory), directory)
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def app(settings: Settings) -> AsyncIterator[object]:
+    async with running_app(settings, FrozenClock(NOW)) as application:
+        yield application
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def client(app: object) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(app) as c:
+        yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module", scope="module")
+async def seeded(app: object, settings: Settings) -> ReviewSeedSummary:
+    db: Database = app.state.db  # type: ignore[attr-defined]
     async with db.session() as session:
         await begin_write(session)
         await seed_demo(session, today=local_today(NOW))
