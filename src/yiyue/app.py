@@ -26,7 +26,7 @@ from yiyue.booking.endpoints import router as booking_router
 from yiyue.booking.gate.fastpath import SoldOutFastPath
 from yiyue.booking.release_endpoints import router as release_router
 from yiyue.booking.waitlist_endpoints import router as waitlist_router
-from yiyue.core import validation
+from yiyue.core import logs, metrics, readiness, validation
 from yiyue.core.bodylimit import BodyLimit
 from yiyue.core.cache import ReadCache, read_sessionmaker
 from yiyue.core.cache import install as install_read_cache
@@ -37,6 +37,7 @@ from yiyue.core.db import Database, is_busy
 from yiyue.core.errors import DomainError
 from yiyue.core.openapi import install as install_openapi
 from yiyue.core.ratelimit import LoginGuard, RateLimiter
+from yiyue.core.replica import ReplicaReads
 from yiyue.core.security import RevokedFamilies, TokenVerifier
 from yiyue.frontdesk.staff_endpoints import router as frontdesk_router
 from yiyue.frontdesk.today_endpoints import router as today_router
@@ -81,15 +82,18 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if around is None:
-            yield
-        else:
-            async with around(app):
+        async with metrics.sampling(app.state.metrics):  # issue 13: each process's gauges, with several
+            if around is None:
                 yield
+            else:
+                async with around(app):
+                    yield
         await app.state.wechat.aclose()
         await app.state.pay.aclose()
         await app.state.reads.aclose()
         await app.state.gate.aclose()
+        await app.state.replica.aclose()  # issue 13: replica and readiness
+        await app.state.readiness.aclose()
         await db.dispose()
 
     app = FastAPI(
@@ -116,6 +120,10 @@ def create_app(
         },
     )
     install_read_cache(db, app.state.reads)
+    # Issue 13 (decision 0022): the catalog and the exports read from the replica when one is configured;
+    # /readyz checks what this process depends on.
+    app.state.replica = ReplicaReads.install(settings, db, app.state.reads, regions=[CATALOG])
+    app.state.readiness = readiness.for_app(db, redis_url=settings.redis_url, replica=app.state.replica.database)
     app.state.tokens = TokenVerifier(settings.secret_key)
     app.state.ratelimiter = RateLimiter(settings)
     app.state.login_guard = LoginGuard(settings)
@@ -145,12 +153,18 @@ def create_app(
         reviews_staff_router,
     ):
         app.include_router(router)
+    app.include_router(readiness.router)  # issue 13: GET /readyz
     install_console(app)
     install_openapi(app)
     _install_error_handlers(app)
     app.add_middleware(SoldOutFastPath, counts=app.state.gate.counts, tokens=app.state.tokens, clock=clock)
-    # Outermost (added last): a body's size is judged before anything, the sold-out fast path included, reads it.
+    # A body's size is judged before anything that reads it, the sold-out fast path included.
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits=settings.body_limits)
+    # Issue 13 (decision 0021): outside even that, so every answer has a request id and a request line.
+    logs.install(app)
+    # Issue 13 (decision 0020): GET /metrics behind YIYUE_METRICS_TOKEN, and every request counted and timed.
+    app.state.metrics = metrics.Sources(db=db, gate=app.state.gate.counts, now=clock.now)
+    metrics.install(app, token=settings.metrics_token, sources=app.state.metrics)
 
     @app.get("/healthz", tags=["运维"], summary="存活检查")
     async def healthz() -> dict[str, str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import logging
+import os
 import sys
 from typing import Annotated
 
@@ -12,10 +12,12 @@ import uvicorn
 from sqlalchemy.exc import DBAPIError
 
 from yiyue.booking.release_service import DrawRecord
+from yiyue.core import logs
 from yiyue.core.clock import HOSPITAL_TZ, Clock, local_today
 from yiyue.core.config import DEV_WECHAT_PAY_NOTIFY_URL, FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.core.db import Database
 from yiyue.core.errors import DomainError
+from yiyue.core.logs import LogFormat
 from yiyue.core.migrate import upgrade
 from yiyue.demo.members import MembersSeedSummary
 from yiyue.demo.reviews import ReviewSeedSummary
@@ -24,6 +26,7 @@ from yiyue.demo.staff import DemoLogin
 from yiyue.jobs.context import JobContext
 from yiyue.jobs.system import JobSystem
 from yiyue.members.service import Mismatch
+from yiyue.ops.commands import backup_app
 
 app = typer.Typer(help="医约 YiYue: hospital appointment booking platform.", no_args_is_help=True)
 
@@ -36,8 +39,9 @@ WORKER_HEALTHCHECK_SECONDS = 30
 replaces it as hung. uvicorn's 5 s kill processes still starting on a busy machine, again and again."""
 
 
-def _logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def _logging(default: LogFormat = "json") -> None:
+    """JSON lines (or text: YIYUE_LOG_FORMAT) for every logger of the process (core/logs.py, decision 0021)."""
+    logs.configure(default=default)
 
 
 @app.command()
@@ -80,6 +84,8 @@ def serve(
 ) -> None:
     """Serve the API (the database must be migrated). With --workers N, N processes share the port; each
     has its own connection pool (mind the connection budget) and its own embedded job workers."""
+    if not access_log:  # the request lines (core/logs.py); in the environment, so every process of --workers N hears
+        os.environ[logs.ACCESS_LOG_ENV] = "0"
     _logging()
     from yiyue.server import create_server, multiprocess_problems
 
@@ -92,6 +98,7 @@ def serve(
             host=host,
             port=port,
             log_level="info",
+            log_config=None,  # uvicorn keeps the JSON handler of _logging()
             access_log=access_log,
             timeout_graceful_shutdown=grace,
         )
@@ -106,23 +113,30 @@ def serve(
         f"{settings.database_pool_size} + {settings.database_max_overflow} connections and "
         f"{settings.embedded_workers} job worker threads"
     )
-    uvicorn.run(
-        "yiyue.server:server_from_environment",
-        factory=True,
-        workers=processes,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        host=host,
-        port=port,
-        log_level="info",
-        access_log=access_log,
-        timeout_graceful_shutdown=grace,
-    )
+    from yiyue.core import metrics  # issue 13 (decision 0020): the processes add up their metrics there
+
+    metrics_dir = metrics.prepare_multiprocess()
+    try:
+        uvicorn.run(
+            "yiyue.server:server_from_environment",
+            factory=True,
+            workers=processes,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            host=host,
+            port=port,
+            log_level="info",
+            log_config=None,  # uvicorn keeps the JSON handler of _logging()
+            access_log=access_log,
+            timeout_graceful_shutdown=grace,
+        )
+    finally:
+        metrics.discard_multiprocess(metrics_dir)
 
 
 @app.command()
 def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
     """Migrate, seed if empty, and serve the API with the fake WeChat in one process."""
-    _logging()
+    _logging(default="text")  # a developer reads these
     settings = get_settings()
     upgrade(settings.database_url)
     summary = asyncio.run(_seed())
@@ -161,6 +175,7 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
         host=host,
         port=port,
         log_level="info",
+        log_config=None,  # uvicorn keeps the JSON handler of _logging()
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
@@ -187,6 +202,11 @@ def worker(
     recovered = asyncio.run(_recover(jobs, startup))
     typer.echo(f"handed {recovered} unfinished events to the queue again")
     typer.echo(f"yiyue worker: {threads} threads, queue {settings.queue_url or 'sqlite (./var/queue.db)'}")
+    if settings.worker_metrics_port:  # issue 13 (decision 0020): a worker serves no API, so its own /metrics
+        from yiyue.core import metrics
+
+        metrics.start_worker_endpoint(host="0.0.0.0", port=settings.worker_metrics_port, token=settings.metrics_token)
+        typer.echo(f"metrics on :{settings.worker_metrics_port}/metrics (bearer YIYUE_METRICS_TOKEN)")
     worker_consumer(jobs, threads=threads).run()  # SIGTERM: the jobs in progress finish first
 
 
@@ -205,7 +225,7 @@ def fake_wechat(host: Host = "127.0.0.1", port: Port = 9000) -> None:
         pay=FakePayKeys.from_settings(settings),
         realname_apps={settings.realname_app_id: settings.realname_app_secret},
     )
-    uvicorn.run(fake, host=host, port=port)
+    uvicorn.run(fake, host=host, port=port, log_config=None)
 
 
 @app.command("create-staff")
@@ -284,6 +304,7 @@ async def _members_check() -> tuple[int, list[Mismatch]]:
 
 draw_app = typer.Typer(help="The release window's draws (抽签放号).", no_args_is_help=True)
 app.add_typer(draw_app, name="draw")
+app.add_typer(backup_app, name="backup")  # yiyue backup create | restore | advance-ids | verify (yiyue.ops)
 
 
 @draw_app.command("verify")

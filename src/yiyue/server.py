@@ -7,11 +7,10 @@ its own connection pool, gate and embedded job workers (decision 0017).
 
 from __future__ import annotations
 
-import logging
-
 from fastapi import FastAPI
 
 from yiyue.app import create_app
+from yiyue.core import logs, readiness
 from yiyue.core.clock import Clock
 from yiyue.core.config import FAKE_WECHAT_IN_PROCESS, Settings, get_settings
 from yiyue.jobs.runtime import attach_to_app, embedded_workers
@@ -21,14 +20,15 @@ def create_server(settings: Settings, *, clock: Clock | None = None) -> FastAPI:
     """``create_app`` with the outbox relayed to the task queue and, unless ``YIYUE_EMBEDDED_WORKERS=0``,
     job workers running inside this process."""
     app = create_app(settings, clock=clock, around=embedded_workers)
-    attach_to_app(app)
+    jobs = attach_to_app(app)
+    app.state.readiness.add("queue", readiness.queue_check(jobs.huey.storage))  # issue 13: /readyz
     return app
 
 
 def server_from_environment() -> FastAPI:
     """The app factory each process of ``yiyue serve --workers N`` calls (``uvicorn --factory``): the
     settings come from the environment the supervisor was started with."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(process)d %(name)s: %(message)s")
+    logs.configure()  # JSON lines (or YIYUE_LOG_FORMAT=text), the process id in each
     return create_server(get_settings())
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -230,6 +230,10 @@ class Settings(BaseSettings):
     """On SIGTERM a server stops accepting connections and lets the requests in flight finish for up to
     this long (uvicorn's ``timeout_graceful_shutdown``) before it cancels them; then its job workers stop
     after their current job."""
+    log_format: Literal["json", "text"] = "json"
+    """Issue 13 (decision 0021): log lines as JSON objects (``serve``, ``worker``, ``migrate``) or as text;
+    ``yiyue demo`` defaults to text. ``core.logs.configure`` reads ``YIYUE_LOG_FORMAT`` itself, before
+    anything else runs; this field names and checks the setting."""
 
     # --- issue 10 / reads: catalog and availability cache, ETag -----------------------------------
     read_cache: bool = True
@@ -244,6 +248,21 @@ class Settings(BaseSettings):
     """Answers kept in a process's memory per region (least recently used go first)."""
     read_cache_key_prefix: str = "yiyue:cache:"
     """Prefix of the cache's Redis keys (tests give each run its own)."""
+
+    # --- issue 13 / read replica (decision 0022) ---------------------------------------------------
+    database_replica_url: str = ""
+    """A read replica (e.g. a PostgreSQL streaming standby) for the catalog, the console's exports and
+    analytics; empty: none, they read from the primary. Writes and read-your-own-write reads never go there."""
+    database_replica_lag_seconds: float = Field(default=5.0, ge=0, le=300)
+    """The longest the replica is expected to lag: a catalog answer cached from it within this time after a
+    write is dropped again at its end (``core.replica.LagGuard``)."""
+
+    # --- issue 13 / metrics (decision 0020) ----------------------------------------------------------
+    metrics_token: str = Field(default="", repr=False)
+    """The bearer token Prometheus sends to scrape ``GET /metrics`` (``Authorization: Bearer ...``); empty:
+    the endpoint is off (404). At least 16 characters when set."""
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    """Port of ``yiyue worker``'s own ``GET /metrics`` (its jobs; same token), on all addresses; 0: none."""
 
     # --- issue 10 / jobs: outbox fan-out ----------------------------------------------------------
 
@@ -279,6 +298,12 @@ class Settings(BaseSettings):
             self._check_production_pay()
         if len(self.wechat_pay_apiv3_key.encode()) != 32:
             raise ValueError("YIYUE_WECHAT_PAY_APIV3_KEY must be 32 characters (the APIv3 key of the merchant portal)")
+        return self
+
+    @model_validator(mode="after")
+    def _check_metrics_token(self) -> Settings:
+        if self.metrics_token and len(self.metrics_token) < 16:  # issue 13: a guessable token is no lock
+            raise ValueError("YIYUE_METRICS_TOKEN must be at least 16 characters (or empty: /metrics off)")
         return self
 
     @model_validator(mode="after")

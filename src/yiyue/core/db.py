@@ -149,6 +149,9 @@ class Database:
         self.pool = pool or PoolConfig()
         kwargs: dict[str, Any] = {
             "echo": echo,
+            # Issue 13 (decision 0021): a statement's values (names, phones) stay out of its errors' text,
+            # which reaches log lines and the outbox's last_error.
+            "hide_parameters": True,
             "pool_size": self.pool.size,
             "max_overflow": self.pool.overflow,
             "pool_timeout": self.pool.timeout,

@@ -40,6 +40,9 @@ UNMATCHED = "unmatched"
 
 LogFormat = Literal["json", "text"]
 
+ACCESS_LOG_ENV = "YIYUE_ACCESS_LOG"
+"""``0`` turns the request lines off (``yiyue serve --no-access-log``, the benchmarks): the ids stay."""
+
 _ACCEPTED_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 """What we take from a caller's X-Request-ID: a load balancer's or a client's id; anything else (too long,
 spaces, newlines that would forge lines in a text log) is replaced by our own."""
@@ -151,6 +154,7 @@ def configure(
     # RequestLog writes the request line; uvicorn's access line would add the raw path, its query string
     # (a search by name or phone) and the client's address.
     logging.getLogger("uvicorn.access").disabled = True
+    log.disabled = os.environ.get(ACCESS_LOG_ENV, "1").strip() == "0"
     for name in ("uvicorn", "uvicorn.error"):  # uvicorn's own handlers (when it configured them) give way to ours
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
@@ -225,13 +229,14 @@ class RequestLog:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            line = {
-                "method": scope["method"],
-                "route": route_template(scope),
-                "status": status,
-                "duration_ms": _ms_since(started),
-            }
-            log.info("request", extra=line)
+            if not log.disabled:
+                line = {
+                    "method": scope["method"],
+                    "route": route_template(scope),
+                    "status": status,
+                    "duration_ms": _ms_since(started),
+                }
+                log.info("request", extra=line)
             structlog.contextvars.reset_contextvars(**tokens)
 
 
