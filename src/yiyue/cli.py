@@ -183,13 +183,27 @@ def demo(host: Host = "127.0.0.1", port: Port = 8000) -> None:
 @app.command()
 def worker(
     threads: Annotated[int, typer.Option(help="Worker threads (each with its own event loop).")] = 2,
+    migrations_timeout: Annotated[
+        float,
+        typer.Option(
+            envvar="YIYUE_WORKER_MIGRATIONS_TIMEOUT",
+            help="Seconds to wait for the database to reach the migration head before giving up (exit 1).",
+        ),
+    ] = 600.0,
 ) -> None:
     """Run job workers apart from the server (set YIYUE_EMBEDDED_WORKERS=0 on the servers then)."""
     _logging()
+    from yiyue.core.readiness import MigrationsBehind
     from yiyue.jobs.runtime import build_jobs, worker_consumer, worker_context
 
     settings = get_settings()
     clock = Clock()
+    try:  # before any job runs: a database behind the migrations fails them all (decision 0022)
+        state = asyncio.run(_wait_for_migrations(settings, migrations_timeout))
+    except MigrationsBehind as exc:
+        typer.echo(f"yiyue worker: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"migrations: {state}")
     startup = worker_context(settings, clock)  # fails now, with a clear message, rather than in every job
 
     def thread_context() -> JobContext:
@@ -369,6 +383,16 @@ async def _create_staff(
                 now=Clock().now(),
             )
             return created.id
+    finally:
+        await db.dispose()
+
+
+async def _wait_for_migrations(settings: Settings, give_up_after: float) -> str:
+    from yiyue.core.readiness import wait_for_migrations
+
+    db = Database.from_settings(settings, worker=True)  # its own pool, closed in this event loop
+    try:
+        return await wait_for_migrations(db, give_up_after=give_up_after)
     finally:
         await db.dispose()
 

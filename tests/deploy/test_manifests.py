@@ -295,6 +295,9 @@ def test_metrics_and_probes_are_not_routed_from_outside_and_pods_are_closed_by_d
     assert [p["containerPort"] for p in worker["ports"] if p["name"] == "metrics"] == [
         int(env["YIYUE_WORKER_METRICS_PORT"])
     ]
+    # Ready once its metrics port is open, which `yiyue worker` does only at the migration head: a rollout
+    # keeps the old workers until then.
+    assert worker["readinessProbe"]["tcpSocket"]["port"] == "metrics"
     for policy in policies:  # any other allowance stays within the namespace (staging's fake WeChat)
         if policy is not api_ingress and not allows(policy, "yiyue-worker"):
             for rule in policy["spec"].get("ingress", []):

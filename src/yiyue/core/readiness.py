@@ -10,9 +10,12 @@ rotation, not restarted). The checks, each with its own time limit and all at on
 - ``migrations``: the database is at the migration head this code was written for. Behind it (a new
   image started before ``yiyue migrate`` ran) the process is not ready; ahead of it (the migration of a
   newer release, during a rolling deploy) it is, since migrations add before they take away;
-- ``redis``: when ``YIYUE_REDIS_URL`` is set, Redis answers ``PING``;
+- ``redis``: when ``YIYUE_REDIS_URL`` is set, Redis answers ``PING``. Reported but not required: without
+  Redis the app degrades (rate limits unenforced, every cache read a miss, the gate's decision left to the
+  database), and one shared Redis blip must not take every API process out at once;
 - ``queue``: the job queue's storage (Huey: the SQLite file or Redis) answers, added by the server that
-  runs the job system (``add``);
+  runs the job system (``add``). Reported but not required either: an enqueue that fails is logged after
+  the commit and the outbox delivers the event again later;
 - ``replica``: when ``YIYUE_DATABASE_REPLICA_URL`` is set, the replica answers. Reported but not
   required: without it the catalog's reads fail, but booking, paying and the console still work, and a
   replica down must not take every API process out at once.
@@ -24,8 +27,10 @@ failure it was (the probe may be reachable from outside; the full error goes to 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -65,6 +70,12 @@ class _Entry:
     required: bool
 
 
+REQUIRED = frozenset({"database", "migrations"})
+"""The checks a process needs to pass to be ready (unless ``add`` says otherwise). The others (``redis``,
+``queue``, ``replica``) are reported but not required: the app degrades without them, and a dependency
+every process shares must not take them all out of the rotation at once (decision 0022)."""
+
+
 @dataclass
 class Readiness:
     """The process's checks by name; ``run`` answers them all."""
@@ -73,8 +84,9 @@ class Readiness:
     _checks: dict[str, _Entry] = field(default_factory=dict)
     _closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
-    def add(self, name: str, check: Check, *, required: bool = True) -> None:
-        self._checks[name] = _Entry(check, required)
+    def add(self, name: str, check: Check, *, required: bool | None = None) -> None:
+        """``required``: by default whether ``name`` is one of ``REQUIRED``."""
+        self._checks[name] = _Entry(check, name in REQUIRED if required is None else required)
 
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self._closers.append(closer)
@@ -196,10 +208,41 @@ class _QueueStorage(Protocol):
 
 def queue_check(storage: _QueueStorage) -> Check:
     """The job queue's storage answers (Huey's ``storage``: a SQLite file or Redis). Huey's calls block, so
-    the probe asks in a thread."""
+    the probe asks in a thread of its own, not in the shared default executor: a timed-out call keeps its
+    thread until the storage answers (up to the TCP timeout for a blackholed Redis), and the default
+    executor also hashes staff passwords and renders exports. While the previous probe's call still runs,
+    the check answers ``timeout`` at once instead of blocking another thread. The thread is a daemon, so a
+    call stuck on a dead storage does not hold up the process's exit."""
+    running: asyncio.Future[None] | None = None
 
     async def check() -> str:
-        await asyncio.to_thread(storage.queue_size)
+        nonlocal running
+        if running is not None and not running.done():
+            raise TimeoutError
+        loop = asyncio.get_running_loop()
+        answer: asyncio.Future[None] = loop.create_future()
+
+        def settle(error: BaseException | None) -> None:
+            if answer.cancelled():
+                return
+            if error is None:
+                answer.set_result(None)
+            else:
+                answer.set_exception(error)
+
+        def ask() -> None:
+            error: BaseException | None = None
+            try:
+                storage.queue_size()
+            except Exception as exc:
+                error = exc
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for this answer
+                loop.call_soon_threadsafe(settle, error)
+
+        answer.add_done_callback(lambda f: f.cancelled() or f.exception())  # retrieved, even after a timeout
+        running = answer
+        threading.Thread(target=ask, name="yiyue-queue-probe", daemon=True).start()
+        await asyncio.shield(answer)
         return "ok"
 
     return check
@@ -215,6 +258,44 @@ def for_app(db: Database, *, redis_url: str, replica: Database | None) -> Readin
     if replica is not None:
         readiness.add("replica", database_check(replica), required=False)
     return readiness
+
+
+class MigrationsBehind(Exception):
+    """``wait_for_migrations`` gave up: the database stayed behind this code's migration head."""
+
+
+async def wait_for_migrations(
+    db: Database,
+    *,
+    give_up_after: float,
+    interval: float = 2.0,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> str:
+    """Waits until the database is at this code's migration head or ahead of it (answers that state), for
+    ``yiyue worker``: its jobs select columns a newer migration adds, so a worker started before
+    ``yiyue migrate`` ran (Kubernetes applies the migration Job and the Deployments together) would fail
+    every job and dead-letter their events. A database that cannot be reached counts as behind. Raises
+    ``MigrationsBehind`` after ``give_up_after`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + give_up_after
+    check = migrations_check(db)
+    said = ""
+    while True:
+        try:
+            state = await asyncio.wait_for(check(), CHECK_TIMEOUT_SECONDS)
+            if state != "busy":
+                return state
+            why = "busy"
+        except NotReady as exc:
+            why = exc.state
+        except Exception as exc:
+            why = f"failing: {type(exc).__name__}: {exc}"
+        if why != said:
+            log.warning("waiting for the migrations (yiyue migrate) before handling jobs: %s", why)
+            said = why
+        if loop.time() >= deadline:
+            raise MigrationsBehind(f"the database is not at the migration head after {give_up_after:g} s: {why}")
+        await sleep(min(interval, max(0.0, deadline - loop.time())))
 
 
 # --- the endpoint ----------------------------------------------------------------------------------
