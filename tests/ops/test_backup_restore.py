@@ -21,6 +21,7 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 from typer.testing import CliRunner, Result
@@ -73,11 +74,11 @@ def put_back(database_url: str) -> Iterator[None]:
         upgrade(database_url)
 
 
-async def yiyue(*args: str, database_url: str = "") -> Result:
+async def yiyue(*args: str, database_url: str = "", restore_to: str = "") -> Result:
     """``yiyue backup ...`` through the ``yiyue`` command line itself (``yiyue.cli:app``), in this process:
     a process of its own would spend seconds importing the app. In a thread, since the commands run their
     own event loop as they do from a shell."""
-    env = {"YIYUE_DATABASE_URL": database_url or None}
+    env = {"YIYUE_DATABASE_URL": database_url or None, "YIYUE_RESTORE_TARGET_URL": restore_to or None}
     return await asyncio.to_thread(CliRunner().invoke, cli.app, ["backup", *args], env=env)
 
 
@@ -159,12 +160,13 @@ async def test_dump_drop_restore_keeps_every_row_and_invariant_and_the_app_books
     made = await yiyue("create", str(dump), database_url=database_url)
     assert made.exit_code == 0, made.output
     assert dump.stat().st_size > 0 and not dump.with_name("yiyue.dump.partial").exists()
+    assert dump.stat().st_mode & 0o777 == 0o600  # ID numbers, phones, password hashes: the owner's only
     assert backup.head_revision() in made.stdout
 
     await drop_everything(database_url)
     assert await backup.schema_revision(database_url) is None
 
-    restored = await yiyue("restore", str(dump), "--to", database_url)
+    restored = await yiyue("restore", str(dump), restore_to=database_url)  # the URL out of argv
     assert restored.exit_code == 0, restored.output
     assert "restored into empty" in restored.stdout and restored.stderr == ""
     assert f"id sequences moved {backup.ID_GAP} past the dump's" in restored.stdout
@@ -225,3 +227,15 @@ async def verify_is_not_vacuous(url: str) -> None:
         "appointment_slot_not_claimed",
         "sequence_behind",
     }
+
+
+async def test_a_failed_dump_leaves_neither_the_dump_nor_a_partial_file(database_url: str, tmp_path: Path) -> None:
+    missing = make_url(database_url).set(database="yiyue_no_such_database").render_as_string(hide_password=False)
+    dump = tmp_path / "yiyue.dump"
+    dump.with_name("yiyue.dump.partial").write_bytes(b"a stale partial of an earlier run")
+
+    made = await yiyue("create", str(dump), database_url=missing)
+
+    assert made.exit_code != 0
+    assert "pg_dump" in made.output
+    assert await asyncio.to_thread(os.listdir, tmp_path) == []

@@ -101,11 +101,17 @@ def dump(database_url: str, path: Path) -> DumpSummary:
     ``path``. The custom format is compressed and lets ``pg_restore`` pick or reorder objects."""
     target = Target.parse(database_url)
     partial = path.with_name(path.name + ".partial")
-    _run(
-        "pg_dump",
-        ["--format=custom", "--no-password", "--lock-wait-timeout=60s", "--file", str(partial), *target.tool_args()],
-        target,
-    )
+    # The dump holds encrypted ID numbers and phones with their blind indexes, staff password hashes and
+    # payments: readable by its owner only. pg_dump truncates the file it is given and keeps its mode, so
+    # it is made here first, 0600 whatever the umask; a failed dump leaves no partial file behind.
+    partial.unlink(missing_ok=True)
+    os.close(os.open(partial, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        options = ["--format=custom", "--no-password", "--lock-wait-timeout=60s", "--file", str(partial)]
+        _run("pg_dump", [*options, *target.tool_args()], target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
     partial.replace(path)
     return DumpSummary(path=path, bytes=path.stat().st_size, revision=asyncio.run(schema_revision(database_url)))
 

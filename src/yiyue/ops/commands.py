@@ -27,7 +27,7 @@ DatabaseUrl = Annotated[
         "--database-url",
         envvar="YIYUE_DATABASE_URL",
         show_envvar=True,
-        help="postgresql+asyncpg://user:password@host:port/name",
+        help="postgresql+asyncpg://user@host:port/name (the password from PGPASSWORD or ~/.pgpass, not argv)",
     ),
 ]
 
@@ -55,8 +55,12 @@ def restore_command(
         str,
         typer.Option(
             "--to",
+            envvar="YIYUE_RESTORE_TARGET_URL",
+            show_envvar=True,
             help="The database to restore into: created when missing, refused when it has tables. Given "
-            "explicitly (never read from YIYUE_DATABASE_URL), so a restore never lands on a live database by accident.",
+            "explicitly (never read from YIYUE_DATABASE_URL), so a restore never lands on a live database by "
+            "accident. Leave the password out of it (it would show in ps and the shell history): PGPASSWORD or "
+            "~/.pgpass (PGPASSFILE) supply it, or pass the whole URL in YIYUE_RESTORE_TARGET_URL.",
         ),
     ],
     id_gap: Annotated[
