@@ -57,8 +57,9 @@ def _replica_pg_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def _replica_pg_migrated() -> str:
-    """The PostgreSQL replica database, created if missing and migrated once per run."""
+def _replica_pg_migrated() -> Iterator[str]:
+    """The PostgreSQL replica database, created if missing and migrated once per run; dropped at the end of
+    the run unless it was given (``YIYUE_TEST_REPLICA_DATABASE_URL``)."""
     url = _replica_pg_url()
 
     async def prepare() -> None:
@@ -75,9 +76,19 @@ def _replica_pg_migrated() -> str:
             await conn.execute(text("CREATE SCHEMA public"))
         await engine.dispose()
 
+    async def drop() -> None:
+        server = create_async_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        try:
+            async with server.connect() as conn:
+                await conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+        finally:
+            await server.dispose()
+
     asyncio.run(prepare())
     upgrade(url)
-    return url
+    yield url
+    if not os.environ.get("YIYUE_TEST_REPLICA_DATABASE_URL"):
+        asyncio.run(drop())
 
 
 @pytest.fixture
@@ -270,53 +281,39 @@ def streaming_pair() -> Iterator[StreamingPair]:
     if as_user:
         shutil.chown(base, "postgres")
 
-    def run(*args: str) -> None:
+    def run(*args: str, check: bool = True) -> None:
         done = subprocess.run([*as_user, *args], capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, f"{' '.join(args)}: {done.stderr or done.stdout}"
+        if check:
+            assert done.returncode == 0, f"{' '.join(args)}: {done.stderr or done.stdout}"
+
+    def start(data: Path, port: int) -> None:
+        pg_ctl = str(bindir / "pg_ctl")
+        run(pg_ctl, "-D", str(data), "-o", f"-p {port} {options}", "-l", f"{data}.log", "-w", "start")
 
     primary, standby = base / "primary", base / "standby"
     ports = _free_port(), _free_port()
     options = f"-k {base} -c listen_addresses=127.0.0.1"
-    run(str(bindir / "initdb"), "-D", str(primary), "-U", "postgres", "--auth=trust", "--no-sync")
-    started: list[Path] = []
     try:
-        run(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(primary),
-            "-o",
-            f"-p {ports[0]} {options}",
-            "-l",
-            f"{primary}.log",
-            "-w",
-            "start",
-        )
-        started.append(primary)
+        run(str(bindir / "initdb"), "-D", str(primary), "-U", "postgres", "--auth=trust", "--no-sync")
+        start(primary, ports[0])
         run(str(bindir / "createdb"), "-h", "127.0.0.1", "-p", str(ports[0]), "-U", "postgres", "yiyue")
         run(
             str(bindir / "pg_basebackup"),
             *("-h", "127.0.0.1", "-p", str(ports[0]), "-U", "postgres", "-D", str(standby)),
             *("-R", "-X", "stream", "-c", "fast"),
         )
-        run(
-            str(bindir / "pg_ctl"),
-            "-D",
-            str(standby),
-            "-o",
-            f"-p {ports[1]} {options}",
-            "-l",
-            f"{standby}.log",
-            "-w",
-            "start",
-        )
-        started.append(standby)
+        start(standby, ports[1])
         yield StreamingPair(
             primary=f"postgresql+asyncpg://postgres@127.0.0.1:{ports[0]}/yiyue",
             standby=f"postgresql+asyncpg://postgres@127.0.0.1:{ports[1]}/yiyue",
         )
     finally:
-        for data in reversed(started):
-            run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop")
+        # Whatever failed (a start that timed out with its postmaster up included): every server that has a
+        # postmaster.pid is stopped at once, without checking (the test's failure is the one to see), and
+        # only then is the directory removed.
+        for data in (standby, primary):
+            if (data / "postmaster.pid").exists():
+                run(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(base, ignore_errors=True)
 
 
