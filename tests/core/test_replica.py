@@ -385,6 +385,9 @@ async def test_a_real_streaming_standby_serves_the_catalog_while_the_primary_tak
             assert booked["status"] in ("booked", "pending_payment")
             assert await on_standby(pair, "SELECT count(*) FROM appointments") == 0
             await asyncio.sleep(LAG)  # the booking's second drop of the cache is over
+            # Replay stalled past the allowed lag: reported (not required, so still ready).
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200 and ready.json()["checks"]["replica"].startswith("lagging: "), ready.text
             async with db.session() as session:
                 await session.execute(
                     update(Hospital).where(Hospital.id == catalog.hospital.id).values(name="改名医院")
@@ -408,3 +411,36 @@ async def test_a_real_streaming_standby_serves_the_catalog_while_the_primary_tak
         await app.state.replica.aclose()
         await app.state.wechat.aclose()
         await db.dispose()
+
+
+async def test_a_replica_that_is_down_answers_the_catalog_503_with_retry_after_not_500(
+    settings: Settings, clock: FrozenClock, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with socket.socket() as taken:  # a port where nothing listens: connections are refused at once
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+    down = (
+        f"postgresql+asyncpg://postgres@127.0.0.1:{port}/yiyue"
+        if PG_URL
+        else f"sqlite+aiosqlite:///{tmp_path / 'gone' / 'replica.db'}"
+    )
+    application = create_app(settings.model_copy(update={"database_replica_url": down}), clock=clock)
+    try:
+        transport = httpx.ASGITransport(app=application)
+        async with httpx.AsyncClient(transport=transport, base_url="http://yiyue.test") as client:
+            with caplog.at_level("WARNING"):
+                answers = [await client.get("/api/v1/hospitals") for _ in range(3)]
+            ready = await client.get("/readyz")
+    finally:
+        await application.state.replica.aclose()
+        await application.state.wechat.aclose()
+        await application.state.db.dispose()
+
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["code"] == "SERVICE_UNAVAILABLE"
+        assert answer.headers["Retry-After"] == "5"
+    warnings = [r for r in caplog.records if r.name == "yiyue.replica"]
+    assert len(warnings) == 1  # one line, not one per request
+    assert not [r for r in caplog.records if r.exc_info]  # no stack trace
+    assert ready.status_code == 200 and ready.json()["checks"]["replica"].startswith("failing")

@@ -16,7 +16,8 @@ rotation, not restarted). The checks, each with its own time limit and all at on
 - ``queue``: the job queue's storage (Huey: the SQLite file or Redis) answers, added by the server that
   runs the job system (``add``). Reported but not required either: an enqueue that fails is logged after
   the commit and the outbox delivers the event again later;
-- ``replica``: when ``YIYUE_DATABASE_REPLICA_URL`` is set, the replica answers. Reported but not
+- ``replica``: when ``YIYUE_DATABASE_REPLICA_URL`` is set, the replica answers, and a PostgreSQL standby
+  whose replay is more than ``database_replica_lag_seconds`` behind answers ``lagging: N s``. Reported but not
   required: without it the catalog's reads fail, but booking, paying and the console still work, and a
   replica down must not take every API process out at once.
 
@@ -248,6 +249,35 @@ def queue_check(storage: _QueueStorage) -> Check:
     return check
 
 
+REPLAY_LAG = text(
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL"
+    " WHEN pg_last_wal_receive_lsn() IS NOT NULL AND pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0"
+    " ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END"
+)
+"""Seconds the standby's replay is behind: 0 when it replayed all it received (an idle primary sends no
+transactions, so the last replayed one's age alone would look like lag), NULL when it is no standby."""
+
+
+def replica_check(replica: Database) -> Check:
+    """``database_check`` on the replica, then (a PostgreSQL standby) its replay lag against the lag the
+    operator allows it (``ReplicaDatabase.max_lag``): a standby whose replay stalled answers ``SELECT 1``
+    while the catalog it serves goes stale."""
+    answers = database_check(replica)
+    max_lag = getattr(replica, "max_lag", None)
+
+    async def check() -> str:
+        state = await answers()
+        if state != "ok" or replica.is_sqlite or max_lag is None:
+            return state
+        async with replica.engine.connect() as conn:
+            lag = await conn.scalar(REPLAY_LAG)
+        if lag is not None and float(lag) > max_lag:
+            return f"lagging: {float(lag):.0f} s"
+        return state
+
+    return check
+
+
 def for_app(db: Database, *, redis_url: str, replica: Database | None) -> Readiness:
     """The checks ``create_app`` knows of; the server adds the queue's."""
     readiness = Readiness()
@@ -256,7 +286,7 @@ def for_app(db: Database, *, redis_url: str, replica: Database | None) -> Readin
     if redis_url:
         readiness.add("redis", redis_check(readiness, redis_url))
     if replica is not None:
-        readiness.add("replica", database_check(replica), required=False)
+        readiness.add("replica", replica_check(replica))
     return readiness
 
 

@@ -20,25 +20,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from yiyue.core.cache import ANY_TABLE, WRITTEN, ReadCache, Region, read_sessionmaker
 from yiyue.core.config import Settings
-from yiyue.core.db import Database, PoolConfig
+from yiyue.core.db import Database, PoolConfig, is_busy
+from yiyue.core.errors import DomainError
 
 log = logging.getLogger("yiyue.replica")
 
 
-def replica_from_settings(settings: Settings) -> Database | None:
+class ReplicaDatabase(Database):
+    """The replica's database, with the lag the operator allows it (``database_replica_lag_seconds``):
+    ``/readyz`` reports a standby whose replay is further behind as ``lagging``."""
+
+    def __init__(self, url: str, *, pool: PoolConfig, max_lag: float) -> None:
+        super().__init__(url, pool=pool)
+        self.max_lag = max_lag
+
+
+def replica_from_settings(settings: Settings) -> ReplicaDatabase | None:
     """The replica's database (its own pool, as large as a server process's primary pool), or None."""
     if not settings.database_replica_url:
         return None
-    replica = Database(settings.database_replica_url, pool=PoolConfig.from_settings(settings))
+    replica = ReplicaDatabase(
+        settings.database_replica_url,
+        pool=PoolConfig.from_settings(settings),
+        max_lag=settings.database_replica_lag_seconds,
+    )
     _read_only(replica)
     return replica
 
@@ -84,14 +101,59 @@ class LagGuard:
         await asyncio.gather(*self._pending, return_exceptions=True)
 
 
+class ReplicaUnavailable(DomainError):
+    """The replica cannot be reached (refused, reset, timed out): the catalog answers 503 with
+    ``Retry-After``, not a 500 with a stack trace per request (review 13b M6). Booking, paying and the
+    console, on the primary, go on; ``/readyz`` reports the replica."""
+
+    status = 503
+    code = "SERVICE_UNAVAILABLE"
+    message = "服务暂时不可用，请稍后再试"
+
+
+REPLICA_RETRY_AFTER_SECONDS = 5
+REPLICA_WARNING_INTERVAL_SECONDS = 10.0
+"""A replica that is down is logged (one line, no stack trace) at most this often per process."""
+
+
+def _replica_down(exc: BaseException) -> bool:
+    """The replica's connection failed, as opposed to a bad statement (a bug: a 500)."""
+    if is_busy(exc):
+        return False  # the app answers those SERVICE_BUSY already
+    if isinstance(exc, OSError | TimeoutError | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+
+
 class ReplicaReads:
     """The app's way to the replica (``app.state.replica``): its database (None: there is none), the
     pure-read sessions on it (on the primary without one) and the lag guard of the cache."""
 
     def __init__(self, db: Database, replica: Database | None, guard: LagGuard | None) -> None:
         self.database = replica
-        self.sessions: async_sessionmaker[AsyncSession] = read_sessionmaker(replica or db)
+        self._sessionmaker: async_sessionmaker[AsyncSession] = read_sessionmaker(replica or db)
         self._guard = guard
+        self._warned_at = float("-inf")
+
+    def sessions(self) -> AbstractAsyncContextManager[AsyncSession]:
+        """A pure-read session; on the replica, a connection failure in it raises ``ReplicaUnavailable``."""
+        if self.database is None:
+            return self._sessionmaker()
+        return self._replica_session()
+
+    @asynccontextmanager
+    async def _replica_session(self) -> AsyncIterator[AsyncSession]:
+        try:
+            async with self._sessionmaker() as session:
+                yield session
+        except Exception as exc:
+            if not _replica_down(exc):
+                raise
+            now = time.monotonic()
+            if now - self._warned_at >= REPLICA_WARNING_INTERVAL_SECONDS:
+                self._warned_at = now
+                log.warning("the read replica cannot be reached: %s: %s", type(exc).__name__, exc)
+            raise ReplicaUnavailable(headers={"Retry-After": str(REPLICA_RETRY_AFTER_SECONDS)}) from exc
 
     @classmethod
     def install(cls, settings: Settings, db: Database, cache: ReadCache, *, regions: Iterable[Region]) -> ReplicaReads:
