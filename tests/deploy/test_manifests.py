@@ -30,6 +30,7 @@ import yaml
 from yiyue.cli import app as cli_app
 from yiyue.core.config import Settings, generate_development_pay_secrets
 from yiyue.server import multiprocess_problems
+from yiyue.wechat.fake.keys import FakePayKeys
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
@@ -129,14 +130,25 @@ def dockerfile_instructions() -> list[tuple[str, str]]:
 
 
 @cache
-def server() -> Any:
-    """The app ``yiyue serve`` runs, built but not started: no database is reached."""
+def server_routes() -> list[Any]:
+    """The routes of the app ``yiyue serve`` runs, built but not started (no database is reached), then
+    closed, its scratch directory removed."""
+    import asyncio
     import tempfile
 
     from yiyue.server import create_server
 
-    scratch = Path(tempfile.mkdtemp(prefix="yiyue-deploy-test-"))
-    return create_server(Settings(database_url=f"sqlite+aiosqlite:///{scratch / 'never-opened.db'}"))
+    with tempfile.TemporaryDirectory(prefix="yiyue-deploy-test-") as scratch:
+        app = create_server(Settings(database_url=f"sqlite+aiosqlite:///{Path(scratch) / 'never-opened.db'}"))
+
+        async def close() -> None:
+            await app.state.readiness.aclose()
+            await app.state.replica.aclose()
+            await app.state.wechat.aclose()
+            await app.state.db.dispose()
+
+        asyncio.run(close())
+        return list(app.routes)
 
 
 def serves(path: str, method: str = "GET") -> bool:
@@ -144,7 +156,7 @@ def serves(path: str, method: str = "GET") -> bool:
     from starlette.routing import Match
 
     scope = {"type": "http", "path": path, "method": method, "root_path": "", "headers": [], "query_string": b""}
-    return any(route.matches(scope)[0] == Match.FULL for route in server().routes)
+    return any(route.matches(scope)[0] == Match.FULL for route in server_routes())
 
 
 # --- Kubernetes ---------------------------------------------------------------------------------------
@@ -440,6 +452,10 @@ def test_staging_and_compose_settings_are_accepted_for_several_processes(
 ) -> None:
     staging = settings_from({**config_data("staging"), **filled_secrets()}, monkeypatch, tmp_path / "staging")
     assert staging.environment == "staging" and multiprocess_problems(staging) == []
+    # Every secret was given, so none is generated per pod (which would differ from pod to pod), and the
+    # staging fake WeChat Pay starts with the example's names: its key is the pair of the public key.
+    assert not (tmp_path / "staging" / "dev-secrets.json").exists()
+    FakePayKeys.from_settings(staging)
     for service, spec in yiyue_compose_services().items():
         with monkeypatch.context() as m:
             env = {name: str(value) for name, value in spec["environment"].items()}
