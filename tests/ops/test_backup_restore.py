@@ -211,12 +211,19 @@ async def books_on(url: str, settings: Settings, clock: FrozenClock, schedule_id
 
 
 async def verify_is_not_vacuous(url: str) -> None:
-    """What ``verify`` passed it would refuse: a slot freed under its appointment, a sequence set back."""
+    """What ``verify`` passed it would refuse: a slot freed under its appointment, a slot claimed by no
+    appointment, a sequence set back."""
     db = Database(url)
     try:
         async with db.session() as session:
             await session.execute(
                 text("UPDATE slots SET status = 'available' WHERE id = (SELECT min(slot_id) FROM appointments)")
+            )
+            await session.execute(
+                text(
+                    "UPDATE slots SET status = 'booked' WHERE id = (SELECT max(id) FROM slots s WHERE NOT EXISTS"
+                    " (SELECT 1 FROM appointments a WHERE a.slot_id = s.id))"
+                )
             )
             await session.execute(text("SELECT setval(pg_get_serial_sequence('payments', 'id'), 1)"))
     finally:
@@ -225,6 +232,7 @@ async def verify_is_not_vacuous(url: str) -> None:
     assert verified.exit_code == 1
     assert {line.split(":")[0] for line in verified.stdout.splitlines()} == {
         "appointment_slot_not_claimed",
+        "claimed_slot_without_appointment",
         "sequence_behind",
     }
 

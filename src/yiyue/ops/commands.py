@@ -105,7 +105,8 @@ def advance_ids(
 def verify(database_url: DatabaseUrl) -> None:
     """Check the database (a restored one, or any): its schema is at the migration head and it keeps every
     invariant (no slot sold twice, no person twice with a doctor a day, every appointment's slot claimed,
-    no refund above its payment, points balance = ledger, sequences past their ids). Exits 1 on any problem."""
+    every claimed slot occupied by an appointment, no refund above its payment, points balance = ledger,
+    sequences past their ids). Exits 1 on any problem."""
     try:
         head = backup.head_revision()
         revision = asyncio.run(backup.schema_revision(database_url))

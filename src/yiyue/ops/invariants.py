@@ -87,6 +87,19 @@ async def every_appointment_holds_its_slot(session: AsyncSession) -> list[Proble
     )
 
 
+async def every_claimed_slot_has_its_appointment(session: AsyncSession) -> list[Problem]:
+    """The reverse: a slot claimed (``held`` or ``booked``) has an appointment that occupies it. One with
+    none is capacity silently lost, no patient can take it (a partial restore, or a bug, leaves that)."""
+    occupied = select(A.id).where(A.slot_id == Slot.id, A.status.in_(OCCUPYING)).exists()
+    rows = await session.execute(
+        select(Slot.id, Slot.status, Slot.schedule_id).where(Slot.status.in_(CLAIMED), ~occupied).order_by(Slot.id)
+    )
+    return _problems(
+        "claimed_slot_without_appointment",
+        [f"号源 {slot} ({status})，排班 {schedule}：没有占用它的预约" for slot, status, schedule in rows.tuples()],
+    )
+
+
 async def no_refund_exceeds_its_payment(session: AsyncSession) -> list[Problem]:
     rows = await session.execute(
         select(Refund.id, Refund.amount_fen, Payment.amount_fen)
@@ -132,6 +145,7 @@ CHECKS: tuple[Check, ...] = (
     no_slot_sold_twice,
     no_person_twice_with_a_doctor_a_day,
     every_appointment_holds_its_slot,
+    every_claimed_slot_has_its_appointment,
     no_refund_exceeds_its_payment,
     points_balances_equal_their_ledgers,
     sequences_ahead_of_their_ids,
