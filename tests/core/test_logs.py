@@ -4,25 +4,28 @@ none of the journey's personal data (ID number, phone, name) or message text app
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
 import re
+import uuid
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import structlog
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from tests.booking.test_booking_api import book
 from tests.conftest import Login
 from tests.e2e.test_paid_booking import pay_for, user_pays
 from tests.factories import id_number, make_catalog, make_schedule, patient_body
 from tests.jobs_support import Jobs
+from yiyue.accounts.models import Account
 from yiyue.core import logs
 from yiyue.core.clock import FrozenClock
 from yiyue.core.db import Database
@@ -39,6 +42,7 @@ class Lines:
 
     @property
     def text(self) -> str:
+        logs.flush()  # the listener's thread writes them
         return self.stream.getvalue()
 
     def parsed(self) -> list[dict[str, Any]]:
@@ -60,7 +64,7 @@ def lines() -> Iterator[Lines]:
     try:
         yield captured
     finally:
-        root.removeHandler(handler)
+        logs.unconfigure(handler)
         root.setLevel(level)
         logging.getLogger("uvicorn.access").disabled = False
         structlog.reset_defaults()
@@ -124,12 +128,12 @@ async def test_a_journey_logs_json_with_request_ids_into_its_jobs_and_no_persona
     # Each job line names the request whose commit wrote its event, through every job in between.
     job_lines = [(line["topic"], line["request_id"], line["outcome"]) for line in lines.jobs()]
     notified = [line["request_id"] for line in requests if line["route"] == "/api/v1/payments/wechat/notify"]
-    assert ("appointment.payment_due", "journey-book", "done") in job_lines
-    assert ("payment.succeeded", notified[0], "done") in job_lines  # WeChat Pay's notification
-    assert ("appointment.cancelled", "journey-cancel", "done") in job_lines  # refunds at WeChat Pay
-    assert ("appointment.refunded", notified[1], "done") in job_lines
-    assert ("appointment.hold_ends", "journey-unpaid", "done") in job_lines
-    assert ("appointment.expired", "journey-unpaid", "done") in job_lines  # written by the hold_ends job
+    assert ("appointment.payment_due", "journey-book", "handled") in job_lines
+    assert ("payment.succeeded", notified[0], "handled") in job_lines  # WeChat Pay's notification
+    assert ("appointment.cancelled", "journey-cancel", "handled") in job_lines  # refunds at WeChat Pay
+    assert ("appointment.refunded", notified[1], "handled") in job_lines
+    assert ("appointment.hold_ends", "journey-unpaid", "handled") in job_lines
+    assert ("appointment.expired", "journey-unpaid", "handled") in job_lines  # written by the hold_ends job
     assert {request_id for _, request_id, _ in job_lines} <= set(by_id)
 
     # Nothing personal, in any line: not the ID number (nor its last digits), phone, name or message text.
@@ -161,10 +165,15 @@ def test_what_looks_like_an_id_number_or_a_phone_is_masked(lines: Lines) -> None
     number = id_number()
     logging.getLogger("yiyue.test").warning("the database said: duplicate key (%s, %s)", number, PHONE)
     logging.getLogger("yiyue.test").warning("appointment 12345678901234 at 1733300000")  # other numbers stay
+    phones = ("+8613987654321", "8613987654321", "+86 139-8765-4321", "139-8765-4321", "139 8765 4321")
+    logging.getLogger("yiyue.test").warning("called %s", ", ".join(phones))
+    logging.getLogger("yiyue.test").warning("given", extra={"nested": {"people": [{"phone": PHONE}], "n": number}})
 
-    first, second = lines.parsed()
+    first, second, third, fourth = lines.parsed()
     assert first["message"] == "the database said: duplicate key ([redacted], [redacted])"
     assert second["message"] == "appointment 12345678901234 at 1733300000"
+    assert third["message"] == "called " + ", ".join(["[redacted]"] * len(phones))
+    assert fourth["nested"] == {"people": [{"phone": "[redacted]"}], "n": "[redacted]"}  # inside containers too
 
 
 async def test_an_unhandled_error_is_logged_with_its_request_id_and_answered_with_it(app: Any, lines: Lines) -> None:
@@ -178,10 +187,22 @@ async def test_an_unhandled_error_is_logged_with_its_request_id_and_answered_wit
 
     assert answer.status_code == 500 and answer.json()["code"] == "INTERNAL_ERROR"
     assert answer.headers[logs.REQUEST_ID_HEADER] == "journey-bug"
+    assert [line["message"] for line in lines.parsed()].count("unhandled error") == 1
+    assert not [line for line in lines.parsed() if line["message"] == "Exception in ASGI application"]
     error = next(line for line in lines.parsed() if line["message"] == "unhandled error")
     assert error["request_id"] == "journey-bug" and "RuntimeError: a bug" in error["exception"]
     last = lines.requests()[-1]
     assert (last["route"], last["status"], last["request_id"]) == ("/broken", 500, "journey-bug")
+
+
+async def test_a_request_cancelled_before_its_answer_is_a_499_not_a_500(lines: Lines) -> None:
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        raise asyncio.CancelledError  # the client went away: uvicorn cancels the request's task
+
+    scope = {"type": "http", "method": "GET", "path": "/x", "headers": [], "root_path": ""}
+    with pytest.raises(asyncio.CancelledError):
+        await logs.RequestLog(app)(scope, None, None)  # type: ignore[arg-type]
+    assert [(line["route"], line["status"]) for line in lines.requests()] == [(logs.UNMATCHED, 499)]
 
 
 def test_text_lines_for_people_and_nothing_else(lines: Lines) -> None:
@@ -189,11 +210,37 @@ def test_text_lines_for_people_and_nothing_else(lines: Lines) -> None:
     handler = logs.configure("text", stream=stream)
     try:
         logging.getLogger("yiyue.test").info("readable")
+        logs.flush()
     finally:
-        logging.getLogger().removeHandler(handler)
+        logs.unconfigure(handler)
     assert "readable" in stream.getvalue() and not stream.getvalue().startswith("{")
     with pytest.raises(ValueError, match="json or text"):
         logs.configure("xml")
+
+
+async def test_a_unique_violation_s_values_reach_no_line_and_no_stored_error(db: Database, lines: Lines) -> None:
+    """PostgreSQL's DETAIL quotes the row (``Key (openid)=(...) already exists``) and asyncpg puts it into
+    the exception's text; SQLite names only the column. Neither a logged error nor ``describe_error``
+    (what the outbox stores as ``last_error``) carries the value."""
+    openid = f"o-secret-{uuid.uuid4().hex}"  # not shaped like a phone or an ID number: only DETAIL leaks it
+    now = datetime.now(UTC)
+    async with db.session() as session:
+        session.add(Account(openid=openid, created_at=now, last_login_at=now))
+    with pytest.raises(IntegrityError) as failed:
+        async with db.session() as session:
+            session.add(Account(openid=openid, created_at=now, last_login_at=now))
+    if db.engine.dialect.name == "postgresql":
+        assert openid in str(failed.value)  # the driver's text does carry it: what this test guards
+    logging.getLogger("yiyue.test").error("unhandled error", exc_info=failed.value)
+    stored = logs.describe_error(failed.value)
+
+    assert openid not in lines.text and "unhandled error" in lines.text
+    assert openid not in stored and stored.startswith("IntegrityError (")
+    if db.engine.dialect.name == "postgresql":
+        assert "SQLSTATE 23505" in stored and "DETAIL: [redacted]" in lines.text
+    assert logs.redact_text("new row violates check constraint\nDETAIL:  Failing row contains (1, o-x, 13987).") == (
+        "new row violates check constraint\nDETAIL: [redacted]"
+    )
 
 
 async def test_a_failed_statement_does_not_carry_its_values_into_the_error_text(db: Database) -> None:

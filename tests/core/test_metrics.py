@@ -23,6 +23,7 @@ from tests.booking.gate.conftest import MakeCounts, make_counts
 from tests.booking.gate.test_counts import S, admitted, known
 from tests.cli.test_serve_workers import fake_wechat, server_env, wait_healthy, yiyue_serve
 from tests.conftest import booking_headers, login_via
+from tests.core.test_logs import Lines, lines
 from tests.factories import make_catalog, make_schedule, patient_body
 from tests.jobs_support import Jobs
 from tests.live import free_port
@@ -31,8 +32,9 @@ from yiyue.core import metrics
 from yiyue.core.clock import Clock
 from yiyue.core.config import Settings
 from yiyue.core.outbox import OutboxEvent
+from yiyue.jobs.system import MAX_ATTEMPTS
 
-__all__ = ["fake_wechat", "make_counts"]  # fixtures: the gate's counts (memory, Redis), the fake for processes
+__all__ = ["fake_wechat", "lines", "make_counts"]  # fixtures: the gate's counts (memory, Redis), the fake for processes
 
 TOKEN = "metrics-token-for-tests-0123456789"
 SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
@@ -93,7 +95,7 @@ def test_a_short_token_is_refused_at_startup(settings: Settings) -> None:
         settings.model_validate({**settings.model_dump(), "metrics_token": "short"})
 
 
-async def test_a_booking_journey_is_counted(http: httpx.AsyncClient, watched: FastAPI) -> None:
+async def test_a_booking_journey_is_counted(http: httpx.AsyncClient, watched: FastAPI, lines: Lines) -> None:
     db = watched.state.db
     catalog = await make_catalog(db, name="计费医院", payment_required=True)
     schedule = await make_schedule(db, catalog, capacity=1)
@@ -174,12 +176,21 @@ async def test_a_booking_journey_is_counted(http: httpx.AsyncClient, watched: Fa
     # Between requests every connection is back in the pool: none in use, the journey's kept open.
     assert value(after, "yiyue_db_pool_connections", state="in_use") == 0
     assert value(after, "yiyue_db_pool_connections", state="idle") >= 1
+    # The request lines name each route as the metrics do (one helper): the fast path's refusals, a static
+    # file, a path no route takes.
+    logged = [(line["method"], line["route"], str(line["status"])) for line in lines.requests()]
+    assert logged.count(("POST", route, "409")) == 2
+    assert ("GET", "/admin/static/*", "200") in logged and ("GET", "unmatched", "404") in logged
+    for method, logged_route, status in set(logged):
+        assert grew("yiyue_http_requests_total", method=method, route=logged_route, status=status) >= 1, logged_route
     names = {name for name, _ in after}
     for name in metrics.METRIC_NAMES:
         assert name in names or f"{name}_count" in names, name
 
 
-async def test_a_failing_job_is_counted_retried(http: httpx.AsyncClient, watched: FastAPI) -> None:
+async def test_a_failing_job_is_counted_retried_then_failed(
+    http: httpx.AsyncClient, watched: FastAPI, lines: Lines
+) -> None:
     jobs = Jobs(watched)
     db = watched.state.db
     catalog = await make_catalog(db)
@@ -201,6 +212,18 @@ async def test_a_failing_job_is_counted_retried(http: httpx.AsyncClient, watched
     after = await scrape(http)
     labels = {"topic": topic, "result": "retried"}
     assert value(after, "yiyue_jobs_total", **labels) - value(before, "yiyue_jobs_total", **labels) == 1
+    # Its last attempt: dead-lettered, and the job's line says so in the counter's words.
+    async with db.session() as session:
+        await session.execute(update(OutboxEvent).where(OutboxEvent.id == event_id).values(attempts=MAX_ATTEMPTS - 1))
+    await jobs.system.handle(jobs.context, event_id)
+    last = await scrape(http)
+    failed = {"topic": topic, "result": "failed"}
+    assert value(last, "yiyue_jobs_total", **failed) - value(after, "yiyue_jobs_total", **failed) == 1
+    outcomes = [line["outcome"] for line in lines.jobs() if line["event_id"] == event_id]
+    assert outcomes == ["retried", "failed"]
+    async with db.session() as session:
+        stored = await session.get(OutboxEvent, event_id)
+        assert stored is not None and stored.failed_at is not None and stored.last_error
 
 
 async def test_the_gate_tells_what_it_refuses_and_what_is_in_flight(make_counts: MakeCounts) -> None:
@@ -217,13 +240,27 @@ async def test_the_gate_tells_what_it_refuses_and_what_is_in_flight(make_counts:
 
 def test_several_processes_add_up_and_exited_gauges_go(tmp_path: Path) -> None:
     """What the processes of ``serve --workers N`` write, read as one: counters add up, a live gauge of a
-    process that has exited is left out. Real processes write the files (prometheus_client's own mode)."""
-    script = "from yiyue.core import metrics\nmetrics.BOOKINGS.labels('booked').inc(3)\nmetrics.DB_POOL_SIZE.set(10)\n"
+    process that has exited is left out and one of a process still running is kept. Real processes write
+    the files (prometheus_client's own mode)."""
+    script = (
+        "import sys\nfrom yiyue.core import metrics\nmetrics.BOOKINGS.labels('booked').inc(3)\n"
+        "metrics.DB_POOL_SIZE.set(10)\nprint('ready', flush=True)\nsys.stdin.read()\n"
+    )
     env = {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
-    processes = [subprocess.Popen([sys.executable, "-c", script], env=env) for _ in range(2)]
-    assert [process.wait(timeout=60) for process in processes] == [0, 0]
+    processes = [
+        subprocess.Popen([sys.executable, "-c", script], env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    try:
+        for process in processes:
+            assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+        assert processes[0].communicate(b"", timeout=60)[0] == b""  # one exits, the other keeps running
+        samples = parse(metrics.collect_processes(str(tmp_path)).decode())
+        assert value(samples, "yiyue_bookings_total", outcome="booked") == 6
+        assert value(samples, "yiyue_db_pool_size") == 10  # the live one's pool counts, the exited one's not
+    finally:
+        processes[1].communicate(b"", timeout=60)
     samples = parse(metrics.collect_processes(str(tmp_path)).decode())
-    assert value(samples, "yiyue_bookings_total", outcome="booked") == 6
     assert value(samples, "yiyue_db_pool_size") == 0  # both exited: their pools are gone
 
 
@@ -244,14 +281,21 @@ async def test_serve_with_two_processes_counts_every_request(
             before = await scrape(live)
             answers = await asyncio.gather(*(live.get("/healthz") for _ in range(40)))
             assert all(a.status_code == 200 for a in answers)
-            after = await scrape(live)
+            # A process counts a request after its last byte is sent: the scrape may come first.
+            labels = {"method": "GET", "route": "/healthz", "status": "200"}
+            deadline = asyncio.get_running_loop().time() + 10
+            while True:
+                after = await scrape(live)
+                grown = value(after, "yiyue_http_requests_total", **labels) - value(
+                    before, "yiyue_http_requests_total", **labels
+                )
+                if grown >= 40 or asyncio.get_running_loop().time() > deadline:
+                    break
+                await asyncio.sleep(0.05)
             assert (await live.get("/metrics")).status_code == 401
             written = {path.name for path in _metrics_dir(server.server_processes()[0]).glob("counter_*.db")}
             assert {f"counter_{pid}.db" for pid in server.server_processes()} <= written
-    labels = {"method": "GET", "route": "/healthz", "status": "200"}
-    assert (
-        value(after, "yiyue_http_requests_total", **labels) - value(before, "yiyue_http_requests_total", **labels) == 40
-    )
+    assert grown == 40
     assert value(after, "yiyue_db_pool_size") == 6  # 2 processes × YIYUE_DATABASE_POOL_SIZE=3
 
 

@@ -43,14 +43,17 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yiyue.core.db import Database, after_commit
+from yiyue.core.logs import CLIENT_CLOSED, ROUTE_KEY, UNMATCHED, route_template
 from yiyue.core.outbox import OutboxEvent
+
+__all__ = ["ROUTE_KEY", "UNMATCHED", "route_template"]  # the one route helper, shared with the request line
 
 log = logging.getLogger("yiyue.metrics")
 
@@ -60,10 +63,10 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 SAMPLE_SECONDS = 15.0
 """How often each of several processes writes its gauges of state for the others' scrapes."""
 
-ROUTE_KEY = "yiyue.route"
-"""Scope key with the route template of an answer given before routing (the sold-out fast path)."""
+OUTBOX_QUERY_SECONDS = 1.0
+"""A scrape waits this long for the outbox's figures (a pool exhausted, a slow database): then it answers
+with the last ones, so the pool's gauges, sampled first, still reach the dashboard when they matter."""
 
-UNMATCHED = "unmatched"
 _METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 
@@ -160,13 +163,18 @@ def booking_made(session: AsyncSession, *, replayed: bool) -> None:
     after_commit(session, lambda: BOOKINGS.labels(outcome).inc())
 
 
+_FASTPATH_SOLD_OUT = FASTPATH_ANSWERS.labels("SOLD_OUT")  # bound once: the fast path's answers are the rush
+_FASTPATH_PASSED = FASTPATH_ANSWERS.labels("passed")
+_BOOKINGS_SOLD_OUT = BOOKINGS.labels("SOLD_OUT")
+
+
 def fastpath_answered(*, sold_out: bool) -> None:
     """The sold-out fast path answered a booking (``SOLD_OUT``, also a booking outcome) or passed it on."""
     if sold_out:
-        FASTPATH_ANSWERS.labels("SOLD_OUT").inc()
-        BOOKINGS.labels("SOLD_OUT").inc()
+        _FASTPATH_SOLD_OUT.inc()
+        _BOOKINGS_SOLD_OUT.inc()
     else:
-        FASTPATH_ANSWERS.labels("passed").inc()
+        _FASTPATH_PASSED.inc()
 
 
 def job_ran(topic: str, result: str) -> None:
@@ -211,33 +219,36 @@ class HttpMetrics:
         started = time.perf_counter()
         root_path = scope.get("root_path", "")
         status = 500  # what the client sees when the app raised before answering
+        answered = False
 
         async def sending(message: Message) -> None:
-            nonlocal status
+            nonlocal status, answered
             if message["type"] == "http.response.start":
                 status = message["status"]
+                answered = True
             await send(message)
 
         try:
             await self.app(scope, receive, sending)
+        except asyncio.CancelledError:
+            if not answered:
+                status = CLIENT_CLOSED  # the client went away (or shutdown gave up): not a server error
+            raise
         finally:
             method = scope["method"] if scope["method"] in _METHODS else "OTHER"
             route = route_template(scope, root_path)
-            HTTP_REQUESTS.labels(method, route, str(status)).inc()
-            HTTP_DURATION.labels(method, route).observe(time.perf_counter() - started)
+            key = (method, route, status)
+            children = _http_children.get(key)
+            if children is None:
+                children = (HTTP_REQUESTS.labels(method, route, str(status)), HTTP_DURATION.labels(method, route))
+                if len(_http_children) < _HTTP_CHILDREN_KEPT:  # the labels are bounded; the cache is too
+                    _http_children[key] = children
+            children[0].inc()
+            children[1].observe(time.perf_counter() - started)
 
 
-def route_template(scope: Scope, root_path: str = "") -> str:
-    """The template of the route that answered (with the prefix of the app it is mounted in, if any)."""
-    given = scope.get(ROUTE_KEY)
-    if isinstance(given, str):
-        return given
-    mounted = scope.get("root_path", "")[len(root_path) :]
-    path = getattr(scope.get("route"), "path", None)
-    if isinstance(path, str):
-        return f"{mounted}{path}" or "/"
-    # A mounted app without routes of its own (static files), or none of whose routes matched: the mount.
-    return f"{mounted}/*" if mounted else UNMATCHED
+_HTTP_CHILDREN_KEPT = 4096
+_http_children: dict[tuple[str, str, int], tuple[Any, Any]] = {}
 
 
 # --- gauges of state --------------------------------------------------------------------------------
@@ -246,7 +257,7 @@ def route_template(scope: Scope, root_path: str = "") -> str:
 class GateState(Protocol):
     """What the booking gate's counts tell of themselves (``booking.gate``: memory or Redis)."""
 
-    async def gauges(self) -> tuple[int, int]:
+    async def gauges(self, *, fleet: bool = True) -> tuple[int, int]:
         """Schedules refused as sold out now, and bookings admitted and not yet settled (this process)."""
         ...
 
@@ -263,7 +274,7 @@ class Sources:
         _sample_pool(self.db)
         if self.gate is not None:
             try:
-                sold_out, in_flight = await self.gate.gauges()
+                sold_out, in_flight = await self.gate.gauges(fleet=outbox)  # a scrape: the fleet's SCAN
             except Exception:  # Redis away: the gauges keep their last values, the scrape still answers
                 log.warning("gate state unavailable for metrics", exc_info=True)
             else:
@@ -274,23 +285,42 @@ class Sources:
 
     async def _sample_outbox(self) -> None:
         now = self.now()
+        if _pool_exhausted(self.db):  # a checkout would wait for the pool: the last figures stand
+            return
         try:
-            async with self.db.session() as session:
-                pending, oldest = (
-                    await session.execute(
-                        select(func.count(), func.min(OutboxEvent.available_at)).where(
-                            OutboxEvent.handled_at.is_(None),
-                            OutboxEvent.failed_at.is_(None),
-                            OutboxEvent.available_at <= now,
-                        )
-                    )
-                ).one()
+            pending, oldest = await asyncio.wait_for(self._read_outbox(now), OUTBOX_QUERY_SECONDS)
+        except TimeoutError:
+            log.warning("outbox state not read within %.1f s for metrics; the last figures stand", OUTBOX_QUERY_SECONDS)
+            return
         except Exception:  # the database away: the scrape still answers (the probes say the rest)
             log.warning("outbox state unavailable for metrics", exc_info=True)
             return
         OUTBOX_PENDING.set(pending)
         lag = (now - oldest).total_seconds() if oldest is not None else 0.0
         OUTBOX_LAG.set(max(0.0, lag))
+
+    async def _read_outbox(self, now: datetime) -> tuple[int, datetime | None]:
+        async with self.db.session() as session:
+            if self.db.engine.dialect.name == "postgresql":
+                await session.execute(text(f"SET LOCAL statement_timeout = {int(OUTBOX_QUERY_SECONDS * 1000)}"))
+            row = (
+                await session.execute(
+                    select(func.count(), func.min(OutboxEvent.available_at)).where(
+                        OutboxEvent.handled_at.is_(None),
+                        OutboxEvent.failed_at.is_(None),
+                        OutboxEvent.available_at <= now,
+                    )
+                )
+            ).one()
+            return int(row[0]), row[1]
+
+
+def _pool_exhausted(db: Database) -> bool:
+    pool: Any = db.engine.pool
+    size, overflow = getattr(pool, "size", None), getattr(pool, "_max_overflow", None)
+    if not callable(size) or not isinstance(overflow, int) or overflow < 0:
+        return False
+    return bool(pool.checkedout() >= size() + overflow)
 
 
 def _sample_pool(db: Database) -> None:

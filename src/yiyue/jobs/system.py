@@ -129,10 +129,11 @@ class JobSystem:
 
     async def handle(self, ctx: Any, event_id: int) -> None:
         """Runs one event's handler and marks it handled in the same transaction."""
-        with logs.job(event_id):  # its lines carry the event and the request that wrote it
-            await self._handle(ctx, event_id)
+        with logs.job(event_id) as ended:  # its lines carry the event and the request that wrote it
+            ended.outcome = await self._handle(ctx, event_id)
 
-    async def _handle(self, ctx: Any, event_id: int) -> None:
+    async def _handle(self, ctx: Any, event_id: int) -> str:
+        """Returns how the run ended, in the words of ``yiyue_jobs_total`` (or ``already_handled``)."""
         now = self.clock.now()
         db: Database = ctx.db
         try:
@@ -140,7 +141,7 @@ class JobSystem:
                 session.info[outbox.HANDLING] = event_id
                 event = await session.get(OutboxEvent, event_id)
                 if event is None or event.handled_at is not None or event.failed_at is not None:
-                    return
+                    return "already_handled"
                 logs.bind_event(topic=event.topic, request_id=event.request_id)
                 fact = event.fact()  # a topic no class declares fails here, and is retried, then dead-lettered
                 for handler in self.handlers.get(event.topic, []):  # none: nobody needs to hear of it yet
@@ -155,8 +156,10 @@ class JobSystem:
             metrics.job_ran(event.topic, "handled")
         except _AlreadyHandled:
             log.info("event %s was handled by another worker meanwhile", event_id)
+            return "already_handled"
         except Exception as exc:
-            await self._record_failure(db, event_id, exc, now)
+            return await self._record_failure(db, event_id, exc, now)
+        return "handled"
 
     async def _follow_up(
         self, ctx: Any, db: Database, event_id: int, follow_ups: list[outbox.FollowUp], now: datetime
@@ -173,21 +176,24 @@ class JobSystem:
                 # another run of the event finished first; what this run did (it sent what it claimed) stands
                 log.info("event %s was handled by another worker meanwhile", event_id)
 
-    async def _record_failure(self, db: Database, event_id: int, exc: Exception, now: datetime) -> None:
+    async def _record_failure(self, db: Database, event_id: int, exc: Exception, now: datetime) -> str:
+        """The run failed: retried later (``RetryTask``), or dead-lettered after the last attempt
+        (``failed``). The error is stored and logged without its values (a database error's DETAIL)."""
+        described = logs.describe_error(exc)
         async with db.session() as session:
             await begin_write(session)
             event = await session.get(OutboxEvent, event_id)
             if event is None:
-                return
+                return "already_handled"
             event.attempts += 1
-            event.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            event.last_error = described[:2000]
             if event.attempts >= MAX_ATTEMPTS:
                 event.failed_at = now
                 metrics.job_ran(event.topic, "failed")
                 log.error("event %s (%s) failed for good: %s", event_id, event.topic, event.last_error)
-                return
+                return "failed"
             attempts = event.attempts
-        log.warning("event %s failed (attempt %s), retrying: %s", event_id, attempts, exc)
+        log.warning("event %s failed (attempt %s), retrying: %s", event_id, attempts, described)
         metrics.job_ran(event.topic, "retried")
         raise RetryTask(delay=backoff(attempts))
 

@@ -78,7 +78,7 @@ class MemorySlotCounts:
         for schedule_id in schedule_ids:
             self._counts.pop(schedule_id, None)
 
-    async def gauges(self) -> tuple[int, int]:
+    async def gauges(self, *, fleet: bool = True) -> tuple[int, int]:  # fleet: its own counts are all it has
         now = self._monotonic()
         sold_out = sum(1 for count in self._counts.values() if count.until > now and count.covered())
         return sold_out, self._flying.total()

@@ -110,7 +110,8 @@ class SlotCounts(Protocol):
         so that the next booking goes to the database and reports the count again."""
         ...
 
-    async def gauges(self) -> tuple[int, int]:
+    async def gauges(self, *, fleet: bool = True) -> tuple[int, int]:
         """For the metrics (``core.metrics.GateState``): the schedules refused as sold out now, and this
-        process's bookings admitted and not yet settled."""
+        process's bookings admitted and not yet settled. ``fleet=False`` (a process's periodic sampling):
+        counts shared by the fleet are left to the scrape (0), only this process's own are read."""
         ...

@@ -108,6 +108,8 @@ return 1
 """
 
 _UNREACHABLE = (RedisError, OSError, asyncio.TimeoutError)
+_GAUGE_SECONDS = 2.0
+"""How long the metrics' SCAN of the counts may take before the gauge says 0 (the gate is not touched)."""
 
 
 def _pool_wait(error: BaseException) -> bool:
@@ -240,9 +242,18 @@ class RedisSlotCounts:
             # Tried even within an outage's retry window: a freed slot left unseen stays sold out everywhere.
             await self._guarded(lambda: self._redis.delete(*keys), default=0, always=True)
 
-    async def gauges(self) -> tuple[int, int]:
-        # While Redis is away the gate refuses nobody: 0 sold out is then the truth.
-        sold_out = await self._guarded(self._covered_schedules, default=0)
+    async def gauges(self, *, fleet: bool = True) -> tuple[int, int]:
+        # Not through _guarded: a slow SCAN for the metrics must never mark the gate down for bookings.
+        # While Redis is away (or the gate is down) the gate refuses nobody: 0 sold out is then the truth.
+        # ``fleet=False`` (each process's sampling): the count is the fleet's, read by the scrape that asks;
+        # a process not asked says 0, which the gauge's max over processes leaves to that scrape.
+        if not fleet or self._down_until > self._monotonic():
+            return 0, self._flying.total()
+        try:
+            sold_out = await asyncio.wait_for(self._covered_schedules(), _GAUGE_SECONDS)
+        except (*_UNREACHABLE, TimeoutError):
+            log.debug("booking gate: sold-out count not read for the metrics", exc_info=True)
+            sold_out = 0
         return sold_out, self._flying.total()
 
     async def _covered_schedules(self) -> int:
