@@ -276,3 +276,26 @@ async def test_the_worker_command_gives_up_on_a_database_behind_and_exits_non_ze
     assert "not at the migration head" in result.output
     assert f"behind: at {previous_revision()}" in result.output
     assert "handed" not in result.output  # no job, not even the recovery, ran
+
+
+@pytest.mark.skipif(not PG_URL.startswith("postgresql"), reason="PostgreSQL's undefined_table (42P01)")
+async def test_postgres_without_the_version_table_is_behind_and_another_error_is_a_failure(
+    settings: Settings, db: Database
+) -> None:
+    async with db.engine.begin() as conn:
+        await conn.execute(text("ALTER TABLE alembic_version RENAME TO alembic_version_away"))
+    try:
+        missing = checks_of(await probe(settings))["migrations"]
+        async with db.engine.begin() as conn:  # a table there but unreadable: not "behind"
+            await conn.execute(text("CREATE VIEW alembic_version AS SELECT 1 / 0 AS version_num"))
+        try:
+            broken = checks_of(await probe(settings))["migrations"]
+        finally:
+            async with db.engine.begin() as conn:
+                await conn.execute(text("DROP VIEW alembic_version"))
+    finally:
+        async with db.engine.begin() as conn:
+            await conn.execute(text("ALTER TABLE alembic_version_away RENAME TO alembic_version"))
+
+    assert missing.startswith("behind: at none")
+    assert broken.startswith("failing: ")

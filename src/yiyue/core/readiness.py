@@ -164,6 +164,23 @@ def migration_state(applied: set[str]) -> str:
     raise NotReady(f"behind: at {','.join(sorted(applied)) or 'none'}, head {','.join(sorted(heads))}")
 
 
+def _no_version_table(exc: BaseException) -> bool:
+    """``alembic_version`` does not exist: PostgreSQL's undefined_table (SQLSTATE 42P01) or SQLite's "no
+    such table", anywhere in the error's chain."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        current = stack.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if getattr(current, "sqlstate", None) == "42P01" or "no such table: alembic_version" in str(current):
+            return True
+        orig = getattr(current, "orig", None)
+        stack.extend([orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__])
+    return False
+
+
 def migrations_check(db: Database) -> Check:
     async def check() -> str:
         if _saturated(db):
@@ -174,8 +191,8 @@ def migrations_check(db: Database) -> Check:
         except (ProgrammingError, DBAPIError) as exc:
             if is_busy(exc):
                 return "busy"
-            if "alembic_version" not in str(exc):
-                raise
+            if not _no_version_table(exc):
+                raise  # e.g. permission denied for table alembic_version: a failure, not "behind"
             applied = set()  # the table is made by the first migration: none ran yet
         return migration_state(applied)
 
