@@ -268,10 +268,13 @@ def test_the_pods_at_their_maxima_fit_the_connection_budget(overlay: str) -> Non
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_metrics_and_probes_are_not_routed_from_outside_and_pods_are_closed_by_default(overlay: str) -> None:
     internal = ("/metrics", "/readyz", "/healthz", "/docs", "/openapi.json")
+    routed = set()
     for rule in one(overlay, "Ingress", "yiyue")["spec"]["rules"]:
         for path in rule["http"]["paths"]:
             assert path["pathType"] in ("Prefix", "Exact")
             assert not any(p.startswith(path["path"]) for p in internal), path["path"]
+            routed.add((path["path"], path["pathType"]))
+    assert ("/admin", "Exact") in routed  # the console's address without its slash reaches the app
     policies = objects(overlay, "NetworkPolicy")
     (deny,) = [p for p in policies if "ingress" not in p["spec"]]
     assert deny["spec"]["policyTypes"] == ["Ingress"]
