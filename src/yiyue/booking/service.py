@@ -79,6 +79,8 @@ async def book(
     # The gate admits the booking with a token while the claims in flight leave a slot free (SOLD_OUT
     # otherwise); the token comes back when the unit of work ends, unless it commits a claim.
     ticket = await gate.admit(session, request.schedule_id, account_id)
+    if ticket.unknown and gate.crowded(ticket):  # a crowd at a count not known: read it once, not queue
+        await gate.learn(ticket, lambda: _free_slots(session, request.schedule_id, now))
     # Bookings queue for a turn at the schedule, then (SQLite) for the writer's lock; by the time a
     # turn comes, the one before may have taken the last slot.
     on_close(session, await gate.turns.take(request.schedule_id))
@@ -367,6 +369,17 @@ async def _why_no_slot(
     elif not members_share and await scheduling.remaining(session, schedule.id, members_share=False, now=now) == 0:
         return rules.member_share_refusal(schedule, hospital)
     return SlotTaken()
+
+
+async def _free_slots(
+    session: AsyncSession, schedule_id: int, now: datetime
+) -> tuple[int, frozenset[int] | None] | None:
+    """The schedule's free slots for the gate's count, with the holders when none is left; None for a
+    schedule that is not open (unknown or 停诊), whose bookings are refused for that, not as sold out."""
+    remaining = await scheduling.remaining_if_open(session, schedule_id, now=now)
+    if remaining is None:
+        return None
+    return remaining, (await _holders(session, schedule_id) if remaining == 0 else None)
 
 
 async def _holders(session: AsyncSession, schedule_id: int) -> frozenset[int]:

@@ -214,6 +214,20 @@ def reopened_by(now: datetime | ColumnElement[datetime], slot: type[Slot] = Slot
     return or_(slot.reopens_at.is_(None), slot.reopens_at <= now)
 
 
+async def remaining_if_open(session: AsyncSession, schedule_id: int, *, now: datetime) -> int | None:
+    """``remaining`` of an open schedule, in one statement; None for a schedule unknown or 停诊."""
+    free = (
+        select(func.count())
+        .select_from(Slot)
+        .where(Slot.schedule_id == schedule_id, Slot.status == SlotStatus.AVAILABLE, reopened_by(now))
+        .scalar_subquery()
+    )
+    row = (await session.execute(select(Schedule.status, free).where(Schedule.id == schedule_id))).one_or_none()
+    if row is None or row[0] != ScheduleStatus.OPEN:
+        return None
+    return int(row[1])
+
+
 async def remaining(
     session: AsyncSession, schedule_id: int, *, members_share: bool = True, now: datetime | None = None
 ) -> int:

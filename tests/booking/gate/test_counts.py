@@ -341,3 +341,55 @@ async def test_an_account_with_a_booking_in_flight_here_is_not_refused_on_its_re
 
     assert await counts.is_sold_out_for(S, 1) is True  # settled: no longer in flight
     assert await counts.admit(S, 1) is None
+
+
+async def test_a_ticket_admitted_while_the_count_is_unknown_says_so(make_counts: MakeCounts) -> None:
+    counts = make_counts()
+
+    first = await admitted(counts, 1)
+    await known(counts, 2)
+    later = await admitted(counts, 2)
+
+    assert first.unknown and not first.counted
+    assert not later.unknown and later.counted
+
+
+async def test_a_count_learned_for_a_ticket_admits_against_it(make_counts: MakeCounts) -> None:
+    counts = make_counts()
+    tickets = [await admitted(counts, account) for account in (1, 2, 3)]
+
+    await counts.learn(tickets[0], remaining=2, holders=None)
+
+    assert [await counts.readmit(ticket) for ticket in tickets] == [True, True, False]
+    assert await counts.is_sold_out_for(S, 4) is True
+
+
+async def test_a_sold_out_count_learned_keeps_its_holders_going(make_counts: MakeCounts) -> None:
+    counts = make_counts()
+    holder, other = await admitted(counts, 1), await admitted(counts, 2)
+
+    await counts.learn(holder, remaining=0, holders=frozenset({1}))
+
+    assert await counts.readmit(holder) is True
+    assert await counts.readmit(other) is False
+    assert await counts.is_sold_out_for(S, 1) is False and await counts.is_sold_out_for(S, 3) is True
+
+
+async def test_learning_changes_nothing_once_a_booking_reported_the_count(make_counts: MakeCounts) -> None:
+    counts = make_counts()
+    scout = await admitted(counts, 1)
+    await known(counts, 0)  # a booking's report came first: it is newer than what the scout read
+
+    await counts.learn(scout, remaining=5, holders=None)
+
+    assert await counts.is_sold_out_for(S, 2) is True
+
+
+async def test_learning_for_a_forgotten_count_changes_nothing(make_counts: MakeCounts) -> None:
+    counts = make_counts()
+    scout = await admitted(counts, 1)
+    await counts.reopen([S])  # a slot was freed while the scout read: what it read is older
+
+    await counts.learn(scout, remaining=0, holders=None)
+
+    assert await counts.is_sold_out_for(S, 2) is False

@@ -11,8 +11,9 @@ in the server and in workers alike.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,10 +40,19 @@ _FREED = "booking.gate.freed"
 _TICKETS = "booking.gate.tickets"
 
 
+FreeSlots = Callable[[], Awaitable[tuple[int, frozenset[int] | None] | None]]
+"""Reads a schedule's free slots from the database, with the holders when none is left; None when the
+schedule is not one to count (unknown, 停诊: the booking's own refusal says why)."""
+
+
 @dataclass
 class BookingGate:
     counts: SlotCounts
     turns: AdmissionTurns
+    _reading: dict[int, asyncio.Future[None]] = field(default_factory=dict)
+    """Schedules whose count one booking is reading from the database now; the others wait for it."""
+    _admitted: dict[int, int] = field(default_factory=dict)
+    """Bookings of each schedule admitted in this process whose unit of work is still open."""
 
     @classmethod
     def in_memory(cls, *, lapse_seconds: float = 2.0, claimers_per_schedule: int = 8) -> BookingGate:
@@ -59,8 +69,43 @@ class BookingGate:
         if ticket is None:
             raise SoldOut()
         session.info.setdefault(_TICKETS, {})[schedule_id] = ticket
-        on_close(session, lambda: self.counts.abandon(ticket))
+        self._admitted[schedule_id] = self._admitted.get(schedule_id, 0) + 1
+
+        def close() -> None:
+            self.counts.abandon(ticket)
+            left = self._admitted[schedule_id] - 1
+            if left:
+                self._admitted[schedule_id] = left
+            else:
+                del self._admitted[schedule_id]
+
+        on_close(session, close)
         return ticket
+
+    def crowded(self, ticket: Ticket) -> bool:
+        """Whether another booking of the ticket's schedule is admitted here and not yet done: a crowd is
+        worth reading the count for (``learn``); a booking alone just goes to the database, as cheap."""
+        return self._admitted.get(ticket.schedule_id, 0) > 1
+
+    async def learn(self, ticket: Ticket, read: FreeSlots) -> None:
+        """For a booking admitted while its schedule's count was unknown (the first of a rush, or the first
+        after the count lapsed): one booking per schedule reads the free slots (``read``) and the count
+        knows them; the others wait for that read instead of each queueing for the database. Then each is
+        admitted again against the count: with a token, or refused (``SoldOut``) when the claims in
+        flight already cover the free slots."""
+        reading = self._reading.get(ticket.schedule_id)
+        if reading is not None:
+            await asyncio.shield(reading)
+        else:
+            reading = self._reading[ticket.schedule_id] = asyncio.get_running_loop().create_future()
+            try:
+                free = await read()
+                if free is not None:
+                    await self.counts.learn(ticket, remaining=free[0], holders=free[1])
+            finally:
+                del self._reading[ticket.schedule_id]
+                reading.set_result(None)
+        await self.readmit(ticket)
 
     async def readmit(self, ticket: Ticket) -> None:
         """After a wait: refuses (``SoldOut``) a booking whose schedule sold out meanwhile."""

@@ -70,6 +70,15 @@ class MemorySlotCounts:
     ) -> None:
         self._settle(ticket, claimed=claimed, remaining=remaining, holders=holders)
 
+    async def learn(self, ticket: Ticket, *, remaining: int, holders: frozenset[int] | None) -> None:
+        count = self._live(ticket.schedule_id)
+        if count is None or count.epoch != ticket.epoch or count.free is not None:
+            return  # forgotten, lapsed or reported since: what was read may be older
+        count.until = self._monotonic() + self._lapse
+        count.free = max(0, remaining)
+        if holders is not None:
+            count.holders = set(holders)
+
     def abandon(self, ticket: Ticket) -> None:
         if not ticket.settled:
             self._settle(ticket, claimed=False, remaining=None, holders=None)
@@ -113,6 +122,8 @@ class MemorySlotCounts:
             if entering:
                 count.in_flight += 1
                 ticket.counted = True
+            else:
+                ticket.unknown = True
             return True
         if count.free - count.in_flight > 0:
             count.in_flight += 1

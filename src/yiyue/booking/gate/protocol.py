@@ -37,6 +37,9 @@ class Ticket:
     """When it took its token (monotonic seconds), for counts that need not ask again so soon after."""
     flying: bool = False
     """Counted among this process's bookings in flight (``InFlight``) until it settles or is abandoned."""
+    unknown: bool = False
+    """Admitted while the count was unknown: the gate reads the free slots once for every such booking of
+    the schedule (``BookingGate.learn``), then admits it again against them."""
 
 
 class InFlight:
@@ -98,6 +101,12 @@ class SlotCounts(Protocol):
         """The booking's unit of work ends: ``claimed`` when it committed a claim (its token is spent),
         otherwise the token comes back. ``remaining``: the free slots the database reported to it (its own
         claim taken), which become the count; ``holders``: every account holding a slot, when read."""
+        ...
+
+    async def learn(self, ticket: Ticket, *, remaining: int, holders: frozenset[int] | None) -> None:
+        """The free slots (and, with none left, the holders) read from the database for ``ticket``'s life
+        of the count, which becomes known with them unless a booking has reported it meanwhile; the
+        ticket itself is left as it was (``readmit`` decides it next)."""
         ...
 
     def abandon(self, ticket: Ticket) -> None:

@@ -52,8 +52,9 @@ return answer
 
 # KEYS: count, holders. ARGV: account, a fresh epoch, lapse (ms), the ticket's epoch ('' for none), whether
 # it holds a token ('1'), whether it is entering the database now ('1': it takes a token even while the
-# count is unknown). Returns {epoch, 1 counted | 0 admitted without a token | -1 refused (no slot left) |
-# -2 refused (the claims in flight cover the slots), then with -2 the holders}.
+# count is unknown). Returns {epoch, 1 counted | 0 admitted without a token (a holder) | 2 admitted without
+# a token (the count is unknown) | -1 refused (no slot left) | -2 refused (the claims in flight cover the
+# slots), then with -2 the holders}.
 _ADMIT = """
 local e = redis.call('HGET', KEYS[1], 'e')
 if not e then
@@ -72,7 +73,7 @@ if not v[1] then
     redis.call('HINCRBY', KEYS[1], 'n', 1)
     return {e, 1}
   end
-  return {e, 0}
+  return {e, 2}
 end
 if tonumber(v[1]) - tonumber(v[2] or '0') > 0 then
   redis.call('HINCRBY', KEYS[1], 'n', 1)
@@ -83,6 +84,20 @@ local answer = redis.call('SMEMBERS', KEYS[2])
 table.insert(answer, 1, -2)
 table.insert(answer, 1, e)
 return answer
+"""
+
+# KEYS: count, holders. ARGV: epoch, free slots read, lapse (ms), holders given ('1'), the holders... The count
+# of that life becomes known, unless a booking reported it meanwhile. Returns 1 when it did.
+_LEARN = """
+if redis.call('HGET', KEYS[1], 'e') ~= ARGV[1] or redis.call('HEXISTS', KEYS[1], 'f') == 1 then return 0 end
+redis.call('HSET', KEYS[1], 'f', ARGV[2])
+redis.call('PEXPIRE', KEYS[1], ARGV[3])
+if ARGV[4] == '1' then
+  redis.call('DEL', KEYS[2])
+  for i = 5, #ARGV do redis.call('SADD', KEYS[2], ARGV[i]) end
+  if redis.call('EXISTS', KEYS[2]) == 1 then redis.call('PEXPIRE', KEYS[2], ARGV[3]) end
+end
+return 1
 """
 
 # KEYS: count, holders. ARGV: epoch, counted ('1'), claimed ('1'), account, remaining ('' unknown), lapse
@@ -148,6 +163,7 @@ class RedisSlotCounts:
         self._covered = self._redis.register_script(_COVERED)
         self._admit = self._redis.register_script(_ADMIT)
         self._settle = self._redis.register_script(_SETTLE)
+        self._learn = self._redis.register_script(_LEARN)
         self._lapse_ms = max(1, round(lapse_seconds * 1000))
         self._local = local_seconds
         self._retry = retry_seconds
@@ -220,6 +236,18 @@ class RedisSlotCounts:
             # Redis did not answer: the ticket keeps its token, so that abandoning it (when its unit of
             # work closes) tries once more to give it back rather than leave the count short until the lapse.
             ticket.counted, ticket.settled = counted, False
+
+    async def learn(self, ticket: Ticket, *, remaining: int, holders: frozenset[int] | None) -> None:
+        if not ticket.epoch:  # admitted while Redis could not be reached: nothing to learn there
+            return
+        args: list[Any] = [
+            ticket.epoch,
+            max(0, remaining),
+            self._lapse_ms,
+            int(holders is not None),
+            *sorted(holders or ()),
+        ]
+        await self._call(self._learn, ticket.schedule_id, args, default=None)
 
     def abandon(self, ticket: Ticket) -> None:
         if ticket.settled:
@@ -301,6 +329,7 @@ class RedisSlotCounts:
         if status == 1 and not ticket.counted:
             ticket.taken_at = self._monotonic()
         ticket.counted = status == 1
+        ticket.unknown = status == 2
         return status >= 0 or self._flying.other(ticket.schedule_id, ticket.account_id, ticket)
 
     def _remember_refusal(self, schedule_id: int, holders: frozenset[int]) -> None:
