@@ -550,6 +550,10 @@ def test_nginx_conf_parses_and_balances_the_two_servers_and_refuses_metrics() ->
     (upstream,) = nginx_blocks(tree, "upstream")
     servers = [d["args"][0] for d in upstream["block"] if d["directive"] == "server"]
     assert servers == [f"api-1:{API_PORT}", f"api-2:{API_PORT}"]
+    # Re-resolved while running (a recreated container's new address): Docker's DNS, a shared zone.
+    assert all("resolve" in d["args"] for d in upstream["block"] if d["directive"] == "server")
+    assert any(d["directive"] == "zone" for d in upstream["block"])
+    assert [d["args"][0] for d in nginx_blocks(tree, "resolver")] == ["127.0.0.11"]
     assert {name for name, s in yiyue_compose_services().items() if s["command"][0] == "serve"} == {"api-1", "api-2"}
     locations = {tuple(loc["args"]): loc["block"] for loc in nginx_blocks(tree, "location")}
     for internal in ("/metrics", "/readyz"):
