@@ -157,7 +157,13 @@ def create_app(
     install_console(app)
     install_openapi(app)
     _install_error_handlers(app)
-    app.add_middleware(SoldOutFastPath, counts=app.state.gate.counts, tokens=app.state.tokens, clock=clock)
+    app.add_middleware(
+        SoldOutFastPath,
+        counts=app.state.gate.counts,
+        tokens=app.state.tokens,
+        clock=clock,
+        reading=app.state.gate.reading,
+    )
     # A body's size is judged before anything that reads it, the sold-out fast path included.
     app.add_middleware(BodyLimit, default=settings.max_body_bytes, limits=settings.body_limits)
     # Issue 13 (decision 0021): outside even that, so every answer has a request id and a request line.

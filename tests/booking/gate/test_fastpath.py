@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta
@@ -461,3 +462,55 @@ async def test_a_client_that_disconnects_mid_body_is_handed_to_the_endpoint(
     answer = await fastpath.send_messages(scope(headers(access_token(OTHER))), partial)
 
     assert (answer.status, endpoint.calls, endpoint.body, endpoint.disconnected) == (299, 1, BOOKING[:10], True)
+
+
+# --- a count being read for a crowd ----------------------------------------------------------------
+
+
+async def test_a_booking_that_arrives_while_the_count_is_read_waits_at_the_edge_and_is_answered(
+    endpoint: Endpoint, clock: FrozenClock
+) -> None:
+    counts = MemorySlotCounts(lapse_seconds=60.0, monotonic=lambda: 0.0)
+    scout = await counts.admit(SCHEDULE, OTHER)
+    assert scout is not None and scout.unknown
+    reading: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    app = SoldOutFastPath(
+        endpoint,  # type: ignore[arg-type]
+        counts=counts,
+        tokens=TokenVerifier(SECRET),
+        clock=clock,
+        reading=lambda schedule_id: reading if schedule_id == SCHEDULE else None,
+    )
+    waiting = asyncio.create_task(Harness(app, endpoint).send(scope(headers(access_token(5))), BOOKING))
+    await asyncio.sleep(0.01)
+    assert not waiting.done()  # neither answered nor sent on while the count is read
+
+    await counts.learn(scout, remaining=0, holders=frozenset({HOLDER}))
+    reading.set_result(None)
+    answer = await waiting
+
+    assert answer.status == 409 and json.loads(answer.body) == SOLD_OUT
+    assert endpoint.calls == 0
+
+
+async def test_a_booking_that_waited_for_a_read_finding_free_slots_reaches_the_endpoint(
+    endpoint: Endpoint, clock: FrozenClock
+) -> None:
+    counts = MemorySlotCounts(lapse_seconds=60.0, monotonic=lambda: 0.0)
+    scout = await counts.admit(SCHEDULE, OTHER)
+    assert scout is not None
+    reading: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    app = SoldOutFastPath(
+        endpoint,  # type: ignore[arg-type]
+        counts=counts,
+        tokens=TokenVerifier(SECRET),
+        clock=clock,
+        reading=lambda schedule_id: reading,
+    )
+    waiting = asyncio.create_task(Harness(app, endpoint).send(scope(headers(access_token(5))), BOOKING))
+    await asyncio.sleep(0.01)
+    await counts.learn(scout, remaining=5, holders=None)
+    reading.set_result(None)
+    await waiting
+
+    assert endpoint.calls == 1

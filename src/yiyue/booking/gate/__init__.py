@@ -82,6 +82,10 @@ class BookingGate:
         on_close(session, close)
         return ticket
 
+    def reading(self, schedule_id: int) -> asyncio.Future[None] | None:
+        """The read of the schedule's count in progress (``learn``), if any: the fast path waits for it."""
+        return self._reading.get(schedule_id)
+
     def crowded(self, ticket: Ticket) -> bool:
         """Whether another booking of the ticket's schedule is admitted here and not yet done: a crowd is
         worth reading the count for (``learn``); a booking alone just goes to the database, as cheap."""

@@ -10,7 +10,9 @@ including every request it is unsure about, goes on to the endpoint unchanged.
 
 from __future__ import annotations
 
+import asyncio
 import json
+from collections.abc import Callable
 
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,12 +34,19 @@ _SOLD_OUT_BODY = json.dumps(
 ).encode()
 
 
+Reading = Callable[[int], "asyncio.Future[None] | None"]
+"""The read of a schedule's count in progress in this process, if any (``BookingGate.reading``)."""
+
+
 class SoldOutFastPath:
-    def __init__(self, app: ASGIApp, *, counts: SlotCounts, tokens: TokenVerifier, clock: Clock) -> None:
+    def __init__(
+        self, app: ASGIApp, *, counts: SlotCounts, tokens: TokenVerifier, clock: Clock, reading: Reading | None = None
+    ) -> None:
         self.app = app
         self.counts = counts
         self.tokens = tokens
         self.clock = clock
+        self.reading = reading
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != BOOKING_PATH:
@@ -62,9 +71,17 @@ class SoldOutFastPath:
             request = BookingRequest.model_validate_json(body)
         except (DomainError, ValidationError):
             return False
-        return principal.role == "patient" and await self.counts.is_sold_out_for(
-            request.schedule_id, principal.subject_id
-        )
+        if principal.role != "patient":
+            return False
+        if await self.counts.is_sold_out_for(request.schedule_id, principal.subject_id):
+            return True
+        # The count is being read for a crowd (the first wave of a rush): wait for it here, at the edge,
+        # rather than in the endpoint, which would cost the framework's work for a refusal.
+        reading = self.reading(request.schedule_id) if self.reading is not None else None
+        if reading is None:
+            return False
+        await asyncio.shield(reading)
+        return await self.counts.is_sold_out_for(request.schedule_id, principal.subject_id)
 
 
 async def _read_body(receive: Receive) -> tuple[bytes, bool]:
