@@ -21,6 +21,7 @@ import asyncio
 import atexit
 import json
 import logging
+import multiprocessing.util
 import os
 import queue
 import re
@@ -138,6 +139,7 @@ def _leading_fields(_logger: Any, _method: str, event_dict: MutableMapping[str, 
 def _drop_color_message(_logger: Any, _method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
     """uvicorn gives each line again with terminal colours (``extra={"color_message": ...}``): not for JSON."""
     event_dict.pop("color_message", None)
+    event_dict.pop(_CONTEXT, None)  # the record's context, merged already (ExtraAdder copies it as an extra)
     return event_dict
 
 
@@ -193,9 +195,21 @@ class _Enqueue(QueueHandler):
     """The root's handler: a record goes onto the queue as it is (with the context bound where it was
     logged); the listener's thread formats and writes it, off the event loop."""
 
+    listener: _Listener
+
     def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
         setattr(record, _CONTEXT, structlog.contextvars.get_contextvars())
         return record
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.name.startswith("uvicorn"):
+            # The server's own lines (start, stop, "Finished server process") are few and come last: a
+            # process uvicorn stops re-raises SIGTERM right after them, with no time for the thread. They
+            # are written here, after what was queued before them.
+            self.listener.queue.join()  # type: ignore[attr-defined]
+            self.listener.stream_handler.handle(record)
+            return
+        super().emit(record)
 
 
 class _Listener(QueueListener):
@@ -336,11 +350,15 @@ def configure(
         lines: queue.Queue[Any] = queue.Queue()
         handler = _Enqueue(lines)
         listener = _Listener(lines, stream_handler)
+        handler.listener = listener
         listener._sink = lines.put_nowait  # type: ignore[attr-defined]
         listener.start()
         setattr(handler, _OURS, listener)
         _sink = listener._sink  # type: ignore[attr-defined]
         atexit.register(_stop_at_exit, handler)
+        # A process multiprocessing started (uvicorn's --workers) ends with os._exit: no atexit, but its
+        # finalizers run first. Either way what is queued (uvicorn's last lines) is written before the end.
+        multiprocessing.util.Finalize(None, _stop_at_exit, args=(handler,), exitpriority=0)
     else:
         handler = stream_handler
         setattr(handler, _OURS, True)
