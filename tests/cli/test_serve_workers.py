@@ -16,7 +16,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 
@@ -110,11 +110,15 @@ def yiyue_serve(settings: Settings, workdir: Path, *args: str, wechat: str | Non
     try:
         yield server
     finally:
+        # Its processes first, while they are still its children: once the supervisor is gone they belong
+        # to init, and one left running would go on handling the jobs of later tests' databases.
+        children = server.children()
         if process.poll() is None:
             process.kill()
         process.wait(timeout=30)
-        for child in server.children():
-            os.kill(child, signal.SIGKILL)
+        for child in children:
+            with suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
 
 
 def _cmdline(pid: int) -> bytes:
