@@ -9,6 +9,7 @@ import io
 import json
 import logging
 import re
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -248,3 +249,23 @@ async def test_a_failed_statement_does_not_carry_its_values_into_the_error_text(
         async with db.session() as session:
             await session.execute(text("INSERT INTO no_such_table (name) VALUES (:name)"), {"name": NAME})
     assert "no_such_table" in str(failed.value) and NAME not in str(failed.value)
+
+
+def test_lines_go_to_the_standard_error_of_the_moment(capsys: pytest.CaptureFixture[str]) -> None:
+    """A runner that swapped ``sys.stderr`` for a buffer while ``configure`` ran (a CLI test) closes that
+    buffer afterwards: later lines go to whatever standard error is then, never to the closed buffer."""
+    swapped = io.StringIO()
+    real, sys.stderr = sys.stderr, swapped
+    try:
+        handler = logs.configure()
+    finally:
+        sys.stderr = real
+    swapped.close()
+    try:
+        logging.getLogger("yiyue.test").warning("after the swap")
+        logs.flush()
+    finally:
+        logs.unconfigure(handler)
+
+    err = capsys.readouterr().err
+    assert "after the swap" in err and "Logging error" not in err

@@ -259,6 +259,22 @@ class _Listener(QueueListener):
         lines.clear()
 
 
+class _CurrentStderr(logging.StreamHandler[TextIO]):
+    """Writes to ``sys.stderr`` as it is when a line is written, not as it was at ``configure``: a runner
+    that swaps it for a buffer of its own (a CLI test, pytest's capture) closes that buffer afterwards."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: TextIO) -> None:
+        pass
+
+
 class _NoLock:
     def __enter__(self) -> None:
         return None
@@ -339,7 +355,9 @@ def configure(
             _renderer(fmt),
         ],
     )
-    stream_handler: logging.StreamHandler[TextIO] = logging.StreamHandler(stream or sys.stderr)
+    stream_handler: logging.StreamHandler[TextIO] = (
+        logging.StreamHandler(stream) if stream is not None else _CurrentStderr()
+    )
     stream_handler.setFormatter(formatter)
     root = logging.getLogger()
     for old in list(root.handlers):
