@@ -46,8 +46,10 @@ TWICE = 50
 
 @pytest.fixture
 def served(settings: Settings, clock: FrozenClock) -> Iterator[tuple[FastAPI, str]]:
-    """A real server whose clock the test moves (the shared ``clock`` fixture)."""
-    app = create_app(settings, clock=clock)
+    """A real server whose clock the test moves (the shared ``clock`` fixture). Its requests may wait long
+    for a pooled connection: 575 entries at once on a busy machine take longer than the 10 s after which a
+    request is answered 503 (tests/core/test_pool.py tests that); here every entrant must get its entry."""
+    app = create_app(settings.model_copy(update={"database_pool_timeout_seconds": 300}), clock=clock)
     with serving(app) as url:
         yield app, url
 
