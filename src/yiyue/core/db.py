@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -125,9 +125,9 @@ class ServiceBusy(DomainError):
 BUSY_SQLSTATES = frozenset({"53300", "57P03"})
 
 
-def is_busy(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) says the database had no connection for us: a pool checkout
-    that timed out, or PostgreSQL refusing to open one."""
+def error_chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and everything behind it, once each: the driver's error a SQLAlchemy error wraps (``orig``),
+    its cause and its context."""
     seen: set[int] = set()
     stack: list[BaseException | None] = [exc]
     while stack:
@@ -135,11 +135,18 @@ def is_busy(exc: BaseException) -> bool:
         if current is None or id(current) in seen:
             continue
         seen.add(id(current))
-        if isinstance(current, PoolTimeout) or getattr(current, "sqlstate", None) in BUSY_SQLSTATES:
-            return True
+        yield current
         orig = getattr(current, "orig", None)
         stack.extend([orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__])
-    return False
+
+
+def is_busy(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database had no connection for us: a pool checkout
+    that timed out, or PostgreSQL refusing to open one."""
+    return any(
+        isinstance(error, PoolTimeout) or getattr(error, "sqlstate", None) in BUSY_SQLSTATES
+        for error in error_chain(exc)
+    )
 
 
 class Database:

@@ -41,7 +41,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 
-from yiyue.core.db import Database, is_busy
+from yiyue.core.db import Database, error_chain, is_busy
 from yiyue.core.errors import DomainError, responses
 
 if TYPE_CHECKING:
@@ -167,18 +167,10 @@ def migration_state(applied: set[str]) -> str:
 def _no_version_table(exc: BaseException) -> bool:
     """``alembic_version`` does not exist: PostgreSQL's undefined_table (SQLSTATE 42P01) or SQLite's "no
     such table", anywhere in the error's chain."""
-    seen: set[int] = set()
-    stack: list[BaseException | None] = [exc]
-    while stack:
-        current = stack.pop()
-        if current is None or id(current) in seen:
-            continue
-        seen.add(id(current))
-        if getattr(current, "sqlstate", None) == "42P01" or "no such table: alembic_version" in str(current):
-            return True
-        orig = getattr(current, "orig", None)
-        stack.extend([orig if isinstance(orig, BaseException) else None, current.__cause__, current.__context__])
-    return False
+    return any(
+        getattr(error, "sqlstate", None) == "42P01" or "no such table: alembic_version" in str(error)
+        for error in error_chain(exc)
+    )
 
 
 def migrations_check(db: Database) -> Check:
